@@ -1,0 +1,37 @@
+"""Build of the C engine (flowtrace._core); metadata lives in pyproject.toml.
+
+FLOWTRACE_SANITIZE=1 builds with AddressSanitizer and UBSan (see `make asan`).
+FLOWTRACE_DEBUG=1 builds without optimisation, with debug info.
+"""
+import os
+import sys
+from glob import glob
+
+from setuptools import Extension, setup
+
+sources = sorted(glob("src/flowtrace/_core/*.c"))
+extra_compile = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-missing-field-initializers"]
+extra_link = []
+if os.environ.get("FLOWTRACE_SANITIZE"):
+    flags = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined"]
+    extra_compile += flags + ["-O1", "-g"]
+    extra_link += flags
+elif os.environ.get("FLOWTRACE_DEBUG"):
+    extra_compile += ["-O0", "-g"]
+else:
+    extra_compile += ["-O2"]
+
+if sys.platform == "win32":  # MSVC does not take gcc's flags
+    extra_compile, extra_link = [], []
+
+setup(
+    ext_modules=[
+        Extension(
+            "flowtrace._core",
+            sources=sources,
+            depends=sorted(glob("src/flowtrace/_core/*.h")),
+            extra_compile_args=extra_compile,
+            extra_link_args=extra_link,
+        )
+    ]
+)

@@ -1,0 +1,21 @@
+"""FlowTrace: what a Python 3.12+ program did, call by call.
+
+Listens to the interpreter through sys.monitoring (PEP 669) with a recorder
+written in C. See README.md.
+"""
+from .api import get_trace_data, print_tree, start_tracing, stop_tracing, trace, tracing
+from .model import CallEvent, Trace
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "trace",
+    "start_tracing",
+    "stop_tracing",
+    "get_trace_data",
+    "print_tree",
+    "tracing",
+    "CallEvent",
+    "Trace",
+    "__version__",
+]

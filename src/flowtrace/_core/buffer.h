@@ -1,0 +1,75 @@
+/* buffer.h - per-thread chunked event buffers and value stores.
+ *
+ * Each thread that produces an event during a session gets one
+ * ft_threadbuf. Only that thread appends to it (no lock: appends happen
+ * with the GIL held by the owner thread, and nobody else touches a buffer
+ * until the session is stopped). Records go into fixed-size chunks linked
+ * in a list; values that cannot live inside a record go to the value store.
+ */
+#ifndef FLOWTRACE_BUFFER_H
+#define FLOWTRACE_BUFFER_H
+
+#include <Python.h>
+#include <stdint.h>
+
+#include "record.h"
+
+#define FT_CHUNK_RECORDS (1u << 18) /* 2 MiB of records per chunk */
+
+typedef struct ft_chunk {
+    struct ft_chunk *next; /* owned: the following chunk, NULL at the tail */
+    size_t used;           /* records written (set when the chunk is left) */
+    ft_record recs[];      /* FT_CHUNK_RECORDS records */
+} ft_chunk;
+
+typedef struct ft_threadbuf {
+    /* --- hot: touched on every event --- */
+    ft_record *pos;        /* borrowed: next free record in `tail` */
+    ft_record *end;        /* borrowed: one past the last record of `tail` */
+    PyObject *last_code;   /* borrowed: code of the last lookup (kept alive
+                              by the session's code table) */
+    uint32_t last_verdict; /* verdict of last_code */
+    int paused;            /* > 0 while FlowTrace itself runs Python code on
+                              this thread (formatting @trace args) */
+    /* --- cold --- */
+    ft_chunk *head;        /* owned: first chunk */
+    ft_chunk *tail;        /* borrowed: last chunk (owned through head) */
+    PyObject **values;     /* owned array of owned refs: the value store.
+                              An entry with its low bit set is a type
+                              object standing for "<Name object>". */
+    uint32_t nvalues;      /* used entries of `values` */
+    uint32_t cap_values;   /* allocated entries of `values` */
+    unsigned long ident;   /* thread identifier (threading.get_ident()) */
+    PyObject *name;        /* owned: thread name (str) or NULL */
+    int failed;            /* a memory failure happened: stop appending */
+    struct ft_threadbuf *next; /* owned: next buffer of the same session */
+} ft_threadbuf;
+
+ft_threadbuf *ft_threadbuf_new(void);
+/* Free a list of buffers linked through ->next, with their values. */
+void ft_threadbuf_free_list(ft_threadbuf *tb);
+
+/* Slow path of an append: current chunk full. Returns 0 or -1 (failed). */
+int ft_threadbuf_grow(ft_threadbuf *tb);
+
+/* Seal the tail chunk's `used` count (call before reading). */
+void ft_threadbuf_seal(ft_threadbuf *tb);
+
+/* Append one owned reference to the value store; returns its payload or
+ * FT_VAL_ABSENT on memory failure (the reference is then released). */
+uint32_t ft_threadbuf_store(ft_threadbuf *tb, PyObject *owned);
+
+static inline int
+ft_threadbuf_append(ft_threadbuf *tb, ft_record r)
+{
+    if (tb->pos == tb->end && ft_threadbuf_grow(tb) < 0) {
+        return -1;
+    }
+    *tb->pos++ = r;
+    return 0;
+}
+
+/* Monotonic timestamp in nanoseconds, only read when timing is on. */
+uint64_t ft_now_ns(void);
+
+#endif

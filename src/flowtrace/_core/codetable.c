@@ -1,0 +1,197 @@
+/* codetable.c - code object -> id and filter verdict, decided once. */
+#include "codetable.h"
+
+#include <string.h>
+
+static size_t
+hash_ptr(const void *p)
+{
+    uintptr_t v = (uintptr_t)p >> 4;
+    return (size_t)(v * 0x9E3779B97F4A7C15ull >> 17) ^ (size_t)v;
+}
+
+int
+ft_codetable_init(ft_codetable *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->mask = 255;
+    t->slots = PyMem_RawCalloc(t->mask + 1, sizeof(ft_code_slot));
+    if (t->slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+void
+ft_codetable_clear(ft_codetable *t)
+{
+    for (uint32_t i = 0; i < t->count; i++) {
+        Py_XDECREF(t->entries[i].code);
+    }
+    PyMem_RawFree(t->entries);
+    PyMem_RawFree(t->slots);
+    memset(t, 0, sizeof(*t));
+}
+
+void
+ft_codetable_move(ft_codetable *dst, ft_codetable *src)
+{
+    *dst = *src;
+    memset(src, 0, sizeof(*src));
+}
+
+static int
+grow_slots(ft_codetable *t)
+{
+    size_t newmask = t->mask * 2 + 1;
+    ft_code_slot *ns = PyMem_RawCalloc(newmask + 1, sizeof(ft_code_slot));
+    if (ns == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i <= t->mask; i++) {
+        if (t->slots[i].key == NULL) {
+            continue;
+        }
+        size_t j = hash_ptr(t->slots[i].key) & newmask;
+        while (ns[j].key != NULL) {
+            j = (j + 1) & newmask;
+        }
+        ns[j] = t->slots[i];
+    }
+    PyMem_RawFree(t->slots);
+    t->slots = ns;
+    t->mask = newmask;
+    return 0;
+}
+
+static int
+has_prefix(PyObject *filename, PyObject *prefixes)
+{
+    if (prefixes == NULL) {
+        return 0;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(prefixes);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *p = PyTuple_GET_ITEM(prefixes, i);
+        Py_ssize_t r = PyUnicode_Tailmatch(filename, p, 0, PY_SSIZE_T_MAX, -1);
+        if (r == 1) {
+            return 1;
+        }
+        if (r < 0) {
+            PyErr_Clear();
+        }
+    }
+    return 0;
+}
+
+/* Decide the flags of a code object seen for the first time. Runs no user
+ * code: only string comparisons and a dict lookup keyed by the code object
+ * (code objects hash and compare in C). */
+static uint32_t
+decide(const ft_filter *f, PyObject *code)
+{
+    PyObject *filename = ((PyCodeObject *)code)->co_filename;
+    if (!PyUnicode_Check(filename)) {
+        return FT_CODE_EXCLUDED;
+    }
+    if (has_prefix(filename, f->always_excluded)) {
+        return FT_CODE_EXCLUDED;
+    }
+    if (f->decorated != NULL) {
+        PyObject *v = PyDict_GetItemWithError(f->decorated, code); /* borrowed */
+        if (v != NULL) {
+            long fl = PyLong_AsLong(v);
+            if (fl == -1 && PyErr_Occurred()) {
+                PyErr_Clear();
+                fl = 0;
+            }
+            return (uint32_t)fl & (FT_CODE_FULLREPR | FT_CODE_TIMED);
+        }
+        PyErr_Clear();
+    }
+    if (!f->include_stdlib) {
+        /* The Python side puts "<frozen" among the prefixes: frozen
+         * modules are the stdlib; <string>, <stdin> are user code. */
+        if (has_prefix(filename, f->exclude_prefixes)) {
+            return FT_CODE_EXCLUDED;
+        }
+    }
+    return 0;
+}
+
+uint32_t
+ft_codetable_lookup(ft_codetable *t, const ft_filter *f, PyObject *code)
+{
+    if (t->slots == NULL || !PyCode_Check(code)) {
+        return FT_CODE_EXCLUDED;
+    }
+    size_t i = hash_ptr(code) & t->mask;
+    for (;;) {
+        ft_code_slot *s = &t->slots[i];
+        if (s->key == code) {
+            return s->verdict;
+        }
+        if (s->key == NULL) {
+            break;
+        }
+        i = (i + 1) & t->mask;
+    }
+    /* New code object. */
+    if (t->count >= FT_CODE_ID_MASK) {
+        return FT_CODE_EXCLUDED;
+    }
+    if (t->count == t->capacity) {
+        uint32_t nc = t->capacity ? t->capacity * 2 : 256;
+        ft_code_entry *ne = PyMem_RawRealloc(t->entries, nc * sizeof(ft_code_entry));
+        if (ne == NULL) {
+            return FT_CODE_EXCLUDED;
+        }
+        t->entries = ne;
+        t->capacity = nc;
+    }
+    if ((size_t)(t->count + 1) * 2 > t->mask) {
+        if (grow_slots(t) < 0) {
+            return FT_CODE_EXCLUDED;
+        }
+        i = hash_ptr(code) & t->mask;
+        while (t->slots[i].key != NULL) {
+            i = (i + 1) & t->mask;
+        }
+    }
+    uint32_t verdict = t->count | decide(f, code);
+    t->entries[t->count].code = Py_NewRef(code);
+    t->entries[t->count].verdict = verdict;
+    t->count++;
+    t->slots[i].key = code;
+    t->slots[i].verdict = verdict;
+    return verdict;
+}
+
+void
+ft_codetable_set_flags(ft_codetable *t, PyObject *code, uint32_t flags)
+{
+    if (t->slots == NULL) {
+        return;
+    }
+    size_t i = hash_ptr(code) & t->mask;
+    while (t->slots[i].key != NULL) {
+        if (t->slots[i].key == code) {
+            uint32_t id = t->slots[i].verdict & FT_CODE_ID_MASK;
+            uint32_t v = id | (flags & (FT_CODE_FULLREPR | FT_CODE_TIMED));
+            t->slots[i].verdict = v;
+            t->entries[id].verdict = v;
+            return;
+        }
+        i = (i + 1) & t->mask;
+    }
+}
+
+void
+ft_filter_clear(ft_filter *f)
+{
+    Py_CLEAR(f->exclude_prefixes);
+    Py_CLEAR(f->decorated);
+    Py_CLEAR(f->always_excluded);
+    f->include_stdlib = 0;
+}

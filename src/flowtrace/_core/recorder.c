@@ -1,0 +1,567 @@
+/* recorder.c - sys.monitoring registration and the event callbacks.
+ *
+ * One C function per event (sys.monitoring does not tell a callback which
+ * event fired). The hot path: find this thread's buffer (a thread-local
+ * compare), find the code's verdict (a pointer compare with the last code
+ * seen on this thread), append one 8-byte record. Code that is not traced
+ * returns DISABLE wherever the event allows it, so it costs nothing after
+ * its first event.
+ *
+ * A callback never fails: it returns None or DISABLE whatever happens, so
+ * the traced program never sees FlowTrace's own troubles.
+ */
+#include "recorder.h"
+
+#include "trace.h"
+#include "values.h"
+
+_Thread_local uint64_t ft_tl_gen = 0;
+_Thread_local ft_threadbuf *ft_tl_buf = NULL;
+
+/* Process-wide source of session generations. Only incremented, with the
+ * GIL held; unique across interpreters of the process. */
+static uint64_t next_gen = 0;
+
+static const char *const event_names[FT_NEVENTS] = {
+    "PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD", "PY_UNWIND", "PY_THROW",
+};
+
+/* ------------------------------------------------------------------ */
+/* thread attach (slow path, once per thread per session)             */
+
+/* The thread's name from threading._active, without side effects
+ * (threading.current_thread() would create a dummy Thread). New reference
+ * or NULL, never an exception. */
+static PyObject *
+thread_name(unsigned long ident)
+{
+    PyObject *saved = PyErr_GetRaisedException();
+    PyObject *name = NULL, *modname = NULL, *mod = NULL, *active = NULL, *key = NULL;
+    modname = PyUnicode_FromString("threading");
+    mod = modname ? PyImport_GetModule(modname) : NULL;
+    active = mod ? PyObject_GetAttrString(mod, "_active") : NULL;
+    key = PyLong_FromUnsignedLong(ident);
+    if (active && key && PyDict_Check(active)) {
+        PyObject *t = PyDict_GetItemWithError(active, key); /* borrowed */
+        if (t != NULL) {
+            name = PyObject_GetAttrString(t, "name");
+            if (name && !PyUnicode_Check(name)) {
+                Py_CLEAR(name);
+            }
+        }
+    }
+    Py_XDECREF(modname);
+    Py_XDECREF(mod);
+    Py_XDECREF(active);
+    Py_XDECREF(key);
+    PyErr_Clear();
+    PyErr_SetRaisedException(saved);
+    return name;
+}
+
+ft_threadbuf *
+ft_attach_thread(ft_state *st)
+{
+    if (st->gen == 0 || st->broken) {
+        return NULL;
+    }
+    ft_threadbuf *tb = ft_threadbuf_new();
+    ft_tl_gen = st->gen;
+    ft_tl_buf = tb;
+    if (tb == NULL) {
+        return NULL; /* this thread records nothing; the program goes on */
+    }
+    tb->ident = PyThread_get_thread_ident();
+    tb->next = st->threads;
+    st->threads = tb;
+    st->nthreads++;
+    uint64_t gen = st->gen;
+    tb->paused++; /* reading the name may run Python code: not traced */
+    PyObject *name = thread_name(tb->ident);
+    if (st->gen != gen || ft_tl_gen != gen) {
+        Py_XDECREF(name); /* the session ended meanwhile: tb is not ours */
+        return NULL;
+    }
+    tb->paused--;
+    tb->name = name;
+    return tb;
+}
+
+/* ------------------------------------------------------------------ */
+/* callbacks                                                          */
+
+/* After running Python code (a user repr), another thread may have
+ * stopped the session and freed this thread's buffer: true if it did not. */
+static inline int
+still_ours(ft_state *st, uint64_t gen)
+{
+    return st->gen == gen && ft_tl_gen == gen;
+}
+
+static inline void
+emit(ft_state *st, ft_threadbuf *tb, unsigned kind, uint32_t verdict, uint32_t payload)
+{
+    int ts = st->timing || (verdict & FT_CODE_TIMED);
+    ft_record r = ft_rec_make(kind | (ts ? FT_REC_TS : 0u), verdict & FT_CODE_ID_MASK, payload);
+    if (ft_threadbuf_append(tb, r) == 0 && ts) {
+        ft_threadbuf_append(tb, (ft_record)ft_now_ns());
+    }
+}
+
+/* PY_START / PY_RESUME / PY_THROW: (code, offset[, exc]) */
+static inline PyObject *
+on_entry(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+         unsigned kind, int can_disable)
+{
+    ft_state *st = ft_get_state(module);
+    ft_threadbuf *tb = ft_current_buffer(st);
+    if (tb == NULL || tb->paused || nargs < 1) {
+        Py_RETURN_NONE;
+    }
+    uint32_t v = ft_verdict(st, tb, args[0]);
+    if (v & FT_CODE_EXCLUDED) {
+        if (can_disable) {
+            return Py_NewRef(st->disable);
+        }
+        Py_RETURN_NONE;
+    }
+    emit(st, tb, kind, v, 0);
+    Py_RETURN_NONE;
+}
+
+/* PY_RETURN / PY_YIELD: (code, offset, value) */
+static inline PyObject *
+on_exit_value(PyObject *module, PyObject *const *args, Py_ssize_t nargs, unsigned kind)
+{
+    ft_state *st = ft_get_state(module);
+    ft_threadbuf *tb = ft_current_buffer(st);
+    if (tb == NULL || tb->paused || nargs < 3) {
+        Py_RETURN_NONE;
+    }
+    uint32_t v = ft_verdict(st, tb, args[0]);
+    if (v & FT_CODE_EXCLUDED) {
+        return Py_NewRef(st->disable);
+    }
+    uint32_t payload = FT_VAL_ABSENT;
+    if (st->results) {
+        PyObject *value = args[2];
+        if (!(st->full_repr || (v & FT_CODE_FULLREPR)) || ft_is_scalar(value)) {
+            payload = ft_capture(tb, value);
+        }
+        else {
+            uint64_t gen = st->gen;
+            PyObject *text = ft_full_text(value); /* user code: may switch threads */
+            if (!still_ours(st, gen)) {
+                Py_XDECREF(text);
+                Py_RETURN_NONE;
+            }
+            payload = ft_store_text(tb, text);
+        }
+    }
+    emit(st, tb, kind, v, payload);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+cb_py_start(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+    return on_entry(m, a, n, FT_REC_START, 1);
+}
+
+static PyObject *
+cb_py_resume(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+    return on_entry(m, a, n, FT_REC_RESUME, 1);
+}
+
+static PyObject *
+cb_py_throw(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+    return on_entry(m, a, n, FT_REC_THROW, 0);
+}
+
+static PyObject *
+cb_py_return(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+    return on_exit_value(m, a, n, FT_REC_RETURN);
+}
+
+static PyObject *
+cb_py_yield(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+    return on_exit_value(m, a, n, FT_REC_YIELD);
+}
+
+/* PY_UNWIND: (code, offset, exception). Rare: formats the exception now,
+ * since it is mutable and may be gone when the trace is written. */
+static PyObject *
+cb_py_unwind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    ft_state *st = ft_get_state(module);
+    ft_threadbuf *tb = ft_current_buffer(st);
+    if (tb == NULL || tb->paused || nargs < 3) {
+        Py_RETURN_NONE;
+    }
+    uint32_t v = ft_verdict(st, tb, args[0]);
+    if (v & FT_CODE_EXCLUDED) {
+        Py_RETURN_NONE; /* PY_UNWIND cannot be disabled */
+    }
+    uint64_t gen = st->gen;
+    PyObject *text = ft_format_exception(args[2], st->full_repr || (v & FT_CODE_FULLREPR));
+    if (!still_ours(st, gen)) {
+        Py_XDECREF(text);
+        Py_RETURN_NONE;
+    }
+    emit(st, tb, FT_REC_UNWIND, v, ft_store_text(tb, text));
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef callback_defs[FT_NEVENTS] = {
+    {"_on_py_start", (PyCFunction)(void (*)(void))cb_py_start, METH_FASTCALL, NULL},
+    {"_on_py_resume", (PyCFunction)(void (*)(void))cb_py_resume, METH_FASTCALL, NULL},
+    {"_on_py_return", (PyCFunction)(void (*)(void))cb_py_return, METH_FASTCALL, NULL},
+    {"_on_py_yield", (PyCFunction)(void (*)(void))cb_py_yield, METH_FASTCALL, NULL},
+    {"_on_py_unwind", (PyCFunction)(void (*)(void))cb_py_unwind, METH_FASTCALL, NULL},
+    {"_on_py_throw", (PyCFunction)(void (*)(void))cb_py_throw, METH_FASTCALL, NULL},
+};
+
+void
+ft_record_args(ft_state *st, PyObject *code, uint32_t flags, PyObject *text)
+{
+    ft_threadbuf *tb = ft_current_buffer(st);
+    if (tb == NULL) {
+        Py_XDECREF(text);
+        return;
+    }
+    uint32_t v = ft_verdict(st, tb, code);
+    if ((v & FT_CODE_EXCLUDED) || text == NULL) {
+        Py_XDECREF(text);
+        return;
+    }
+    if ((v & (FT_CODE_FULLREPR | FT_CODE_TIMED)) != flags) {
+        /* decorated after the session first saw it */
+        ft_codetable_set_flags(&st->codes, code, flags);
+        tb->last_code = NULL;
+        v = ft_verdict(st, tb, code);
+    }
+    uint32_t payload = ft_store_text(tb, text);
+    ft_threadbuf_append(tb, ft_rec_make(FT_REC_ARGS, v & FT_CODE_ID_MASK, payload));
+}
+
+/* ------------------------------------------------------------------ */
+/* registration                                                       */
+
+int
+ft_recorder_init(PyObject *module, ft_state *st)
+{
+    st->tool_id = -1;
+    st->last_tool_id = -1;
+    st->monitoring = PySys_GetObject("monitoring"); /* borrowed */
+    if (st->monitoring == NULL) {
+        PyErr_SetString(PyExc_ImportError, "flowtrace needs sys.monitoring (Python 3.12+)");
+        return -1;
+    }
+    Py_INCREF(st->monitoring);
+    st->disable = PyObject_GetAttrString(st->monitoring, "DISABLE");
+    PyObject *events = PyObject_GetAttrString(st->monitoring, "events");
+    if (st->disable == NULL || events == NULL) {
+        Py_XDECREF(events);
+        return -1;
+    }
+    for (int i = 0; i < FT_NEVENTS; i++) {
+        PyObject *bit = PyObject_GetAttrString(events, event_names[i]);
+        if (bit == NULL) {
+            Py_DECREF(events);
+            return -1;
+        }
+        st->ev_bits[i] = PyLong_AsLong(bit);
+        Py_DECREF(bit);
+        if (st->ev_bits[i] == -1 && PyErr_Occurred()) {
+            Py_DECREF(events);
+            return -1;
+        }
+        st->callbacks[i] = PyCFunction_NewEx(&callback_defs[i], module, NULL);
+        if (st->callbacks[i] == NULL) {
+            Py_DECREF(events);
+            return -1;
+        }
+    }
+    Py_DECREF(events);
+    return 0;
+}
+
+/* Call sys.monitoring.<name>(*args); returns a new reference or NULL. */
+static PyObject *
+mon_call(ft_state *st, const char *name, const char *fmt, ...)
+{
+    PyObject *fn = PyObject_GetAttrString(st->monitoring, name);
+    if (fn == NULL) {
+        return NULL;
+    }
+    va_list va;
+    va_start(va, fmt);
+    PyObject *args = Py_VaBuildValue(fmt, va);
+    va_end(va);
+    PyObject *r = NULL;
+    if (args != NULL) {
+        r = PyObject_Call(fn, args, NULL);
+        Py_DECREF(args);
+    }
+    Py_DECREF(fn);
+    return r;
+}
+
+/* Take a free tool id: PROFILER_ID first, then the others. */
+static int
+take_tool_id(ft_state *st)
+{
+    static const int order[] = {2, 0, 1, 3, 4, 5};
+    PyObject *holders = PyList_New(0);
+    if (holders == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        int id = order[i];
+        PyObject *who = mon_call(st, "get_tool", "(i)", id);
+        if (who == NULL) {
+            Py_DECREF(holders);
+            return -1;
+        }
+        if (who == Py_None) {
+            Py_DECREF(who);
+            PyObject *r = mon_call(st, "use_tool_id", "(is)", id, "flowtrace");
+            if (r != NULL) {
+                Py_DECREF(r);
+                Py_DECREF(holders);
+                return id;
+            }
+            if (!PyErr_ExceptionMatches(PyExc_ValueError)) {
+                Py_DECREF(holders);
+                return -1;
+            }
+            PyErr_Clear(); /* taken meanwhile: try the next */
+            continue;
+        }
+        PyObject *line = PyUnicode_FromFormat("%d by %R", id, who);
+        Py_DECREF(who);
+        if (line == NULL || PyList_Append(holders, line) < 0) {
+            Py_XDECREF(line);
+            Py_DECREF(holders);
+            return -1;
+        }
+        Py_DECREF(line);
+    }
+    PyObject *sep = PyUnicode_FromString(", ");
+    PyObject *joined = sep ? PyUnicode_Join(sep, holders) : NULL;
+    if (joined != NULL) {
+        PyErr_Format(PyExc_RuntimeError,
+                     "flowtrace: no free sys.monitoring tool id (held: %U); "
+                     "stop another tool (debugger, coverage, profiler) first",
+                     joined);
+    }
+    Py_XDECREF(sep);
+    Py_XDECREF(joined);
+    Py_DECREF(holders);
+    return -1;
+}
+
+/* Undo registration of `id`; keeps the first error, goes on regardless. */
+static int
+release_tool(ft_state *st, int id)
+{
+    int ok = 0;
+    PyObject *saved = NULL;
+    PyObject *r = mon_call(st, "set_events", "(ii)", id, 0);
+    if (r == NULL) {
+        ok = -1;
+        saved = PyErr_GetRaisedException();
+    }
+    Py_XDECREF(r);
+    for (int i = 0; i < FT_NEVENTS; i++) {
+        r = mon_call(st, "register_callback", "(ilO)", id, st->ev_bits[i], Py_None);
+        if (r == NULL) {
+            if (ok == 0) {
+                saved = PyErr_GetRaisedException();
+            }
+            else {
+                PyErr_Clear();
+            }
+            ok = -1;
+        }
+        Py_XDECREF(r);
+    }
+    r = mon_call(st, "free_tool_id", "(i)", id);
+    if (r == NULL) {
+        if (ok == 0) {
+            saved = PyErr_GetRaisedException();
+        }
+        else {
+            PyErr_Clear();
+        }
+        ok = -1;
+    }
+    Py_XDECREF(r);
+    if (saved != NULL) {
+        PyErr_SetRaisedException(saved);
+    }
+    return ok;
+}
+
+int
+ft_recorder_start(PyObject *module, ft_state *st, const ft_session_config *cfg)
+{
+    (void)module;
+    if (st->gen != 0) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        st->implicit ? "flowtrace: a @trace call is being recorded; "
+                                       "start_tracing() cannot start inside it"
+                                     : "flowtrace: a tracing session is already running");
+        return -1;
+    }
+    if (st->default_excludes == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "flowtrace._core is not configured");
+        return -1;
+    }
+    int id = take_tool_id(st);
+    if (id < 0) {
+        return -1;
+    }
+    long mask = 0;
+    PyObject *key = NULL;
+    for (int i = 0; i < FT_NEVENTS; i++) {
+        PyObject *r = mon_call(st, "register_callback", "(ilO)", id, st->ev_bits[i],
+                               st->callbacks[i]);
+        if (r == NULL) {
+            goto fail;
+        }
+        Py_DECREF(r);
+        mask |= st->ev_bits[i];
+    }
+    if (ft_codetable_init(&st->codes) < 0) {
+        goto fail;
+    }
+    PyObject *excludes = cfg->excludes ? cfg->excludes : st->default_excludes;
+    st->filter.exclude_prefixes = Py_NewRef(excludes);
+    st->filter.always_excluded = Py_XNewRef(st->own_dirs);
+    st->filter.decorated = Py_NewRef(st->decorated);
+    st->filter.include_stdlib = cfg->include_stdlib;
+
+    /* Code locations DISABLEd by an earlier session stay disabled for this
+     * tool id. That is right when the filter is the same; otherwise (or the
+     * first time, or another id) re-arm them. restart_events() re-arms other
+     * tools' locations too, which only costs them one more event each. */
+    key = Py_BuildValue("(Oi)", excludes, cfg->include_stdlib);
+    if (key == NULL) {
+        goto fail;
+    }
+    int same = 0;
+    if (st->last_filter_key != NULL && st->last_tool_id == id) {
+        same = PyObject_RichCompareBool(key, st->last_filter_key, Py_EQ);
+        if (same < 0) {
+            goto fail;
+        }
+    }
+    if (!same) {
+        PyObject *r = mon_call(st, "restart_events", "()");
+        if (r == NULL) {
+            goto fail;
+        }
+        Py_DECREF(r);
+        Py_XSETREF(st->last_filter_key, key);
+        key = NULL;
+        st->last_tool_id = id;
+    }
+    Py_CLEAR(key);
+
+    st->timing = cfg->timing;
+    st->full_repr = cfg->full_repr;
+    st->results = cfg->results;
+    st->implicit = cfg->implicit;
+    st->broken = 0;
+    st->tool_id = id;
+    st->gen = ++next_gen;
+    PyObject *r = mon_call(st, "set_events", "(il)", id, mask);
+    if (r == NULL) {
+        st->gen = 0;
+        st->tool_id = -1;
+        goto fail;
+    }
+    Py_DECREF(r);
+    return 0;
+
+fail:
+    Py_XDECREF(key);
+    {
+        PyObject *exc = PyErr_GetRaisedException();
+        release_tool(st, id);
+        PyErr_Clear();
+        PyErr_SetRaisedException(exc);
+    }
+    ft_codetable_clear(&st->codes);
+    ft_filter_clear(&st->filter);
+    return -1;
+}
+
+PyObject *
+ft_recorder_stop(PyObject *module, ft_state *st)
+{
+    (void)module;
+    if (st->gen == 0) {
+        PyErr_SetString(PyExc_RuntimeError, "flowtrace: no tracing session is running");
+        return NULL;
+    }
+    int released = release_tool(st, st->tool_id);
+    PyObject *release_error = released < 0 ? PyErr_GetRaisedException() : NULL;
+    st->gen = 0;
+    st->tool_id = -1;
+
+    /* Buffers were prepended as threads attached: restore attach order. */
+    ft_threadbuf *rev = NULL;
+    while (st->threads != NULL) {
+        ft_threadbuf *n = st->threads->next;
+        ft_threadbuf_seal(st->threads);
+        st->threads->next = rev;
+        rev = st->threads;
+        st->threads = n;
+    }
+    ft_trace_config tc = {
+        .timing = st->timing,
+        .results = st->results,
+    };
+    PyObject *trace = ft_trace_new(st->trace_type, &st->codes, rev, st->nthreads, &tc);
+    st->nthreads = 0;
+    ft_filter_clear(&st->filter);
+    if (trace == NULL) {
+        Py_XDECREF(release_error);
+        return NULL;
+    }
+    Py_XSETREF(st->last_trace, Py_NewRef(trace));
+    if (release_error != NULL) {
+        /* The trace is kept (get_trace_data), but say what went wrong. */
+        PyErr_SetRaisedException(release_error);
+        PyErr_WriteUnraisable(NULL);
+    }
+    return trace;
+}
+
+void
+ft_recorder_clear(ft_state *st)
+{
+    if (st->gen != 0 && st->tool_id >= 0 && st->monitoring != NULL) {
+        PyObject *exc = PyErr_GetRaisedException();
+        release_tool(st, st->tool_id);
+        PyErr_Clear();
+        PyErr_SetRaisedException(exc);
+        st->gen = 0;
+    }
+    ft_threadbuf_free_list(st->threads);
+    st->threads = NULL;
+    ft_codetable_clear(&st->codes);
+    ft_filter_clear(&st->filter);
+    for (int i = 0; i < FT_NEVENTS; i++) {
+        Py_CLEAR(st->callbacks[i]);
+    }
+    Py_CLEAR(st->monitoring);
+    Py_CLEAR(st->disable);
+    Py_CLEAR(st->last_filter_key);
+}

@@ -1,0 +1,30 @@
+/* recorder.h - sys.monitoring registration and the event callbacks. */
+#ifndef FLOWTRACE_RECORDER_H
+#define FLOWTRACE_RECORDER_H
+
+#include "state.h"
+
+typedef struct {
+    int timing;           /* timestamp every event */
+    int full_repr;        /* user reprs for every value */
+    int results;          /* capture returned/yielded values */
+    int include_stdlib;   /* trace the stdlib and site-packages too */
+    int implicit;         /* started by an outermost @trace call */
+    PyObject *excludes;   /* borrowed: tuple of path prefixes, or NULL for
+                             the configured default */
+} ft_session_config;
+
+/* Read event bits, DISABLE, create the callbacks (module init). */
+int ft_recorder_init(PyObject *module, ft_state *st);
+/* Start a session. -1 with an exception (RuntimeError when busy). */
+int ft_recorder_start(PyObject *module, ft_state *st, const ft_session_config *cfg);
+/* Stop the session: returns the new Trace (new reference), or NULL with an
+ * exception. Everything registered is released even on error. */
+PyObject *ft_recorder_stop(PyObject *module, ft_state *st);
+/* Release what the module state owns (module free/clear). */
+void ft_recorder_clear(ft_state *st);
+
+/* Append an event from outside a callback (the @trace wrapper). */
+void ft_record_args(ft_state *st, PyObject *code, uint32_t flags, PyObject *text);
+
+#endif

@@ -1,0 +1,105 @@
+/* state.h - the module state (one per interpreter) and per-thread lookup.
+ *
+ * All mutable state of the extension lives here, except the two
+ * thread-locals below (see the note on them).
+ */
+#ifndef FLOWTRACE_STATE_H
+#define FLOWTRACE_STATE_H
+
+#include <Python.h>
+#include <stdint.h>
+
+#include "buffer.h"
+#include "codetable.h"
+
+/* The events FlowTrace listens to, in this order everywhere. */
+enum {
+    FT_EV_PY_START,
+    FT_EV_PY_RESUME,
+    FT_EV_PY_RETURN,
+    FT_EV_PY_YIELD,
+    FT_EV_PY_UNWIND,
+    FT_EV_PY_THROW,
+    FT_NEVENTS
+};
+
+typedef struct {
+    /* --- read once at import --- */
+    PyObject *monitoring;              /* owned: the sys.monitoring module */
+    PyObject *disable;                 /* owned: sys.monitoring.DISABLE */
+    long ev_bits[FT_NEVENTS];          /* event bit values (they change
+                                          between Python versions) */
+    PyObject *callbacks[FT_NEVENTS];   /* owned: the C callbacks, bound to
+                                          the module */
+    /* --- configuration from the Python layer --- */
+    PyObject *default_excludes;        /* owned: tuple of path prefixes of
+                                          the stdlib and site-packages */
+    PyObject *own_dirs;                /* owned: tuple, FlowTrace's own dir */
+    PyObject *decorated;               /* owned: dict code -> flags of every
+                                          function decorated with @trace */
+    PyObject *hook_finish;             /* owned or NULL: called with the
+                                          Trace when an outermost @trace call
+                                          ends (prints it) */
+    PyObject *hook_drive;              /* owned or NULL: wraps the generator
+                                          or coroutine of an outermost
+                                          @trace call so the session ends
+                                          when it really finishes */
+    PyTypeObject *trace_type;          /* owned: flowtrace._core.Trace */
+    PyTypeObject *traced_function_type;/* owned: flowtrace._core.TracedFunction */
+    PyObject *last_trace;              /* owned or NULL: last stopped trace */
+    /* --- the running session --- */
+    uint64_t gen;                      /* session generation, 0 = none */
+    int tool_id;                       /* sys.monitoring tool id, -1 = none */
+    int last_tool_id;                  /* tool id of the previous session */
+    PyObject *last_filter_key;         /* owned or NULL: filter config of the
+                                          previous session (see start) */
+    int timing;                        /* timestamps on every event */
+    int full_repr;                     /* user reprs for every value */
+    int results;                       /* capture returned/yielded values */
+    int implicit;                      /* started by an outermost @trace */
+    int broken;                        /* an internal error stopped recording */
+    ft_codetable codes;                /* owned: moves to the Trace at stop */
+    ft_filter filter;                  /* owned refs: this session's filter */
+    ft_threadbuf *threads;             /* owned list: moves to the Trace */
+    uint32_t nthreads;                 /* length of `threads` */
+} ft_state;
+
+/* Per-thread lookup. These two thread-locals are the one piece of global
+ * mutable state outside the module state, on purpose: every event must
+ * find its thread's buffer in a few instructions, and a thread-state dict
+ * lookup costs more than the rest of the callback. They are only trusted
+ * when ft_tl_gen equals the running session's generation, which is unique
+ * in the process (an atomic counter), so a stale pointer from an earlier
+ * session or another interpreter is never dereferenced. */
+extern _Thread_local uint64_t ft_tl_gen;
+extern _Thread_local ft_threadbuf *ft_tl_buf;
+
+ft_threadbuf *ft_attach_thread(ft_state *st);
+
+static inline ft_threadbuf *
+ft_current_buffer(ft_state *st)
+{
+    if (ft_tl_gen == st->gen) {
+        return ft_tl_buf;
+    }
+    return ft_attach_thread(st);
+}
+
+static inline ft_state *
+ft_get_state(PyObject *module)
+{
+    return (ft_state *)PyModule_GetState(module);
+}
+
+/* Verdict of a code object for the running session, cached per thread. */
+static inline uint32_t
+ft_verdict(ft_state *st, ft_threadbuf *tb, PyObject *code)
+{
+    if (code != tb->last_code) {
+        tb->last_verdict = ft_codetable_lookup(&st->codes, &st->filter, code);
+        tb->last_code = code;
+    }
+    return tb->last_verdict;
+}
+
+#endif

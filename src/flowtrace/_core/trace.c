@@ -1,0 +1,247 @@
+/* trace.c - flowtrace._core.Trace: a stopped recording, its lazy call tree,
+ * and the read-only sequence of events the Python layer wraps in CallEvent.
+ */
+#include "trace.h"
+
+#include <stddef.h>
+
+#include "values.h"
+#include "write_text.h"
+
+static const char *const kind_names[] = {"call", "resume", "throw"};
+static const char *const end_names[] = {"return", "raise", "yield", "unfinished"};
+
+PyObject *
+ft_trace_new(PyTypeObject *type, ft_codetable *codes, ft_threadbuf *threads,
+             uint32_t nthreads, const ft_trace_config *cfg)
+{
+    ft_trace *t = (ft_trace *)type->tp_alloc(type, 0);
+    if (t == NULL) {
+        ft_threadbuf_free_list(threads);
+        ft_codetable_clear(codes);
+        return NULL;
+    }
+    ft_codetable_move(&t->codes, codes);
+    t->threads = threads;
+    t->nthreads = nthreads;
+    t->cfg = *cfg;
+    t->thread_vec = PyMem_RawCalloc(nthreads ? nthreads : 1, sizeof(ft_threadbuf *));
+    t->names = PyMem_RawCalloc(t->codes.count ? t->codes.count : 1, sizeof(PyObject *));
+    if (t->thread_vec == NULL || t->names == NULL) {
+        Py_DECREF(t);
+        return PyErr_NoMemory();
+    }
+    uint32_t i = 0;
+    for (ft_threadbuf *tb = threads; tb != NULL && i < nthreads; tb = tb->next) {
+        t->thread_vec[i++] = tb;
+    }
+    t->nthreads = i;
+    return (PyObject *)t;
+}
+
+static void
+trace_dealloc(ft_trace *t)
+{
+    PyTypeObject *tp = Py_TYPE(t);
+    if (t->weakreflist != NULL) {
+        PyObject_ClearWeakRefs((PyObject *)t);
+    }
+    if (t->names != NULL) {
+        for (uint32_t i = 0; i < t->codes.count; i++) {
+            Py_XDECREF(t->names[i]);
+        }
+        PyMem_RawFree(t->names);
+    }
+    PyMem_RawFree(t->nodes);
+    PyMem_RawFree(t->thread_first);
+    PyMem_RawFree(t->thread_vec);
+    ft_threadbuf_free_list(t->threads);
+    ft_codetable_clear(&t->codes);
+    tp->tp_free((PyObject *)t);
+    Py_DECREF(tp);
+}
+
+PyObject *
+ft_trace_name(ft_trace *t, uint32_t code_id)
+{
+    if (code_id >= t->codes.count) {
+        return NULL;
+    }
+    if (t->names[code_id] == NULL) {
+        PyObject *code = t->codes.entries[code_id].code;
+        PyObject *q = PyObject_GetAttrString(code, "co_qualname");
+        if (q == NULL || !PyUnicode_Check(q)) {
+            Py_XDECREF(q);
+            PyErr_Clear();
+            q = PyUnicode_FromString("?");
+            if (q == NULL) {
+                return NULL;
+            }
+        }
+        t->names[code_id] = q;
+    }
+    return t->names[code_id];
+}
+
+PyObject *
+ft_trace_thread_name(ft_trace *t, uint32_t thread)
+{
+    ft_threadbuf *tb = t->thread_vec[thread];
+    if (tb->name == NULL) {
+        tb->name = PyUnicode_FromFormat("Thread-%lu", tb->ident);
+    }
+    return tb->name;
+}
+
+static Py_ssize_t
+trace_length(ft_trace *t)
+{
+    if (ft_trace_build(t) < 0) {
+        return -1;
+    }
+    return (Py_ssize_t)t->nnodes;
+}
+
+static PyObject *
+text_or_none(ft_trace *t, const ft_node *nd, uint32_t payload)
+{
+    if (payload == FT_VAL_ABSENT) {
+        Py_RETURN_NONE;
+    }
+    return ft_value_text(t->thread_vec[nd->thread], payload);
+}
+
+/* The fields of one CallEvent, as a tuple (see flowtrace/model.py). */
+static PyObject *
+trace_item(ft_trace *t, Py_ssize_t i)
+{
+    if (ft_trace_build(t) < 0) {
+        return NULL;
+    }
+    if (i < 0 || (size_t)i >= t->nnodes) {
+        PyErr_SetString(PyExc_IndexError, "trace index out of range");
+        return NULL;
+    }
+    const ft_node *nd = &t->nodes[i];
+    PyObject *name = ft_trace_name(t, nd->code_id);
+    PyObject *code = t->codes.entries[nd->code_id].code;
+    PyObject *thread_name = ft_trace_thread_name(t, nd->thread);
+    if (name == NULL || thread_name == NULL) {
+        return NULL;
+    }
+    PyObject *args = text_or_none(t, nd, nd->args);
+    PyObject *result = nd->end == FT_END_RAISE || nd->end == FT_END_UNFINISHED
+                           ? Py_NewRef(Py_None)
+                           : text_or_none(t, nd, nd->result);
+    PyObject *exc = nd->end == FT_END_RAISE ? text_or_none(t, nd, nd->exc) : Py_NewRef(Py_None);
+    PyObject *duration = nd->timed && nd->end != FT_END_UNFINISHED
+                             ? PyFloat_FromDouble((double)(nd->t1 - nd->t0) / 1e9)
+                             : Py_NewRef(Py_None);
+    PyObject *parent = nd->parent >= 0 ? PyLong_FromLongLong(nd->parent) : Py_NewRef(Py_None);
+    PyObject *r = NULL;
+    if (args && result && exc && duration && parent) {
+        r = Py_BuildValue("(nsOOOOOOsOkOi)", i, kind_names[nd->kind], name, parent, args,
+                          result, duration, exc, end_names[nd->end], thread_name,
+                          t->thread_vec[nd->thread]->ident,
+                          ((PyCodeObject *)code)->co_filename,
+                          ((PyCodeObject *)code)->co_firstlineno);
+    }
+    Py_XDECREF(args);
+    Py_XDECREF(result);
+    Py_XDECREF(exc);
+    Py_XDECREF(duration);
+    Py_XDECREF(parent);
+    return r;
+}
+
+static PyObject *
+trace_write_text(ft_trace *t, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"file", "ascii", "thread_headers", NULL};
+    PyObject *file;
+    int ascii = 0, headers = -1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pi:write_text", kwlist, &file, &ascii,
+                                     &headers)) {
+        return NULL;
+    }
+    ft_text_opts o = {.ascii = ascii, .thread_headers = headers};
+    if (ft_write_text(t, file, &o) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+trace_threads(ft_trace *t, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *l = PyList_New(t->nthreads);
+    if (l == NULL) {
+        return NULL;
+    }
+    for (uint32_t i = 0; i < t->nthreads; i++) {
+        PyObject *name = ft_trace_thread_name(t, i);
+        PyObject *item = name ? Py_BuildValue("(kO)", t->thread_vec[i]->ident, name) : NULL;
+        if (item == NULL) {
+            Py_DECREF(l);
+            return NULL;
+        }
+        PyList_SET_ITEM(l, i, item);
+    }
+    return l;
+}
+
+static PyObject *
+trace_get_timing(ft_trace *t, void *Py_UNUSED(c))
+{
+    return PyBool_FromLong(t->cfg.timing);
+}
+
+static PyObject *
+trace_get_nrecords(ft_trace *t, void *Py_UNUSED(c))
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < t->nthreads; i++) {
+        for (const ft_chunk *c = t->thread_vec[i]->head; c != NULL; c = c->next) {
+            n += c->used;
+        }
+    }
+    return PyLong_FromSize_t(n);
+}
+
+static PyMethodDef trace_methods[] = {
+    {"write_text", (PyCFunction)(void (*)(void))trace_write_text, METH_VARARGS | METH_KEYWORDS,
+     "write_text(file, ascii=False, thread_headers=-1)\n"
+     "Stream the call tree as text to file (anything with .write(str))."},
+    {"threads", (PyCFunction)trace_threads, METH_NOARGS,
+     "threads() -> list of (ident, name), in the order they were first seen."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef trace_getset[] = {
+    {"timing", (getter)trace_get_timing, NULL, "True if every event was timestamped.", NULL},
+    {"nrecords", (getter)trace_get_nrecords, NULL, "Number of 8-byte words recorded.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMemberDef trace_members[] = {
+    {"__weaklistoffset__", Py_T_PYSSIZET, offsetof(ft_trace, weakreflist), Py_READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot trace_slots[] = {
+    {Py_tp_dealloc, trace_dealloc},
+    {Py_sq_length, trace_length},
+    {Py_sq_item, trace_item},
+    {Py_tp_methods, trace_methods},
+    {Py_tp_getset, trace_getset},
+    {Py_tp_members, trace_members},
+    {Py_tp_doc, "A recorded trace: a sequence of event tuples, built on demand."},
+    {0, NULL},
+};
+
+PyType_Spec ft_trace_spec = {
+    .name = "flowtrace._core.Trace",
+    .basicsize = sizeof(ft_trace),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = trace_slots,
+};

@@ -1,0 +1,68 @@
+/* trace.h - a stopped recording: buffers + code table, and the call tree
+ * built from them on demand (flowtrace._core.Trace).
+ */
+#ifndef FLOWTRACE_TRACE_H
+#define FLOWTRACE_TRACE_H
+
+#include <Python.h>
+#include <stdint.h>
+
+#include "buffer.h"
+#include "codetable.h"
+
+typedef struct {
+    int timing;  /* every event carries a timestamp */
+    int results; /* returned/yielded values were captured */
+} ft_trace_config;
+
+/* How a node began. */
+enum { FT_NODE_CALL = 0, FT_NODE_RESUME = 1, FT_NODE_THROW = 2 };
+/* How a node ended. */
+enum { FT_END_RETURN = 0, FT_END_RAISE = 1, FT_END_YIELD = 2, FT_END_UNFINISHED = 3 };
+
+/* One call (or one resumption of a generator/coroutine) in the tree. */
+typedef struct {
+    int64_t parent;     /* index of the parent node, -1 for a thread root */
+    uint32_t code_id;   /* index in the trace's code table */
+    uint32_t args;      /* value payload of the args text, FT_VAL_ABSENT if
+                           the arguments were not captured */
+    uint32_t result;    /* payload of the returned/yielded value */
+    uint32_t exc;       /* payload of the exception text (FT_END_RAISE) */
+    uint32_t nchildren; /* direct children */
+    uint32_t thread;    /* index of its thread in the trace */
+    uint8_t kind;       /* FT_NODE_* */
+    uint8_t end;        /* FT_END_* */
+    uint8_t timed;      /* t0 and t1 are valid */
+    uint64_t t0, t1;    /* raw timestamps (ns), when timed */
+} ft_node;
+
+typedef struct {
+    PyObject_HEAD
+    ft_codetable codes;         /* owned: every code object seen */
+    ft_threadbuf *threads;      /* owned: list of the threads' buffers */
+    ft_threadbuf **thread_vec;  /* owned array; items borrowed from threads */
+    uint32_t nthreads;          /* length of thread_vec */
+    ft_trace_config cfg;        /* how it was recorded */
+    ft_node *nodes;             /* owned: the tree, NULL until built */
+    size_t nnodes;              /* length of nodes */
+    size_t *thread_first;       /* owned: nodes of thread i are
+                                   [thread_first[i], thread_first[i+1]) */
+    PyObject **names;           /* owned array of owned str (or NULL): display
+                                   name per code id, made on first use */
+    PyObject *weakreflist;      /* owned: weak references list */
+} ft_trace;
+
+/* Steals the code table (moved) and the buffer list. */
+PyObject *ft_trace_new(PyTypeObject *type, ft_codetable *codes, ft_threadbuf *threads,
+                       uint32_t nthreads, const ft_trace_config *cfg);
+
+extern PyType_Spec ft_trace_spec;
+
+/* Build the nodes if not built yet. 0 or -1 with an exception. */
+int ft_trace_build(ft_trace *t);
+/* Display name (qualname) of a code id: borrowed reference or NULL. */
+PyObject *ft_trace_name(ft_trace *t, uint32_t code_id);
+/* Thread name (borrowed, never NULL after build: "Thread-<ident>"). */
+PyObject *ft_trace_thread_name(ft_trace *t, uint32_t thread);
+
+#endif

@@ -1,0 +1,466 @@
+/* values.c - safe capture and display of values. */
+#include "values.h"
+
+#include "sbuf.h"
+
+static inline PyObject *
+untag(PyObject *p)
+{
+    return (PyObject *)((uintptr_t)p & ~(uintptr_t)FT_TAG_MASK);
+}
+
+static inline unsigned
+tag_of(PyObject *p)
+{
+    return (unsigned)((uintptr_t)p & FT_TAG_MASK);
+}
+
+static uint32_t
+store_tagged(ft_threadbuf *tb, PyObject *owned, unsigned tag)
+{
+    return ft_threadbuf_store(tb, (PyObject *)((uintptr_t)owned | tag));
+}
+
+uint32_t
+ft_store_text(ft_threadbuf *tb, PyObject *text)
+{
+    if (text == NULL) {
+        return FT_VAL_ABSENT;
+    }
+    return store_tagged(tb, text, FT_TAG_TEXT);
+}
+
+/* Cut `s` (a str, stolen) to `limit` characters, ending with "…". */
+static PyObject *
+bound(PyObject *s, Py_ssize_t limit)
+{
+    if (s == NULL || PyUnicode_GET_LENGTH(s) <= limit) {
+        return s;
+    }
+    PyObject *head = PyUnicode_Substring(s, 0, limit - 1);
+    Py_DECREF(s);
+    if (head == NULL) {
+        return NULL;
+    }
+    PyObject *r = PyUnicode_FromFormat("%U\xe2\x80\xa6", head);
+    Py_DECREF(head);
+    return r;
+}
+
+/* One line: a newline in a value would break the tree's layout, so it is
+ * shown as the two characters "\\n". Steals `s`. */
+static PyObject *
+one_line(PyObject *s)
+{
+    if (s == NULL || PyUnicode_FindChar(s, '\n', 0, PyUnicode_GET_LENGTH(s), 1) < 0) {
+        return s;
+    }
+    PyObject *nl = PyUnicode_FromString("\n");
+    PyObject *esc = PyUnicode_FromString("\\n");
+    PyObject *r = (nl && esc) ? PyUnicode_Replace(s, nl, esc, -1) : NULL;
+    Py_XDECREF(nl);
+    Py_XDECREF(esc);
+    Py_DECREF(s);
+    return r;
+}
+
+static PyObject *
+failed_placeholder(const char *what, PyObject *exc)
+{
+    PyObject *name = exc ? PyType_GetName(Py_TYPE(exc)) : NULL;
+    PyErr_Clear();
+    PyObject *r = PyUnicode_FromFormat("<%s failed: %S>", what, name ? name : Py_None);
+    Py_XDECREF(name);
+    return r;
+}
+
+PyObject *
+ft_safe_repr(PyObject *v, Py_ssize_t limit)
+{
+    PyObject *saved = PyErr_GetRaisedException();
+    PyObject *r = PyObject_Repr(v);
+    if (r == NULL) {
+        PyObject *exc = PyErr_GetRaisedException();
+        r = failed_placeholder("repr", exc);
+        Py_XDECREF(exc);
+    }
+    r = bound(r, limit);
+    PyErr_SetRaisedException(saved);
+    return r;
+}
+
+int
+ft_is_scalar(PyObject *v)
+{
+    return v == Py_None || PyBool_Check(v) || PyLong_CheckExact(v) ||
+           PyFloat_CheckExact(v) || PyComplex_CheckExact(v) ||
+           PyUnicode_CheckExact(v) || PyBytes_CheckExact(v);
+}
+
+static void put_builtin(ft_sbuf *s, PyObject *v, size_t limit, int depth);
+
+static void
+put_type_name(ft_sbuf *s, PyTypeObject *t)
+{
+    PyObject *q = PyType_GetQualName(t);
+    if (q == NULL) {
+        PyErr_Clear();
+        ft_sbuf_puts(s, "?");
+        return;
+    }
+    ft_sbuf_put_str(s, q);
+    Py_DECREF(q);
+}
+
+static void
+put_scalar(ft_sbuf *s, PyObject *v, size_t limit)
+{
+    PyObject *r;
+    if (PyUnicode_CheckExact(v) && (size_t)PyUnicode_GET_LENGTH(v) > limit) {
+        PyObject *head = PyUnicode_Substring(v, 0, (Py_ssize_t)limit);
+        r = head ? PyObject_Repr(head) : NULL;
+        Py_XDECREF(head);
+    }
+    else if (PyBytes_CheckExact(v) && (size_t)PyBytes_GET_SIZE(v) > limit) {
+        PyObject *head = PyBytes_FromStringAndSize(PyBytes_AS_STRING(v), (Py_ssize_t)limit);
+        r = head ? PyObject_Repr(head) : NULL;
+        Py_XDECREF(head);
+    }
+    else {
+        r = PyObject_Repr(v); /* C code only for these exact types */
+    }
+    if (r == NULL) {
+        PyObject *exc = PyErr_GetRaisedException(); /* e.g. int too large */
+        PyObject *p = failed_placeholder("repr", exc);
+        Py_XDECREF(exc);
+        if (p) {
+            ft_sbuf_put_str(s, p);
+            Py_DECREF(p);
+        }
+        else {
+            PyErr_Clear();
+        }
+        return;
+    }
+    ft_sbuf_put_str(s, r);
+    Py_DECREF(r);
+}
+
+static void
+put_items(ft_sbuf *s, PyObject *seq, const char *open, const char *close,
+          size_t limit, int depth)
+{
+    /* seq is an exact list or tuple: items read without running user code */
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    ft_sbuf_puts(s, open);
+    Py_ssize_t shown = 0;
+    while (shown < n && shown < FT_CONTAINER_ITEMS && s->len < limit) {
+        if (shown) {
+            ft_sbuf_puts(s, ", ");
+        }
+        put_builtin(s, items[shown], limit, depth + 1);
+        shown++;
+    }
+    if (n > shown) {
+        char tail[64];
+        snprintf(tail, sizeof(tail), ", \xe2\x80\xa6 (%zd items)", n);
+        ft_sbuf_puts(s, tail);
+    }
+    else if (n == 1 && PyTuple_CheckExact(seq)) {
+        ft_sbuf_puts(s, ",");
+    }
+    ft_sbuf_puts(s, close);
+}
+
+static void
+put_dict(ft_sbuf *s, PyObject *d, size_t limit, int depth)
+{
+    Py_ssize_t n = PyDict_GET_SIZE(d), pos = 0, i = 0;
+    PyObject *k, *v;
+    ft_sbuf_puts(s, "{");
+    while (PyDict_Next(d, &pos, &k, &v)) {
+        if (i >= FT_CONTAINER_ITEMS || s->len >= limit) {
+            break;
+        }
+        if (i) {
+            ft_sbuf_puts(s, ", ");
+        }
+        put_builtin(s, k, limit, depth + 1);
+        ft_sbuf_puts(s, ": ");
+        put_builtin(s, v, limit, depth + 1);
+        i++;
+    }
+    if (n > i) {
+        char tail[64];
+        snprintf(tail, sizeof(tail), "%s\xe2\x80\xa6 (%zd items)", i ? ", " : "", n);
+        ft_sbuf_puts(s, tail);
+    }
+    ft_sbuf_puts(s, "}");
+}
+
+static void
+put_set(ft_sbuf *s, PyObject *set, size_t limit, int depth)
+{
+    Py_ssize_t n = PySet_GET_SIZE(set), i = 0;
+    PyObject *k;
+    if (n == 0) {
+        ft_sbuf_puts(s, PyFrozenSet_CheckExact(set) ? "frozenset()" : "set()");
+        return;
+    }
+    ft_sbuf_puts(s, PyFrozenSet_CheckExact(set) ? "frozenset({" : "{");
+    PyObject *it = PyObject_GetIter(set); /* exact set: C iteration only */
+    if (it == NULL) {
+        PyErr_Clear();
+    }
+    while (it != NULL && i < FT_CONTAINER_ITEMS && s->len < limit &&
+           (k = PyIter_Next(it)) != NULL) {
+        if (i) {
+            ft_sbuf_puts(s, ", ");
+        }
+        put_builtin(s, k, limit, depth + 1);
+        Py_DECREF(k);
+        i++;
+    }
+    Py_XDECREF(it);
+    PyErr_Clear();
+    if (n > i) {
+        char tail[64];
+        snprintf(tail, sizeof(tail), ", \xe2\x80\xa6 (%zd items)", n);
+        ft_sbuf_puts(s, tail);
+    }
+    ft_sbuf_puts(s, PyFrozenSet_CheckExact(set) ? "})" : "}");
+}
+
+static void
+put_builtin(ft_sbuf *s, PyObject *v, size_t limit, int depth)
+{
+    if (ft_is_scalar(v)) {
+        put_scalar(s, v, limit);
+        return;
+    }
+    if (depth > 3) {
+        ft_sbuf_puts(s, "\xe2\x80\xa6");
+        return;
+    }
+    if (PyList_CheckExact(v)) {
+        put_items(s, v, "[", "]", limit, depth);
+    }
+    else if (PyTuple_CheckExact(v)) {
+        put_items(s, v, "(", ")", limit, depth);
+    }
+    else if (PyDict_CheckExact(v)) {
+        put_dict(s, v, limit, depth);
+    }
+    else if (PySet_CheckExact(v) || PyFrozenSet_CheckExact(v)) {
+        put_set(s, v, limit, depth);
+    }
+    else if (PyType_Check(v)) {
+        ft_sbuf_puts(s, "<class '");
+        put_type_name(s, (PyTypeObject *)v);
+        ft_sbuf_puts(s, "'>");
+    }
+    else if (PyFunction_Check(v)) {
+        ft_sbuf_puts(s, "<function ");
+        ft_sbuf_put_str(s, ((PyFunctionObject *)v)->func_qualname);
+        ft_sbuf_puts(s, ">");
+    }
+    else {
+        ft_sbuf_puts(s, "<");
+        put_type_name(s, Py_TYPE(v));
+        ft_sbuf_puts(s, " object>");
+    }
+}
+
+/* Turn the buffer into a str of at most `limit` characters. */
+static PyObject *
+sbuf_to_str(ft_sbuf *s, Py_ssize_t limit)
+{
+    PyObject *r = PyUnicode_DecodeUTF8(s->buf ? s->buf : "", (Py_ssize_t)s->len, "replace");
+    ft_sbuf_free(s);
+    return one_line(bound(r, limit));
+}
+
+PyObject *
+ft_builtin_repr(PyObject *v, Py_ssize_t limit)
+{
+    ft_sbuf s = {0};
+    PyObject *saved = PyErr_GetRaisedException();
+    put_builtin(&s, v, (size_t)limit * 2, 0);
+    PyObject *r = sbuf_to_str(&s, limit);
+    PyErr_SetRaisedException(saved);
+    return r;
+}
+
+PyObject *
+ft_full_text(PyObject *v)
+{
+    return one_line(ft_safe_repr(v, FT_REPR_LIMIT));
+}
+
+uint32_t
+ft_capture_slow(ft_threadbuf *tb, PyObject *v)
+{
+    if (PyLong_CheckExact(v) || PyFloat_CheckExact(v) || PyComplex_CheckExact(v) ||
+        PyUnicode_CheckExact(v) || PyBytes_CheckExact(v)) {
+        return store_tagged(tb, Py_NewRef(v), FT_TAG_RAW);
+    }
+    PyTypeObject *t = Py_TYPE(v);
+    if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+        /* A user class: its name is enough, shown as "<Name object>". */
+        return store_tagged(tb, Py_NewRef((PyObject *)t), FT_TAG_TYPE);
+    }
+    PyObject *r = ft_builtin_repr(v, FT_REPR_LIMIT);
+    if (r == NULL) {
+        PyErr_Clear();
+        return FT_VAL_ABSENT;
+    }
+    return store_tagged(tb, r, FT_TAG_TEXT);
+}
+
+PyObject *
+ft_value_text(const ft_threadbuf *tb, uint32_t payload)
+{
+    switch (payload) {
+    case FT_VAL_ABSENT:
+        return NULL;
+    case FT_VAL_PYNONE:
+        return PyUnicode_FromString("None");
+    case FT_VAL_FALSE:
+        return PyUnicode_FromString("False");
+    case FT_VAL_TRUE:
+        return PyUnicode_FromString("True");
+    default:
+        break;
+    }
+    if (ft_val_is_inline_int(payload)) {
+        return PyUnicode_FromFormat("%ld", ft_val_inline_int(payload));
+    }
+    uint32_t idx = payload - FT_VAL_FIRST_INDEX;
+    if (tb == NULL || idx >= tb->nvalues) {
+        return PyUnicode_FromString("<?>");
+    }
+    PyObject *p = tb->values[idx];
+    PyObject *o = untag(p);
+    switch (tag_of(p)) {
+    case FT_TAG_TEXT:
+        return Py_NewRef(o);
+    case FT_TAG_TYPE: {
+        PyObject *q = PyType_GetQualName((PyTypeObject *)o);
+        if (q == NULL) {
+            return NULL;
+        }
+        PyObject *r = PyUnicode_FromFormat("<%U object>", q);
+        Py_DECREF(q);
+        return r;
+    }
+    default:
+        return ft_builtin_repr(o, FT_REPR_LIMIT);
+    }
+}
+
+/* Is str(exc) free of user code? True when the class does not override
+ * __str__ in Python and every argument is a builtin scalar. */
+static int
+exc_str_is_safe(PyObject *exc)
+{
+    PyTypeObject *t = Py_TYPE(exc);
+    PyTypeObject *base = t;
+    while (base != NULL && (base->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+        base = base->tp_base;
+    }
+    if (base == NULL || t->tp_str != base->tp_str) {
+        return 0;
+    }
+    PyObject *args = ((PyBaseExceptionObject *)exc)->args;
+    if (args == NULL || !PyTuple_CheckExact(args)) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args); i++) {
+        if (!ft_is_scalar(PyTuple_GET_ITEM(args, i))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+PyObject *
+ft_format_exception(PyObject *exc, int full)
+{
+    PyObject *saved = PyErr_GetRaisedException();
+    PyObject *name = PyType_GetQualName(Py_TYPE(exc));
+    PyObject *msg = NULL, *r = NULL;
+    if (name == NULL) {
+        goto done;
+    }
+    if (full || exc_str_is_safe(exc)) {
+        msg = PyObject_Str(exc);
+        if (msg == NULL) {
+            PyObject *e = PyErr_GetRaisedException();
+            msg = failed_placeholder("str", e);
+            Py_XDECREF(e);
+        }
+    }
+    else {
+        /* Do not run user code: show the arguments the way the builtin
+         * BaseException.__str__ would, formatted by C. */
+        PyObject *args = ((PyBaseExceptionObject *)exc)->args;
+        Py_ssize_t n = (args && PyTuple_Check(args)) ? PyTuple_GET_SIZE(args) : 0;
+        if (n == 0) {
+            msg = PyUnicode_FromString("");
+        }
+        else if (n == 1 && PyUnicode_CheckExact(PyTuple_GET_ITEM(args, 0))) {
+            msg = Py_NewRef(PyTuple_GET_ITEM(args, 0));
+        }
+        else {
+            msg = ft_builtin_repr(n == 1 ? PyTuple_GET_ITEM(args, 0) : args, FT_EXC_LIMIT);
+        }
+    }
+    if (msg == NULL) {
+        goto done;
+    }
+    if (PyUnicode_GET_LENGTH(msg) == 0) {
+        r = Py_NewRef(name);
+    }
+    else {
+        r = PyUnicode_FromFormat("%U: %U", name, msg);
+    }
+    r = one_line(bound(r, FT_EXC_LIMIT));
+done:
+    Py_XDECREF(name);
+    Py_XDECREF(msg);
+    if (r == NULL) {
+        PyErr_Clear();
+    }
+    PyErr_SetRaisedException(saved);
+    return r;
+}
+
+PyObject *
+ft_format_call_args(PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t npos = PyVectorcall_NARGS(nargsf);
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    ft_sbuf s = {0};
+    for (Py_ssize_t i = 0; i < npos + nkw; i++) {
+        if (i) {
+            ft_sbuf_puts(&s, ", ");
+        }
+        if (i >= npos) {
+            ft_sbuf_put_str(&s, PyTuple_GET_ITEM(kwnames, i - npos));
+            ft_sbuf_puts(&s, "=");
+        }
+        PyObject *r = ft_safe_repr(args[i], FT_REPR_LIMIT);
+        if (r == NULL) {
+            PyErr_Clear();
+            ft_sbuf_puts(&s, "?");
+            continue;
+        }
+        ft_sbuf_put_str(&s, r);
+        Py_DECREF(r);
+        if (s.len > 4 * FT_REPR_LIMIT) {
+            break;
+        }
+    }
+    return sbuf_to_str(&s, 2 * FT_REPR_LIMIT);
+}

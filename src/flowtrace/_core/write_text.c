@@ -1,0 +1,278 @@
+/* write_text.c - the text tree, streamed to a file object.
+ *
+ *   → fib(3)                 a call with children opens...
+ *     → fib(1) → 1           ...a call without children is one line...
+ *   ← fib(3) → 2             ...and closes with its result.
+ *   ↯ div(1, 0) ZeroDivisionError: division by zero
+ *   ▶ gen() ⏸ 1              a generator resumed, suspended again
+ *
+ * Two spaces of indent per level. When the arguments were not captured the
+ * empty argument slot still takes its space: "→ fib()  → 1" (the seed's
+ * format). Text goes out in 64 KiB pieces: memory does not grow with the
+ * trace.
+ */
+#include "write_text.h"
+
+#include "record.h"
+#include "sbuf.h"
+#include "values.h"
+
+#define FLUSH_AT (64 * 1024)
+
+typedef struct {
+    const char *call, *resume, *close, *raise, *yield, *header;
+} symbols;
+
+static const symbols UNICODE_SYMBOLS = {
+    "\xe2\x86\x92", "\xe2\x96\xb6", "\xe2\x86\x90", "\xe2\x86\xaf", "\xe2\x8f\xb8",
+    "\xe2\x94\x80\xe2\x94\x80",
+};
+static const symbols ASCII_SYMBOLS = {"->", ">>", "<-", "!!", "||", "--"};
+
+typedef struct {
+    ft_trace *t;         /* borrowed */
+    PyObject *write;     /* owned: file.write */
+    ft_sbuf out;         /* owned: pending text */
+    const symbols *sym;  /* borrowed: static table */
+    int ascii;           /* non-ASCII value text is escaped */
+} writer;
+
+static int
+flush(writer *w)
+{
+    if (w->out.oom) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (w->out.len == 0) {
+        return 0;
+    }
+    PyObject *s = PyUnicode_DecodeUTF8(w->out.buf, (Py_ssize_t)w->out.len, "replace");
+    w->out.len = 0;
+    if (s == NULL) {
+        return -1;
+    }
+    PyObject *r = PyObject_CallOneArg(w->write, s);
+    Py_DECREF(s);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+static void
+put_indent(writer *w, size_t depth)
+{
+    for (size_t i = 0; i < depth; i++) {
+        ft_sbuf_put(&w->out, "  ", 2);
+    }
+}
+
+static void
+put_text(writer *w, PyObject *s)
+{
+    if (!w->ascii) {
+        ft_sbuf_put_str(&w->out, s);
+        return;
+    }
+    PyObject *a = PyObject_ASCII(s); /* 'quoted' with escapes */
+    if (a == NULL) {
+        PyErr_Clear();
+        ft_sbuf_puts(&w->out, "?");
+        return;
+    }
+    Py_ssize_t n;
+    const char *u = PyUnicode_AsUTF8AndSize(a, &n);
+    if (u != NULL && n >= 2) {
+        ft_sbuf_put(&w->out, u + 1, (size_t)n - 2); /* drop the quotes */
+    }
+    Py_DECREF(a);
+}
+
+/* Append the text of a value payload; returns 0 or -1. */
+static int
+put_value(writer *w, const ft_node *nd, uint32_t payload)
+{
+    PyObject *s = ft_value_text(w->t->thread_vec[nd->thread], payload);
+    if (s == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    put_text(w, s);
+    Py_DECREF(s);
+    return 0;
+}
+
+enum { LINE_LEAF, LINE_OPEN, LINE_CLOSE };
+
+static int
+put_line(writer *w, const ft_node *nd, size_t depth, int which)
+{
+    const symbols *y = w->sym;
+    const char *prefix;
+    if (which != LINE_OPEN && nd->end == FT_END_RAISE) {
+        prefix = y->raise;
+    }
+    else if (which == LINE_CLOSE) {
+        prefix = y->close;
+    }
+    else {
+        prefix = nd->kind == FT_NODE_CALL ? y->call : y->resume;
+    }
+    put_indent(w, depth);
+    ft_sbuf_puts(&w->out, prefix);
+    ft_sbuf_put(&w->out, " ", 1);
+    PyObject *name = ft_trace_name(w->t, nd->code_id);
+    if (name == NULL) {
+        return -1;
+    }
+    put_text(w, name);
+    ft_sbuf_put(&w->out, "(", 1);
+    if (nd->args != FT_VAL_ABSENT && put_value(w, nd, nd->args) < 0) {
+        return -1;
+    }
+    ft_sbuf_put(&w->out, ")", 1);
+    if (which != LINE_OPEN) {
+        int has_outcome = nd->end == FT_END_RAISE || nd->end == FT_END_YIELD ||
+                          nd->end == FT_END_UNFINISHED || nd->result != FT_VAL_ABSENT;
+        int timed = nd->timed && nd->end != FT_END_UNFINISHED;
+        if (nd->args == FT_VAL_ABSENT && (has_outcome || timed)) {
+            ft_sbuf_put(&w->out, " ", 1); /* the empty argument slot */
+        }
+        if (timed) {
+            char buf[48];
+            snprintf(buf, sizeof(buf), " [%.6fs]", (double)(nd->t1 - nd->t0) / 1e9);
+            ft_sbuf_puts(&w->out, buf);
+        }
+        switch (nd->end) {
+        case FT_END_RETURN:
+            if (nd->result != FT_VAL_ABSENT) {
+                ft_sbuf_put(&w->out, " ", 1);
+                ft_sbuf_puts(&w->out, y->call);
+                ft_sbuf_put(&w->out, " ", 1);
+                if (put_value(w, nd, nd->result) < 0) {
+                    return -1;
+                }
+            }
+            break;
+        case FT_END_YIELD:
+            ft_sbuf_put(&w->out, " ", 1);
+            ft_sbuf_puts(&w->out, y->yield);
+            if (nd->result != FT_VAL_ABSENT) {
+                ft_sbuf_put(&w->out, " ", 1);
+                if (put_value(w, nd, nd->result) < 0) {
+                    return -1;
+                }
+            }
+            break;
+        case FT_END_RAISE:
+            ft_sbuf_put(&w->out, " ", 1);
+            if (put_value(w, nd, nd->exc) < 0) {
+                return -1;
+            }
+            break;
+        default:
+            ft_sbuf_puts(&w->out, " (unfinished)");
+            break;
+        }
+    }
+    ft_sbuf_put(&w->out, "\n", 1);
+    if (w->out.len >= FLUSH_AT) {
+        return flush(w);
+    }
+    return 0;
+}
+
+static int
+write_thread(writer *w, uint32_t thread, int header, int64_t **stackp, size_t *capp)
+{
+    ft_trace *t = w->t;
+    size_t first = t->thread_first[thread], last = t->thread_first[thread + 1];
+    if (first == last) {
+        return 0;
+    }
+    if (header) {
+        PyObject *name = ft_trace_thread_name(t, thread);
+        if (name == NULL) {
+            return -1;
+        }
+        ft_sbuf_puts(&w->out, w->sym->header);
+        ft_sbuf_puts(&w->out, " thread ");
+        put_text(w, name);
+        ft_sbuf_put(&w->out, " ", 1);
+        ft_sbuf_puts(&w->out, w->sym->header);
+        ft_sbuf_put(&w->out, "\n", 1);
+    }
+    /* The stack holds the open ancestors of the next node, in order. */
+    size_t depth = 0;
+    for (size_t i = first; i < last; i++) {
+        const ft_node *nd = &t->nodes[i];
+        while (depth > 0 && (*stackp)[depth - 1] != nd->parent) {
+            depth--;
+            if (put_line(w, &t->nodes[(*stackp)[depth]], depth, LINE_CLOSE) < 0) {
+                return -1;
+            }
+        }
+        if (nd->nchildren == 0) {
+            if (put_line(w, nd, depth, LINE_LEAF) < 0) {
+                return -1;
+            }
+            continue;
+        }
+        if (put_line(w, nd, depth, LINE_OPEN) < 0) {
+            return -1;
+        }
+        if (depth == *capp) {
+            size_t nc = *capp ? *capp * 2 : 64;
+            int64_t *ns = PyMem_RawRealloc(*stackp, nc * sizeof(int64_t));
+            if (ns == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            *stackp = ns;
+            *capp = nc;
+        }
+        (*stackp)[depth++] = (int64_t)i;
+    }
+    while (depth > 0) {
+        depth--;
+        if (put_line(w, &t->nodes[(*stackp)[depth]], depth, LINE_CLOSE) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
+ft_write_text(ft_trace *t, PyObject *file, const ft_text_opts *o)
+{
+    if (ft_trace_build(t) < 0) {
+        return -1;
+    }
+    writer w = {0};
+    w.t = t;
+    w.sym = o->ascii ? &ASCII_SYMBOLS : &UNICODE_SYMBOLS;
+    w.ascii = o->ascii;
+    w.write = PyObject_GetAttrString(file, "write");
+    if (w.write == NULL) {
+        return -1;
+    }
+    uint32_t busy = 0;
+    for (uint32_t i = 0; i < t->nthreads; i++) {
+        busy += t->thread_first[i + 1] > t->thread_first[i];
+    }
+    int headers = o->thread_headers < 0 ? busy > 1 : o->thread_headers;
+    int64_t *stack = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    for (uint32_t i = 0; i < t->nthreads && rc == 0; i++) {
+        rc = write_thread(&w, i, headers, &stack, &cap);
+    }
+    if (rc == 0) {
+        rc = flush(&w);
+    }
+    PyMem_RawFree(stack);
+    ft_sbuf_free(&w.out);
+    Py_DECREF(w.write);
+    return rc;
+}

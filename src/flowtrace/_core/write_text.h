@@ -1,0 +1,15 @@
+/* write_text.h - the text tree writer (the seed's format). */
+#ifndef FLOWTRACE_WRITE_TEXT_H
+#define FLOWTRACE_WRITE_TEXT_H
+
+#include "trace.h"
+
+typedef struct {
+    int ascii;          /* "->" "<-" "!!" instead of the arrows */
+    int thread_headers; /* 1 always, 0 never, -1 when several threads */
+} ft_text_opts;
+
+/* Stream the tree to `file` (anything with .write(str)). 0 or -1. */
+int ft_write_text(ft_trace *t, PyObject *file, const ft_text_opts *o);
+
+#endif

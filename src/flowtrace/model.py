@@ -1,0 +1,111 @@
+"""The trace model seen from Python: CallEvent and Trace.
+
+A Trace wraps the C recording. CallEvent objects are views made when an
+event is asked for: a million-call trace is not a million Python objects
+until someone iterates over all of it.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, overload
+
+__all__ = ["CallEvent", "Trace"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """One call in the tree (or one resumption of a generator/coroutine).
+
+    The first seven fields are the seed's model; the others say more.
+
+    - ``id``: index of the event in its trace (0-based, pre-order per thread).
+    - ``kind``: ``"call"`` (a function call: the frame started),
+      ``"resume"`` (a suspended generator/coroutine resumed by ``next()`` /
+      ``send()`` / an await), or ``"throw"`` (resumed by ``throw()`` /
+      ``close()``).
+    - ``func_name``: the function's qualified name (``Point.move``).
+    - ``parent_id``: ``id`` of the event that was running when this one
+      started, on the same thread; ``None`` for a root.
+    - ``args_repr``: the arguments as written (``"6, 7"``, ``"4, b=5"``),
+      without parentheses; ``None`` when they were not captured (undecorated
+      functions in a session).
+    - ``result_repr``: the returned value (or the yielded value when
+      ``end == "yield"``); ``None`` when the call raised, is unfinished, or
+      results were not captured.
+    - ``duration``: seconds from start to end, when timing was on; else None.
+    - ``exception``: ``"Type: message"`` when the call ended by an exception.
+    - ``end``: ``"return"``, ``"raise"``, ``"yield"`` (suspended) or
+      ``"unfinished"`` (still running when tracing stopped).
+    - ``thread``, ``thread_id``: the thread's name and ident.
+    - ``filename``, ``lineno``: where the function is defined.
+    """
+
+    id: int
+    kind: str
+    func_name: str
+    parent_id: int | None
+    args_repr: str | None
+    result_repr: str | None
+    duration: float | None
+    exception: str | None = None
+    end: str = "return"
+    thread: str = "MainThread"
+    thread_id: int = 0
+    filename: str = ""
+    lineno: int = 0
+
+
+class Trace(Sequence[CallEvent]):
+    """A recorded trace: a read-only sequence of CallEvent, made on demand.
+
+    ``len(trace)`` is the number of calls. ``print_tree(trace)`` writes it
+    with the C writer without creating any CallEvent.
+    """
+
+    __slots__ = ("_core",)
+
+    def __init__(self, core: Any = None) -> None:
+        self._core = core
+
+    def _c(self) -> Any:
+        if self._core is None:
+            raise RuntimeError("flowtrace: this trace is still being recorded")
+        return self._core
+
+    def __len__(self) -> int:
+        return len(self._c())
+
+    @overload
+    def __getitem__(self, i: int) -> CallEvent: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[CallEvent]: ...
+    def __getitem__(self, i: int | slice) -> CallEvent | list[CallEvent]:
+        core = self._c()
+        if isinstance(i, slice):
+            return [CallEvent(*core[j]) for j in range(*i.indices(len(core)))]
+        n = len(core)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("trace index out of range")
+        return CallEvent(*core[i])
+
+    def __iter__(self) -> Iterator[CallEvent]:
+        core = self._c()
+        for j in range(len(core)):
+            yield CallEvent(*core[j])
+
+    @property
+    def timing(self) -> bool:
+        """True when every call was timed."""
+        return bool(self._c().timing)
+
+    def threads(self) -> list[tuple[int, str]]:
+        """(ident, name) of each thread that produced events."""
+        return self._c().threads()
+
+    def __repr__(self) -> str:
+        if self._core is None:
+            return "<flowtrace.Trace (recording)>"
+        return f"<flowtrace.Trace {len(self._core)} calls, {len(self.threads())} thread(s)>"
