@@ -41,6 +41,7 @@ typedef struct ft_threadbuf {
     uint32_t cap_values;   /* allocated entries of `values` */
     unsigned long ident;   /* thread identifier (threading.get_ident()) */
     PyObject *name;        /* owned: thread name (str) or NULL */
+    int name_tries;        /* attempts to read the name while running */
     int failed;            /* a memory failure happened: stop appending */
     struct ft_threadbuf *next; /* owned: next buffer of the same session */
 } ft_threadbuf;

@@ -85,6 +85,48 @@ has_prefix(PyObject *filename, PyObject *prefixes)
     return 0;
 }
 
+/* Code compiled from a string (exec/eval, filename "<string>") has no
+ * file to judge by: judge it by the module whose globals it runs in, read
+ * from the frame being started (namedtuple's generated __new__ runs in a
+ * "namedtuple_<Name>" namespace of collections: the stdlib). */
+static int
+generated_by_excluded(PyObject *code, PyObject *prefixes)
+{
+    PyFrameObject *f = PyEval_GetFrame(); /* borrowed */
+    if (f == NULL) {
+        return 0;
+    }
+    PyCodeObject *fc = PyFrame_GetCode(f);
+    int ours = (PyObject *)fc == code;
+    Py_DECREF(fc);
+    if (!ours) {
+        return 0; /* called from the @trace wrapper: not the callee's frame */
+    }
+    int excluded = 0;
+    PyObject *globals = PyFrame_GetGlobals(f);
+    PyObject *name = globals && PyDict_Check(globals)
+                         ? PyDict_GetItemString(globals, "__name__") /* borrowed */
+                         : NULL;
+    PyObject *pfx = PyUnicode_FromString("namedtuple_");
+    if (name != NULL && pfx != NULL && PyUnicode_Check(name)) {
+        if (PyUnicode_Tailmatch(name, pfx, 0, PY_SSIZE_T_MAX, -1) == 1) {
+            excluded = 1;
+        }
+        else {
+            PyObject *mod = PyDict_GetItemWithError(PyImport_GetModuleDict(), name);
+            PyObject *file = mod && PyModule_Check(mod) ? PyModule_GetFilenameObject(mod) : NULL;
+            if (file != NULL && PyUnicode_Check(file)) {
+                excluded = has_prefix(file, prefixes);
+            }
+            Py_XDECREF(file);
+        }
+    }
+    Py_XDECREF(pfx);
+    Py_XDECREF(globals);
+    PyErr_Clear();
+    return excluded;
+}
+
 /* Decide the flags of a code object seen for the first time. Runs no user
  * code: only string comparisons and a dict lookup keyed by the code object
  * (code objects hash and compare in C). */
@@ -114,6 +156,10 @@ decide(const ft_filter *f, PyObject *code)
         /* The Python side puts "<frozen" among the prefixes: frozen
          * modules are the stdlib; <string>, <stdin> are user code. */
         if (has_prefix(filename, f->exclude_prefixes)) {
+            return FT_CODE_EXCLUDED;
+        }
+        if (PyUnicode_GET_LENGTH(filename) > 0 && PyUnicode_READ_CHAR(filename, 0) == '<' &&
+            generated_by_excluded(code, f->exclude_prefixes)) {
             return FT_CODE_EXCLUDED;
         }
     }

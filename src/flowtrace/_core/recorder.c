@@ -29,34 +29,35 @@ static const char *const event_names[FT_NEVENTS] = {
 /* ------------------------------------------------------------------ */
 /* thread attach (slow path, once per thread per session)             */
 
-/* The thread's name from threading._active, without side effects
- * (threading.current_thread() would create a dummy Thread). New reference
- * or NULL, never an exception. */
-static PyObject *
-thread_name(unsigned long ident)
+/* The thread's name, read from threading._active[ident]._name without
+ * running any Python code (no property, no threading.current_thread(),
+ * which would create a dummy Thread). Leaves tb->name NULL when the thread
+ * is not registered yet (a thread's first events come from threading's
+ * bootstrap, before it registers): retried on later events and at stop. */
+void
+ft_resolve_thread_name(ft_threadbuf *tb)
 {
     PyObject *saved = PyErr_GetRaisedException();
-    PyObject *name = NULL, *modname = NULL, *mod = NULL, *active = NULL, *key = NULL;
-    modname = PyUnicode_FromString("threading");
-    mod = modname ? PyImport_GetModule(modname) : NULL;
-    active = mod ? PyObject_GetAttrString(mod, "_active") : NULL;
-    key = PyLong_FromUnsignedLong(ident);
-    if (active && key && PyDict_Check(active)) {
+    PyObject *modname = PyUnicode_FromString("threading");
+    PyObject *mod = modname ? PyImport_GetModule(modname) : NULL;
+    PyObject *active = mod && PyModule_Check(mod) ? PyDict_GetItemString(PyModule_GetDict(mod), "_active") : NULL; /* borrowed */
+    PyObject *key = PyLong_FromUnsignedLong(tb->ident);
+    if (active != NULL && key != NULL && PyDict_Check(active)) {
         PyObject *t = PyDict_GetItemWithError(active, key); /* borrowed */
-        if (t != NULL) {
-            name = PyObject_GetAttrString(t, "name");
-            if (name && !PyUnicode_Check(name)) {
-                Py_CLEAR(name);
+        PyObject *d = t ? PyObject_GenericGetDict(t, NULL) : NULL;
+        if (d != NULL && PyDict_Check(d)) {
+            PyObject *name = PyDict_GetItemString(d, "_name"); /* borrowed */
+            if (name != NULL && PyUnicode_Check(name)) {
+                tb->name = Py_NewRef(name);
             }
         }
+        Py_XDECREF(d);
     }
     Py_XDECREF(modname);
     Py_XDECREF(mod);
-    Py_XDECREF(active);
     Py_XDECREF(key);
     PyErr_Clear();
     PyErr_SetRaisedException(saved);
-    return name;
 }
 
 ft_threadbuf *
@@ -75,15 +76,7 @@ ft_attach_thread(ft_state *st)
     tb->next = st->threads;
     st->threads = tb;
     st->nthreads++;
-    uint64_t gen = st->gen;
-    tb->paused++; /* reading the name may run Python code: not traced */
-    PyObject *name = thread_name(tb->ident);
-    if (st->gen != gen || ft_tl_gen != gen) {
-        Py_XDECREF(name); /* the session ended meanwhile: tb is not ours */
-        return NULL;
-    }
-    tb->paused--;
-    tb->name = name;
+    ft_resolve_thread_name(tb);
     return tb;
 }
 
@@ -519,6 +512,9 @@ ft_recorder_stop(PyObject *module, ft_state *st)
     ft_threadbuf *rev = NULL;
     while (st->threads != NULL) {
         ft_threadbuf *n = st->threads->next;
+        if (st->threads->name == NULL) {
+            ft_resolve_thread_name(st->threads);
+        }
         ft_threadbuf_seal(st->threads);
         st->threads->next = rev;
         rev = st->threads;

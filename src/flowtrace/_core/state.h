@@ -75,6 +75,8 @@ extern _Thread_local uint64_t ft_tl_gen;
 extern _Thread_local ft_threadbuf *ft_tl_buf;
 
 ft_threadbuf *ft_attach_thread(ft_state *st);
+/* Fill tb->name from threading, running no Python code. */
+void ft_resolve_thread_name(ft_threadbuf *tb);
 
 static inline ft_threadbuf *
 ft_current_buffer(ft_state *st)
@@ -98,6 +100,11 @@ ft_verdict(ft_state *st, ft_threadbuf *tb, PyObject *code)
     if (code != tb->last_code) {
         tb->last_verdict = ft_codetable_lookup(&st->codes, &st->filter, code);
         tb->last_code = code;
+        if (tb->name == NULL && tb->name_tries < 4 &&
+            !(tb->last_verdict & FT_CODE_EXCLUDED)) {
+            tb->name_tries++;
+            ft_resolve_thread_name(tb);
+        }
     }
     return tb->last_verdict;
 }

@@ -1,0 +1,33 @@
+# FlowTrace: `make demo` and `make test` do all set-up on a fresh machine:
+# they find a CPython >= 3.12 (PATH, pyenv's versions, /usr/bin/python3.1x),
+# create a venv under .venvs/, build the C engine and install the package.
+
+PY ?= $(shell tools/find_pythons.sh --first)
+PYVER = $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+VENV = .venvs/py$(PYVER)
+
+.PHONY: demo test test-one asan bench check clean
+
+demo:
+	@tools/venv.sh $(PY) $(VENV)
+	@echo "--- flowtrace run examples/demo.py (the program's own output, then its call tree) ---"
+	@$(VENV)/bin/flowtrace run examples/demo.py
+
+# the suite on every Python >= 3.12 found
+test:
+	@tools/run_tests.sh
+
+# the suite on one Python: make test-one PY=/path/to/python3.12
+test-one:
+	@PY=$(PY) tools/run_tests.sh
+
+# the suite under AddressSanitizer + UBSan
+asan:
+	@PY=$(PY) tools/run_asan.sh
+
+bench:
+	@tools/venv.sh $(PY) $(VENV)
+	@$(VENV)/bin/python bench/run.py
+
+clean:
+	rm -rf build .venvs src/*.egg-info src/flowtrace/*.so bench/.build

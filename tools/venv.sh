@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Create (or refresh) a virtualenv for one interpreter and install FlowTrace
+# into it, built from this checkout, with the test tools.
+# Usage: tools/venv.sh PYTHON VENV_DIR [extra env for the build, e.g. FLOWTRACE_SANITIZE=1]
+set -eu
+py=$1; venv=$2; shift 2
+top=$(cd "$(dirname "$0")/.." && pwd)
+if [ ! -x "$venv/bin/python" ]; then
+    "$py" -m venv "$venv"
+fi
+log="$venv/install.log"
+: >"$log"
+pipi() { "$venv/bin/python" -m pip install -q --disable-pip-version-check "$@" >>"$log" 2>&1; }
+if ! "$venv/bin/python" -c "import pytest, setuptools, wheel" 2>/dev/null; then
+    pipi "pytest>=7" "setuptools>=68" wheel || { cat "$log" >&2; exit 1; }
+fi
+# --no-build-isolation: build with the venv's setuptools (no network round trip)
+echo "building flowtrace for $("$venv/bin/python" -V) in $venv (log: $log)"
+env "$@" "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+    --no-build-isolation --force-reinstall --no-deps -e "$top" >>"$log" 2>&1 \
+    || { cat "$log" >&2; echo "flowtrace: build failed (see above)" >&2; exit 1; }
