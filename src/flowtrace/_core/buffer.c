@@ -4,15 +4,55 @@
 #include <string.h>
 #include <time.h>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#define FT_USE_MMAP 1
+#endif
+
 static ft_chunk *
 chunk_new(void)
 {
-    ft_chunk *c = PyMem_RawMalloc(sizeof(ft_chunk) + FT_CHUNK_RECORDS * sizeof(ft_record));
-    if (c != NULL) {
-        c->next = NULL;
-        c->used = 0;
+    ft_chunk *c;
+#ifdef FT_USE_MMAP
+    /* Map twice the size, keep the 2 MiB-aligned middle, ask for a huge
+     * page. */
+    size_t len = 2 * FT_CHUNK_BYTES;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        return NULL;
     }
+    uintptr_t start = ((uintptr_t)p + FT_CHUNK_BYTES - 1) & ~(uintptr_t)(FT_CHUNK_BYTES - 1);
+    size_t head = start - (uintptr_t)p;
+    if (head) {
+        munmap(p, head);
+    }
+    size_t tail = len - head - FT_CHUNK_BYTES;
+    if (tail) {
+        munmap((char *)start + FT_CHUNK_BYTES, tail);
+    }
+#ifdef MADV_HUGEPAGE
+    madvise((void *)start, FT_CHUNK_BYTES, MADV_HUGEPAGE);
+#endif
+    c = (ft_chunk *)start;
+#else
+    c = PyMem_RawMalloc(FT_CHUNK_BYTES);
+    if (c == NULL) {
+        return NULL;
+    }
+#endif
+    c->next = NULL;
+    c->used = 0;
     return c;
+}
+
+static void
+chunk_free(ft_chunk *c)
+{
+#ifdef FT_USE_MMAP
+    munmap(c, FT_CHUNK_BYTES);
+#else
+    PyMem_RawFree(c);
+#endif
 }
 
 ft_threadbuf *
@@ -40,7 +80,7 @@ ft_threadbuf_free_list(ft_threadbuf *tb)
         ft_chunk *c = tb->head;
         while (c != NULL) {
             ft_chunk *cn = c->next;
-            PyMem_RawFree(c);
+            chunk_free(c);
             c = cn;
         }
         for (uint32_t i = 0; i < tb->nvalues; i++) {

@@ -14,13 +14,19 @@
 
 #include "record.h"
 
-#define FT_CHUNK_RECORDS (1u << 18) /* 2 MiB of records per chunk */
+/* A chunk is 2 MiB, aligned on 2 MiB where the system allows it, so that
+ * one transparent huge page backs it: one page fault per chunk instead of
+ * 512 (page faults, not the callbacks, dominate the cost of a growing
+ * buffer). */
+#define FT_CHUNK_BYTES ((size_t)2 << 20)
 
 typedef struct ft_chunk {
     struct ft_chunk *next; /* owned: the following chunk, NULL at the tail */
     size_t used;           /* records written (set when the chunk is left) */
     ft_record recs[];      /* FT_CHUNK_RECORDS records */
 } ft_chunk;
+
+#define FT_CHUNK_RECORDS ((FT_CHUNK_BYTES - sizeof(ft_chunk)) / sizeof(ft_record))
 
 typedef struct ft_threadbuf {
     /* --- hot: touched on every event --- */

@@ -197,6 +197,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->trace_type);
     Py_VISIT(st->traced_function_type);
     Py_VISIT(st->last_trace);
+    Py_VISIT(st->callback_type);
     for (int i = 0; i < FT_NEVENTS; i++) {
         Py_VISIT(st->callbacks[i]);
     }

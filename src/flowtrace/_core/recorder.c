@@ -12,11 +12,13 @@
  */
 #include "recorder.h"
 
+#include <stddef.h>
+
 #include "trace.h"
 #include "values.h"
 
-_Thread_local uint64_t ft_tl_gen = 0;
-_Thread_local ft_threadbuf *ft_tl_buf = NULL;
+FT_TLS uint64_t ft_tl_gen = 0;
+FT_TLS ft_threadbuf *ft_tl_buf = NULL;
 
 /* Process-wide source of session generations. Only incremented, with the
  * GIL held; unique across interpreters of the process. */
@@ -103,10 +105,9 @@ emit(ft_state *st, ft_threadbuf *tb, unsigned kind, uint32_t verdict, uint32_t p
 
 /* PY_START / PY_RESUME / PY_THROW: (code, offset[, exc]) */
 static inline PyObject *
-on_entry(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
-         unsigned kind, int can_disable)
+on_entry(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned kind,
+         int can_disable)
 {
-    ft_state *st = ft_get_state(module);
     ft_threadbuf *tb = ft_current_buffer(st);
     if (tb == NULL || tb->paused || nargs < 1) {
         Py_RETURN_NONE;
@@ -124,9 +125,8 @@ on_entry(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
 
 /* PY_RETURN / PY_YIELD: (code, offset, value) */
 static inline PyObject *
-on_exit_value(PyObject *module, PyObject *const *args, Py_ssize_t nargs, unsigned kind)
+on_exit_value(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned kind)
 {
-    ft_state *st = ft_get_state(module);
     ft_threadbuf *tb = ft_current_buffer(st);
     if (tb == NULL || tb->paused || nargs < 3) {
         Py_RETURN_NONE;
@@ -155,42 +155,11 @@ on_exit_value(PyObject *module, PyObject *const *args, Py_ssize_t nargs, unsigne
     Py_RETURN_NONE;
 }
 
-static PyObject *
-cb_py_start(PyObject *m, PyObject *const *a, Py_ssize_t n)
-{
-    return on_entry(m, a, n, FT_REC_START, 1);
-}
-
-static PyObject *
-cb_py_resume(PyObject *m, PyObject *const *a, Py_ssize_t n)
-{
-    return on_entry(m, a, n, FT_REC_RESUME, 1);
-}
-
-static PyObject *
-cb_py_throw(PyObject *m, PyObject *const *a, Py_ssize_t n)
-{
-    return on_entry(m, a, n, FT_REC_THROW, 0);
-}
-
-static PyObject *
-cb_py_return(PyObject *m, PyObject *const *a, Py_ssize_t n)
-{
-    return on_exit_value(m, a, n, FT_REC_RETURN);
-}
-
-static PyObject *
-cb_py_yield(PyObject *m, PyObject *const *a, Py_ssize_t n)
-{
-    return on_exit_value(m, a, n, FT_REC_YIELD);
-}
-
 /* PY_UNWIND: (code, offset, exception). Rare: formats the exception now,
  * since it is mutable and may be gone when the trace is written. */
-static PyObject *
-cb_py_unwind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+static inline PyObject *
+on_unwind(ft_state *st, PyObject *const *args, Py_ssize_t nargs)
 {
-    ft_state *st = ft_get_state(module);
     ft_threadbuf *tb = ft_current_buffer(st);
     if (tb == NULL || tb->paused || nargs < 3) {
         Py_RETURN_NONE;
@@ -209,13 +178,91 @@ cb_py_unwind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
-static PyMethodDef callback_defs[FT_NEVENTS] = {
-    {"_on_py_start", (PyCFunction)(void (*)(void))cb_py_start, METH_FASTCALL, NULL},
-    {"_on_py_resume", (PyCFunction)(void (*)(void))cb_py_resume, METH_FASTCALL, NULL},
-    {"_on_py_return", (PyCFunction)(void (*)(void))cb_py_return, METH_FASTCALL, NULL},
-    {"_on_py_yield", (PyCFunction)(void (*)(void))cb_py_yield, METH_FASTCALL, NULL},
-    {"_on_py_unwind", (PyCFunction)(void (*)(void))cb_py_unwind, METH_FASTCALL, NULL},
-    {"_on_py_throw", (PyCFunction)(void (*)(void))cb_py_throw, METH_FASTCALL, NULL},
+/* The callbacks are instances of a small vectorcall type (cheaper to call
+ * than a METH_FASTCALL builtin), one per event, each holding the state. */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall; /* the event's entry point below */
+    ft_state *st;              /* borrowed: the state of `module` */
+    PyObject *module;          /* owned: keeps the state alive */
+    int event;                 /* FT_EV_* */
+} ft_callback;
+
+#define FT_CB(fname, call)                                                        \
+    static PyObject *fname(PyObject *self, PyObject *const *a, size_t nargsf,    \
+                           PyObject *kwnames)                                    \
+    {                                                                            \
+        (void)kwnames;                                                           \
+        ft_state *st = ((ft_callback *)self)->st;                                \
+        Py_ssize_t n = PyVectorcall_NARGS(nargsf);                               \
+        return call;                                                             \
+    }
+
+FT_CB(cb_py_start, on_entry(st, a, n, FT_REC_START, 1))
+FT_CB(cb_py_resume, on_entry(st, a, n, FT_REC_RESUME, 1))
+FT_CB(cb_py_throw, on_entry(st, a, n, FT_REC_THROW, 0))
+FT_CB(cb_py_return, on_exit_value(st, a, n, FT_REC_RETURN))
+FT_CB(cb_py_yield, on_exit_value(st, a, n, FT_REC_YIELD))
+FT_CB(cb_py_unwind, on_unwind(st, a, n))
+
+static const vectorcallfunc callback_funcs[FT_NEVENTS] = {
+    cb_py_start, cb_py_resume, cb_py_return, cb_py_yield, cb_py_unwind, cb_py_throw,
+};
+
+static int
+cb_traverse(ft_callback *cb, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(cb));
+    Py_VISIT(cb->module);
+    return 0;
+}
+
+static int
+cb_clear(ft_callback *cb)
+{
+    Py_CLEAR(cb->module);
+    return 0;
+}
+
+static void
+cb_dealloc(ft_callback *cb)
+{
+    PyTypeObject *tp = Py_TYPE(cb);
+    PyObject_GC_UnTrack(cb);
+    cb_clear(cb);
+    tp->tp_free((PyObject *)cb);
+    Py_DECREF(tp);
+}
+
+static PyObject *
+cb_repr(ft_callback *cb)
+{
+    return PyUnicode_FromFormat("<flowtrace %s callback>", event_names[cb->event]);
+}
+
+static PyMemberDef cb_members[] = {
+    {"__vectorcalloffset__", Py_T_PYSSIZET, offsetof(ft_callback, vectorcall), Py_READONLY,
+     NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot cb_slots[] = {
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_traverse, cb_traverse},
+    {Py_tp_clear, cb_clear},
+    {Py_tp_dealloc, cb_dealloc},
+    {Py_tp_repr, cb_repr},
+    {Py_tp_members, cb_members},
+    {Py_tp_doc, "A sys.monitoring callback of FlowTrace (C)."},
+    {0, NULL},
+};
+
+static PyType_Spec cb_spec = {
+    .name = "flowtrace._core.Callback",
+    .basicsize = sizeof(ft_callback),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
+             Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = cb_slots,
 };
 
 void
@@ -256,6 +303,10 @@ ft_recorder_init(PyObject *module, ft_state *st)
     }
     Py_INCREF(st->monitoring);
     st->disable = PyObject_GetAttrString(st->monitoring, "DISABLE");
+    st->callback_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &cb_spec, NULL);
+    if (st->callback_type == NULL) {
+        return -1;
+    }
     PyObject *events = PyObject_GetAttrString(st->monitoring, "events");
     if (st->disable == NULL || events == NULL) {
         Py_XDECREF(events);
@@ -273,11 +324,17 @@ ft_recorder_init(PyObject *module, ft_state *st)
             Py_DECREF(events);
             return -1;
         }
-        st->callbacks[i] = PyCFunction_NewEx(&callback_defs[i], module, NULL);
-        if (st->callbacks[i] == NULL) {
+        ft_callback *cb = PyObject_GC_New(ft_callback, st->callback_type);
+        if (cb == NULL) {
             Py_DECREF(events);
             return -1;
         }
+        cb->vectorcall = callback_funcs[i];
+        cb->st = st;
+        cb->module = Py_NewRef(module);
+        cb->event = i;
+        PyObject_GC_Track(cb);
+        st->callbacks[i] = (PyObject *)cb;
     }
     Py_DECREF(events);
     return 0;
@@ -557,6 +614,7 @@ ft_recorder_clear(ft_state *st)
     for (int i = 0; i < FT_NEVENTS; i++) {
         Py_CLEAR(st->callbacks[i]);
     }
+    Py_CLEAR(st->callback_type);
     Py_CLEAR(st->monitoring);
     Py_CLEAR(st->disable);
     Py_CLEAR(st->last_filter_key);

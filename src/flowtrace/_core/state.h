@@ -29,8 +29,9 @@ typedef struct {
     PyObject *disable;                 /* owned: sys.monitoring.DISABLE */
     long ev_bits[FT_NEVENTS];          /* event bit values (they change
                                           between Python versions) */
-    PyObject *callbacks[FT_NEVENTS];   /* owned: the C callbacks, bound to
-                                          the module */
+    PyTypeObject *callback_type;       /* owned: flowtrace._core.Callback */
+    PyObject *callbacks[FT_NEVENTS];   /* owned: the C callbacks (one
+                                          vectorcall object per event) */
     /* --- configuration from the Python layer --- */
     PyObject *default_excludes;        /* owned: tuple of path prefixes of
                                           the stdlib and site-packages */
@@ -71,8 +72,14 @@ typedef struct {
  * when ft_tl_gen equals the running session's generation, which is unique
  * in the process (an atomic counter), so a stale pointer from an earlier
  * session or another interpreter is never dereferenced. */
-extern _Thread_local uint64_t ft_tl_gen;
-extern _Thread_local ft_threadbuf *ft_tl_buf;
+#if defined(__GNUC__) && !defined(_WIN32)
+/* initial-exec: a direct %fs-relative load, no __tls_get_addr call */
+#define FT_TLS __attribute__((tls_model("initial-exec"))) _Thread_local
+#else
+#define FT_TLS _Thread_local
+#endif
+extern FT_TLS uint64_t ft_tl_gen;
+extern FT_TLS ft_threadbuf *ft_tl_buf;
 
 ft_threadbuf *ft_attach_thread(ft_state *st);
 /* Fill tb->name from threading, running no Python code. */

@@ -116,6 +116,21 @@ static void
 put_scalar(ft_sbuf *s, PyObject *v, size_t limit)
 {
     PyObject *r;
+    if (v == Py_None) {
+        ft_sbuf_put(s, "None", 4);
+        return;
+    }
+    if (v == Py_True || v == Py_False) {
+        ft_sbuf_puts(s, v == Py_True ? "True" : "False");
+        return;
+    }
+    if (PyLong_CheckExact(v) && PyUnstable_Long_IsCompact((PyLongObject *)v)) {
+        char buf[32];
+        int n = snprintf(buf, sizeof(buf), "%zd",
+                         PyUnstable_Long_CompactValue((PyLongObject *)v));
+        ft_sbuf_put(s, buf, (size_t)n);
+        return;
+    }
     if (PyUnicode_CheckExact(v) && (size_t)PyUnicode_GET_LENGTH(v) > limit) {
         PyObject *head = PyUnicode_Substring(v, 0, (Py_ssize_t)limit);
         r = head ? PyObject_Repr(head) : NULL;
@@ -298,11 +313,27 @@ ft_full_text(PyObject *v)
     return one_line(ft_safe_repr(v, FT_REPR_LIMIT));
 }
 
+/* A small tuple of scalars is as immutable as its items: kept by
+ * reference, formatted when shown. */
+static int
+is_frozen_tuple(PyObject *v)
+{
+    if (!PyTuple_CheckExact(v) || PyTuple_GET_SIZE(v) > FT_CONTAINER_ITEMS) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(v); i++) {
+        if (!ft_is_scalar(PyTuple_GET_ITEM(v, i))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 uint32_t
 ft_capture_slow(ft_threadbuf *tb, PyObject *v)
 {
     if (PyLong_CheckExact(v) || PyFloat_CheckExact(v) || PyComplex_CheckExact(v) ||
-        PyUnicode_CheckExact(v) || PyBytes_CheckExact(v)) {
+        PyUnicode_CheckExact(v) || PyBytes_CheckExact(v) || is_frozen_tuple(v)) {
         return store_tagged(tb, Py_NewRef(v), FT_TAG_RAW);
     }
     PyTypeObject *t = Py_TYPE(v);

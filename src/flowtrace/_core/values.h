@@ -8,8 +8,8 @@
  * them as they were then.
  *
  * A stored value is a PyObject* whose low two bits say what it is:
- *   FT_TAG_RAW   an immutable builtin (int, float, complex, str, bytes): repr
- *                it when showing
+ *   FT_TAG_RAW   an immutable builtin (int, float, complex, str, bytes, or a
+ *                small tuple of those): repr it when showing
  *   FT_TAG_TYPE  a type object: show "<Name object>"
  *   FT_TAG_TEXT  a str to show as it is (already formatted)
  */
