@@ -151,11 +151,11 @@ def print_tree(
     if isinstance(events, Trace):
         if len(events) == 0:
             return
-        events._c().write_text(file, ascii=ascii)
-        return
-    from ._render import render_events
-
-    render_events(list(events), file, ascii=ascii)
+        core = events._c()
+    else:
+        # any sequence of CallEvent (a filtered list...): rebuilt in C
+        core = _core.Trace.from_events(list(events))
+    core.write_text(file, ascii=ascii)
 
 
 # --------------------------------------------------------------------------

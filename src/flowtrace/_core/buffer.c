@@ -72,6 +72,12 @@ ft_threadbuf_new(void)
     return tb;
 }
 
+ft_threadbuf *
+ft_threadbuf_new_empty(void)
+{
+    return PyMem_RawCalloc(1, sizeof(ft_threadbuf));
+}
+
 void
 ft_threadbuf_free_list(ft_threadbuf *tb)
 {

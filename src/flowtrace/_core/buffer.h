@@ -53,6 +53,8 @@ typedef struct ft_threadbuf {
 } ft_threadbuf;
 
 ft_threadbuf *ft_threadbuf_new(void);
+/* A buffer with no chunk: only a value store (traces rebuilt from events). */
+ft_threadbuf *ft_threadbuf_new_empty(void);
 /* Free a list of buffers linked through ->next, with their values. */
 void ft_threadbuf_free_list(ft_threadbuf *tb);
 

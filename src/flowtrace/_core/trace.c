@@ -26,7 +26,8 @@ ft_trace_new(PyTypeObject *type, ft_codetable *codes, ft_threadbuf *threads,
     t->nthreads = nthreads;
     t->cfg = *cfg;
     t->thread_vec = PyMem_RawCalloc(nthreads ? nthreads : 1, sizeof(ft_threadbuf *));
-    t->names = PyMem_RawCalloc(t->codes.count ? t->codes.count : 1, sizeof(PyObject *));
+    t->nnames = t->codes.count;
+    t->names = PyMem_RawCalloc(t->nnames ? t->nnames : 1, sizeof(PyObject *));
     if (t->thread_vec == NULL || t->names == NULL) {
         Py_DECREF(t);
         return PyErr_NoMemory();
@@ -47,11 +48,18 @@ trace_dealloc(ft_trace *t)
         PyObject_ClearWeakRefs((PyObject *)t);
     }
     if (t->names != NULL) {
-        for (uint32_t i = 0; i < t->codes.count; i++) {
+        for (uint32_t i = 0; i < t->nnames; i++) {
             Py_XDECREF(t->names[i]);
         }
         PyMem_RawFree(t->names);
     }
+    if (t->files != NULL) {
+        for (uint32_t i = 0; i < t->nnames; i++) {
+            Py_XDECREF(t->files[i]);
+        }
+        PyMem_RawFree(t->files);
+    }
+    PyMem_RawFree(t->lines);
     PyMem_RawFree(t->nodes);
     PyMem_RawFree(t->thread_first);
     PyMem_RawFree(t->thread_vec);
@@ -64,12 +72,13 @@ trace_dealloc(ft_trace *t)
 PyObject *
 ft_trace_name(ft_trace *t, uint32_t code_id)
 {
-    if (code_id >= t->codes.count) {
+    if (code_id >= t->nnames) {
+        PyErr_SetString(PyExc_SystemError, "flowtrace: bad code id in trace");
         return NULL;
     }
     if (t->names[code_id] == NULL) {
-        PyObject *code = t->codes.entries[code_id].code;
-        PyObject *q = PyObject_GetAttrString(code, "co_qualname");
+        PyObject *code = code_id < t->codes.count ? t->codes.entries[code_id].code : NULL;
+        PyObject *q = code ? PyObject_GetAttrString(code, "co_qualname") : NULL;
         if (q == NULL || !PyUnicode_Check(q)) {
             Py_XDECREF(q);
             PyErr_Clear();
@@ -124,7 +133,10 @@ trace_item(ft_trace *t, Py_ssize_t i)
     }
     const ft_node *nd = &t->nodes[i];
     PyObject *name = ft_trace_name(t, nd->code_id);
-    PyObject *code = t->codes.entries[nd->code_id].code;
+    PyObject *code = nd->code_id < t->codes.count ? t->codes.entries[nd->code_id].code : NULL;
+    PyObject *file = code ? ((PyCodeObject *)code)->co_filename
+                     : t->files ? t->files[nd->code_id] : NULL;
+    int line = code ? ((PyCodeObject *)code)->co_firstlineno : t->lines ? t->lines[nd->code_id] : 0;
     PyObject *thread_name = ft_trace_thread_name(t, nd->thread);
     if (name == NULL || thread_name == NULL) {
         return NULL;
@@ -142,9 +154,7 @@ trace_item(ft_trace *t, Py_ssize_t i)
     if (args && result && exc && duration && parent) {
         r = Py_BuildValue("(nsOOOOOOsOkOi)", i, kind_names[nd->kind], name, parent, args,
                           result, duration, exc, end_names[nd->end], thread_name,
-                          t->thread_vec[nd->thread]->ident,
-                          ((PyCodeObject *)code)->co_filename,
-                          ((PyCodeObject *)code)->co_firstlineno);
+                          t->thread_vec[nd->thread]->ident, file ? file : Py_None, line);
     }
     Py_XDECREF(args);
     Py_XDECREF(result);
@@ -208,7 +218,15 @@ trace_get_nrecords(ft_trace *t, void *Py_UNUSED(c))
     return PyLong_FromSize_t(n);
 }
 
+static PyObject *
+trace_from_events(PyObject *cls, PyObject *events)
+{
+    return ft_trace_from_events((PyTypeObject *)cls, events);
+}
+
 static PyMethodDef trace_methods[] = {
+    {"from_events", (PyCFunction)trace_from_events, METH_O | METH_CLASS,
+     "from_events(events) -> Trace: rebuild a trace from CallEvent-like objects."},
     {"write_text", (PyCFunction)(void (*)(void))trace_write_text, METH_VARARGS | METH_KEYWORDS,
      "write_text(file, ascii=False, thread_headers=-1)\n"
      "Stream the call tree as text to file (anything with .write(str))."},

@@ -47,8 +47,13 @@ typedef struct {
     size_t nnodes;              /* length of nodes */
     size_t *thread_first;       /* owned: nodes of thread i are
                                    [thread_first[i], thread_first[i+1]) */
+    uint32_t nnames;            /* length of names (and files, lines) */
     PyObject **names;           /* owned array of owned str (or NULL): display
                                    name per code id, made on first use */
+    PyObject **files;           /* owned array of owned str, or NULL: file of
+                                   each code id when there is no code object
+                                   (a trace rebuilt from events) */
+    int *lines;                 /* owned, or NULL: first line, likewise */
     PyObject *weakreflist;      /* owned: weak references list */
 } ft_trace;
 
@@ -57,6 +62,10 @@ PyObject *ft_trace_new(PyTypeObject *type, ft_codetable *codes, ft_threadbuf *th
                        uint32_t nthreads, const ft_trace_config *cfg);
 
 extern PyType_Spec ft_trace_spec;
+
+/* A trace rebuilt from a sequence of CallEvent-like objects (what
+ * print_tree does with a list, and what loaders produce). New reference. */
+PyObject *ft_trace_from_events(PyTypeObject *type, PyObject *events);
 
 /* Build the nodes if not built yet. 0 or -1 with an exception. */
 int ft_trace_build(ft_trace *t);
