@@ -10,9 +10,17 @@
 #endif
 
 static ft_chunk *
-chunk_new(void)
+chunk_new(ft_chunkpool *pool)
 {
     ft_chunk *c;
+    if (pool != NULL && pool->free != NULL) {
+        c = pool->free;
+        pool->free = c->next;
+        pool->count--;
+        c->next = NULL;
+        c->used = 0;
+        return c;
+    }
 #ifdef FT_USE_MMAP
     /* Map twice the size, keep the 2 MiB-aligned middle, ask for a huge
      * page. */
@@ -55,14 +63,39 @@ chunk_free(ft_chunk *c)
 #endif
 }
 
+static void
+chunk_release(ft_chunk *c, ft_chunkpool *pool)
+{
+    if (pool != NULL && !pool->closed && pool->count < FT_POOL_MAX) {
+        c->next = pool->free;
+        pool->free = c;
+        pool->count++;
+        return;
+    }
+    chunk_free(c);
+}
+
+void
+ft_chunkpool_close(ft_chunkpool *pool)
+{
+    pool->closed = 1;
+    while (pool->free != NULL) {
+        ft_chunk *c = pool->free;
+        pool->free = c->next;
+        chunk_free(c);
+    }
+    pool->count = 0;
+}
+
 ft_threadbuf *
-ft_threadbuf_new(void)
+ft_threadbuf_new(ft_chunkpool *pool)
 {
     ft_threadbuf *tb = PyMem_RawCalloc(1, sizeof(ft_threadbuf));
     if (tb == NULL) {
         return NULL;
     }
-    tb->head = tb->tail = chunk_new();
+    tb->pool = pool;
+    tb->head = tb->tail = chunk_new(pool);
     if (tb->head == NULL) {
         PyMem_RawFree(tb);
         return NULL;
@@ -79,14 +112,14 @@ ft_threadbuf_new_empty(void)
 }
 
 void
-ft_threadbuf_free_list(ft_threadbuf *tb)
+ft_threadbuf_free_list(ft_threadbuf *tb, ft_chunkpool *pool)
 {
     while (tb != NULL) {
         ft_threadbuf *next = tb->next;
         ft_chunk *c = tb->head;
         while (c != NULL) {
             ft_chunk *cn = c->next;
-            chunk_free(c);
+            chunk_release(c, pool);
             c = cn;
         }
         for (uint32_t i = 0; i < tb->nvalues; i++) {
@@ -106,7 +139,7 @@ ft_threadbuf_grow(ft_threadbuf *tb)
     if (tb->failed) {
         return -1;
     }
-    ft_chunk *c = chunk_new();
+    ft_chunk *c = chunk_new(tb->pool);
     if (c == NULL) {
         tb->failed = 1;
         return -1;

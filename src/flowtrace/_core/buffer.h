@@ -28,6 +28,26 @@ typedef struct ft_chunk {
 
 #define FT_CHUNK_RECORDS ((FT_CHUNK_BYTES - sizeof(ft_chunk)) / sizeof(ft_record))
 
+/* Chunks of freed traces, kept for the next session: a reused chunk is
+ * already backed by memory, so recording into it takes no page fault. */
+#define FT_POOL_MAX 8 /* 16 MiB */
+
+typedef struct {
+    ft_chunk *free; /* owned list of spare chunks (linked through next) */
+    unsigned count; /* length of free */
+    int closed;     /* the module is going away: free chunks at once */
+} ft_chunkpool;
+
+/* Per-thread cache of code verdicts in front of the code table: generator
+ * pipelines and mutual recursion alternate between a few code objects, so
+ * one "last code" slot alone misses often. */
+#define FT_VCACHE_SIZE 256
+
+typedef struct {
+    PyObject *code;   /* borrowed (kept alive by the session's code table) */
+    uint32_t verdict; /* its verdict */
+} ft_vcache_entry;
+
 typedef struct ft_threadbuf {
     /* --- hot: touched on every event --- */
     ft_record *pos;        /* borrowed: next free record in `tail` */
@@ -37,6 +57,7 @@ typedef struct ft_threadbuf {
     uint32_t last_verdict; /* verdict of last_code */
     int paused;            /* > 0 while FlowTrace itself runs Python code on
                               this thread (formatting @trace args) */
+    ft_vcache_entry vcache[FT_VCACHE_SIZE]; /* verdicts by code address */
     /* --- cold --- */
     ft_chunk *head;        /* owned: first chunk */
     ft_chunk *tail;        /* borrowed: last chunk (owned through head) */
@@ -49,14 +70,19 @@ typedef struct ft_threadbuf {
     PyObject *name;        /* owned: thread name (str) or NULL */
     int name_tries;        /* attempts to read the name while running */
     int failed;            /* a memory failure happened: stop appending */
+    ft_chunkpool *pool;    /* borrowed: the module's pool (used only while
+                              recording, when the module is alive) */
     struct ft_threadbuf *next; /* owned: next buffer of the same session */
 } ft_threadbuf;
 
-ft_threadbuf *ft_threadbuf_new(void);
+ft_threadbuf *ft_threadbuf_new(ft_chunkpool *pool);
 /* A buffer with no chunk: only a value store (traces rebuilt from events). */
 ft_threadbuf *ft_threadbuf_new_empty(void);
-/* Free a list of buffers linked through ->next, with their values. */
-void ft_threadbuf_free_list(ft_threadbuf *tb);
+/* Free a list of buffers linked through ->next, with their values; their
+ * chunks go back to `pool` (may be NULL). */
+void ft_threadbuf_free_list(ft_threadbuf *tb, ft_chunkpool *pool);
+/* Free the spare chunks and close the pool. */
+void ft_chunkpool_close(ft_chunkpool *pool);
 
 /* Slow path of an append: current chunk full. Returns 0 or -1 (failed). */
 int ft_threadbuf_grow(ft_threadbuf *tb);

@@ -68,7 +68,7 @@ ft_attach_thread(ft_state *st)
     if (st->gen == 0 || st->broken) {
         return NULL;
     }
-    ft_threadbuf *tb = ft_threadbuf_new();
+    ft_threadbuf *tb = ft_threadbuf_new(&st->pool);
     ft_tl_gen = st->gen;
     ft_tl_buf = tb;
     if (tb == NULL) {
@@ -281,7 +281,7 @@ ft_record_args(ft_state *st, PyObject *code, uint32_t flags, PyObject *text)
     if ((v & (FT_CODE_FULLREPR | FT_CODE_TIMED)) != flags) {
         /* decorated after the session first saw it */
         ft_codetable_set_flags(&st->codes, code, flags);
-        tb->last_code = NULL;
+        ft_verdict_forget(tb, code);
         v = ft_verdict(st, tb, code);
     }
     uint32_t payload = ft_store_text(tb, text);
@@ -607,7 +607,8 @@ ft_recorder_clear(ft_state *st)
         PyErr_SetRaisedException(exc);
         st->gen = 0;
     }
-    ft_threadbuf_free_list(st->threads);
+    ft_threadbuf_free_list(st->threads, NULL);
+    ft_chunkpool_close(&st->pool);
     st->threads = NULL;
     ft_codetable_clear(&st->codes);
     ft_filter_clear(&st->filter);

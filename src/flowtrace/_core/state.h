@@ -63,6 +63,7 @@ typedef struct {
     ft_filter filter;                  /* owned refs: this session's filter */
     ft_threadbuf *threads;             /* owned list: moves to the Trace */
     uint32_t nthreads;                 /* length of `threads` */
+    ft_chunkpool pool;                 /* owned: spare chunks */
 } ft_state;
 
 /* Per-thread lookup. These two thread-locals are the one piece of global
@@ -100,20 +101,45 @@ ft_get_state(PyObject *module)
     return (ft_state *)PyModule_GetState(module);
 }
 
-/* Verdict of a code object for the running session, cached per thread. */
+static inline ft_vcache_entry *
+ft_vcache_slot(ft_threadbuf *tb, PyObject *code)
+{
+    uintptr_t p = (uintptr_t)code;
+    return &tb->vcache[((p >> 4) ^ (p >> 12)) & (FT_VCACHE_SIZE - 1)];
+}
+
+/* Verdict of a code object for the running session: one compare with the
+ * last code seen on this thread, then a direct-mapped per-thread cache,
+ * then the code table (first sight: the filters decide). */
 static inline uint32_t
 ft_verdict(ft_state *st, ft_threadbuf *tb, PyObject *code)
 {
-    if (code != tb->last_code) {
-        tb->last_verdict = ft_codetable_lookup(&st->codes, &st->filter, code);
-        tb->last_code = code;
-        if (tb->name == NULL && tb->name_tries < 4 &&
-            !(tb->last_verdict & FT_CODE_EXCLUDED)) {
+    if (code == tb->last_code) {
+        return tb->last_verdict;
+    }
+    ft_vcache_entry *e = ft_vcache_slot(tb, code);
+    if (e->code != code) {
+        e->verdict = ft_codetable_lookup(&st->codes, &st->filter, code);
+        e->code = code;
+        if (tb->name == NULL && tb->name_tries < 4 && !(e->verdict & FT_CODE_EXCLUDED)) {
             tb->name_tries++;
             ft_resolve_thread_name(tb);
         }
     }
-    return tb->last_verdict;
+    tb->last_code = code;
+    tb->last_verdict = e->verdict;
+    return e->verdict;
+}
+
+/* Drop this thread's cached verdict of `code` (its flags changed). */
+static inline void
+ft_verdict_forget(ft_threadbuf *tb, PyObject *code)
+{
+    ft_vcache_entry *e = ft_vcache_slot(tb, code);
+    if (e->code == code) {
+        e->code = NULL;
+    }
+    tb->last_code = NULL;
 }
 
 #endif

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "state.h"
 #include "values.h"
 #include "write_text.h"
 
@@ -17,7 +18,7 @@ ft_trace_new(PyTypeObject *type, ft_codetable *codes, ft_threadbuf *threads,
 {
     ft_trace *t = (ft_trace *)type->tp_alloc(type, 0);
     if (t == NULL) {
-        ft_threadbuf_free_list(threads);
+        ft_threadbuf_free_list(threads, NULL);
         ft_codetable_clear(codes);
         return NULL;
     }
@@ -63,7 +64,10 @@ trace_dealloc(ft_trace *t)
     PyMem_RawFree(t->nodes);
     PyMem_RawFree(t->thread_first);
     PyMem_RawFree(t->thread_vec);
-    ft_threadbuf_free_list(t->threads);
+    /* chunks go back to the module's pool (the type keeps the module, and
+     * so its state, alive) */
+    ft_state *st = (ft_state *)PyType_GetModuleState(tp);
+    ft_threadbuf_free_list(t->threads, st ? &st->pool : NULL);
     ft_codetable_clear(&t->codes);
     tp->tp_free((PyObject *)t);
     Py_DECREF(tp);

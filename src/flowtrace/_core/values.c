@@ -113,6 +113,22 @@ put_type_name(ft_sbuf *s, PyTypeObject *t)
 }
 
 static void
+put_int(ft_sbuf *s, Py_ssize_t x)
+{
+    char buf[24];
+    char *p = buf + sizeof(buf);
+    size_t u = x < 0 ? (size_t)0 - (size_t)x : (size_t)x;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (x < 0) {
+        *--p = '-';
+    }
+    ft_sbuf_put(s, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+static void
 put_scalar(ft_sbuf *s, PyObject *v, size_t limit)
 {
     PyObject *r;
@@ -125,10 +141,7 @@ put_scalar(ft_sbuf *s, PyObject *v, size_t limit)
         return;
     }
     if (PyLong_CheckExact(v) && PyUnstable_Long_IsCompact((PyLongObject *)v)) {
-        char buf[32];
-        int n = snprintf(buf, sizeof(buf), "%zd",
-                         PyUnstable_Long_CompactValue((PyLongObject *)v));
-        ft_sbuf_put(s, buf, (size_t)n);
+        put_int(s, PyUnstable_Long_CompactValue((PyLongObject *)v));
         return;
     }
     if (PyUnicode_CheckExact(v) && (size_t)PyUnicode_GET_LENGTH(v) > limit) {
@@ -329,9 +342,63 @@ is_frozen_tuple(PyObject *v)
     return 1;
 }
 
+/* A list whose first items are scalars: snapshot them (a tuple is far
+ * cheaper to make than the text) with the list's length at the end. */
+static PyObject *
+list_snapshot(PyObject *v)
+{
+    Py_ssize_t n = PyList_GET_SIZE(v);
+    Py_ssize_t k = n < FT_CONTAINER_ITEMS ? n : FT_CONTAINER_ITEMS;
+    for (Py_ssize_t i = 0; i < k; i++) {
+        if (!ft_is_scalar(PyList_GET_ITEM(v, i))) {
+            return NULL;
+        }
+    }
+    PyObject *t = PyTuple_New(k + 1);
+    PyObject *len = t ? PyLong_FromSsize_t(n) : NULL;
+    if (len == NULL) {
+        Py_XDECREF(t);
+        PyErr_Clear();
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < k; i++) {
+        PyTuple_SET_ITEM(t, i, Py_NewRef(PyList_GET_ITEM(v, i)));
+    }
+    PyTuple_SET_ITEM(t, k, len);
+    return t;
+}
+
+static PyObject *
+list_snapshot_text(PyObject *t)
+{
+    ft_sbuf s = {0};
+    Py_ssize_t k = PyTuple_GET_SIZE(t) - 1;
+    Py_ssize_t n = PyLong_AsSsize_t(PyTuple_GET_ITEM(t, k));
+    ft_sbuf_puts(&s, "[");
+    for (Py_ssize_t i = 0; i < k; i++) {
+        if (i) {
+            ft_sbuf_puts(&s, ", ");
+        }
+        put_scalar(&s, PyTuple_GET_ITEM(t, i), FT_REPR_LIMIT * 2);
+    }
+    if (n > k) {
+        char tail[64];
+        snprintf(tail, sizeof(tail), "%s\xe2\x80\xa6 (%zd items)", k ? ", " : "", n);
+        ft_sbuf_puts(&s, tail);
+    }
+    ft_sbuf_puts(&s, "]");
+    return sbuf_to_str(&s, FT_REPR_LIMIT);
+}
+
 uint32_t
 ft_capture_slow(ft_threadbuf *tb, PyObject *v)
 {
+    if (PyList_CheckExact(v)) {
+        PyObject *snap = list_snapshot(v);
+        if (snap != NULL) {
+            return store_tagged(tb, snap, FT_TAG_LIST);
+        }
+    }
     if (PyLong_CheckExact(v) || PyFloat_CheckExact(v) || PyComplex_CheckExact(v) ||
         PyUnicode_CheckExact(v) || PyBytes_CheckExact(v) || is_frozen_tuple(v)) {
         return store_tagged(tb, Py_NewRef(v), FT_TAG_RAW);
@@ -376,6 +443,8 @@ ft_value_text(const ft_threadbuf *tb, uint32_t payload)
     switch (tag_of(p)) {
     case FT_TAG_TEXT:
         return Py_NewRef(o);
+    case FT_TAG_LIST:
+        return list_snapshot_text(o);
     case FT_TAG_TYPE: {
         PyObject *q = PyType_GetQualName((PyTypeObject *)o);
         if (q == NULL) {

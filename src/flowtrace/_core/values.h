@@ -12,6 +12,8 @@
  *                small tuple of those): repr it when showing
  *   FT_TAG_TYPE  a type object: show "<Name object>"
  *   FT_TAG_TEXT  a str to show as it is (already formatted)
+ *   FT_TAG_LIST  a list of scalars, snapshot when captured: a tuple of its
+ *                first items followed by the list's length
  */
 #ifndef FLOWTRACE_VALUES_H
 #define FLOWTRACE_VALUES_H
@@ -24,6 +26,7 @@
 #define FT_TAG_RAW 0u
 #define FT_TAG_TYPE 1u
 #define FT_TAG_TEXT 2u
+#define FT_TAG_LIST 3u
 #define FT_TAG_MASK 3u
 
 #define FT_REPR_LIMIT 120      /* characters of one shown value */
