@@ -71,24 +71,7 @@ def stop_tracing() -> Trace:
 def get_trace_data() -> Trace:
     """The last recorded trace (empty if nothing was recorded yet)."""
     core = _core.last_trace()
-    return Trace(core) if core is not None else _EMPTY
-
-
-class _EmptyTrace(Trace):
-    __slots__ = ()
-
-    def __len__(self) -> int:
-        return 0
-
-    def threads(self) -> list[tuple[int, str]]:
-        return []
-
-    @property
-    def timing(self) -> bool:
-        return False
-
-
-_EMPTY = _EmptyTrace()
+    return Trace(core if core is not None else _core.Trace.from_events([]))
 
 
 @contextmanager

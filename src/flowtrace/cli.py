@@ -50,6 +50,19 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _print_program_traceback(exc: BaseException) -> None:
+    """Show an escaping exception as Python would for the script itself:
+    without FlowTrace's and runpy's frames on top."""
+    ours = {os.path.realpath(__file__), os.path.realpath(runpy.__file__), "<frozen runpy>"}
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name not in ours and os.path.realpath(name) not in ours:
+            break
+        tb = tb.tb_next
+    traceback.print_exception(type(exc), exc, tb)
+
+
 def _run_target(ns: argparse.Namespace) -> int:
     if ns.module:
         sys.argv = [ns.module, *ns.target]
@@ -73,12 +86,12 @@ def _run_target(ns: argparse.Namespace) -> int:
         else:
             print(e.code, file=sys.stderr)
             code = 1
-    except KeyboardInterrupt:
-        traceback.print_exc()
+    except KeyboardInterrupt as e:
+        _print_program_traceback(e)
         code = 130
-    except BaseException:
+    except BaseException as e:
         # shown as Python would show it; the trace is still written
-        traceback.print_exc()
+        _print_program_traceback(e)
         code = 1
     finally:
         trace = stop_tracing()

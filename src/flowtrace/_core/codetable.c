@@ -92,6 +92,17 @@ has_prefix(PyObject *filename, PyObject *prefixes)
 static int
 generated_by_excluded(PyObject *code, PyObject *prefixes)
 {
+    /* dataclasses builds __init__, __repr__, __eq__... with exec() in the
+     * user's module: recognisable by the factory they are made in. */
+    PyObject *qual = ((PyCodeObject *)code)->co_qualname;
+    PyObject *factory = PyUnicode_FromString("__create_fn__.<locals>.");
+    if (factory != NULL && PyUnicode_Check(qual) &&
+        PyUnicode_Tailmatch(qual, factory, 0, PY_SSIZE_T_MAX, -1) == 1) {
+        Py_DECREF(factory);
+        return 1;
+    }
+    Py_XDECREF(factory);
+    PyErr_Clear();
     PyFrameObject *f = PyEval_GetFrame(); /* borrowed */
     if (f == NULL) {
         return 0;

@@ -137,7 +137,7 @@ on_exit_value(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned ki
     }
     uint32_t payload = FT_VAL_ABSENT;
     if (st->results) {
-        PyObject *value = args[2];
+        PyObject *value = kind == FT_REC_YIELD ? ft_unwrap_async_yield(args[2]) : args[2];
         if (!(st->full_repr || (v & FT_CODE_FULLREPR)) || ft_is_scalar(value)) {
             payload = ft_capture(tb, value);
         }

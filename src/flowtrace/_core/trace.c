@@ -188,18 +188,25 @@ trace_write_text(ft_trace *t, PyObject *args, PyObject *kw)
 static PyObject *
 trace_threads(ft_trace *t, PyObject *Py_UNUSED(ignored))
 {
-    PyObject *l = PyList_New(t->nthreads);
+    if (ft_trace_build(t) < 0) {
+        return NULL;
+    }
+    PyObject *l = PyList_New(0);
     if (l == NULL) {
         return NULL;
     }
     for (uint32_t i = 0; i < t->nthreads; i++) {
+        if (t->thread_first[i] == t->thread_first[i + 1]) {
+            continue; /* ran only untraced code */
+        }
         PyObject *name = ft_trace_thread_name(t, i);
         PyObject *item = name ? Py_BuildValue("(kO)", t->thread_vec[i]->ident, name) : NULL;
-        if (item == NULL) {
+        if (item == NULL || PyList_Append(l, item) < 0) {
+            Py_XDECREF(item);
             Py_DECREF(l);
             return NULL;
         }
-        PyList_SET_ITEM(l, i, item);
+        Py_DECREF(item);
     }
     return l;
 }
@@ -235,7 +242,8 @@ static PyMethodDef trace_methods[] = {
      "write_text(file, ascii=False, thread_headers=-1)\n"
      "Stream the call tree as text to file (anything with .write(str))."},
     {"threads", (PyCFunction)trace_threads, METH_NOARGS,
-     "threads() -> list of (ident, name), in the order they were first seen."},
+     "threads() -> list of (ident, name) of the threads that have events, in the "
+     "order they were first seen."},
     {NULL, NULL, 0, NULL},
 };
 

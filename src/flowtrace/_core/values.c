@@ -3,6 +3,8 @@
 
 #include "sbuf.h"
 
+#include <string.h>
+
 static inline PyObject *
 untag(PyObject *p)
 {
@@ -39,11 +41,10 @@ bound(PyObject *s, Py_ssize_t limit)
     }
     PyObject *head = PyUnicode_Substring(s, 0, limit - 1);
     Py_DECREF(s);
-    if (head == NULL) {
-        return NULL;
-    }
-    PyObject *r = PyUnicode_FromFormat("%U\xe2\x80\xa6", head);
-    Py_DECREF(head);
+    PyObject *ellipsis = PyUnicode_FromString("\xe2\x80\xa6");
+    PyObject *r = head && ellipsis ? PyUnicode_Concat(head, ellipsis) : NULL;
+    Py_XDECREF(head);
+    Py_XDECREF(ellipsis);
     return r;
 }
 
@@ -288,6 +289,9 @@ put_builtin(ft_sbuf *s, PyObject *v, size_t limit, int depth)
         put_type_name(s, (PyTypeObject *)v);
         ft_sbuf_puts(s, "'>");
     }
+    else if (v == Py_NotImplemented || v == Py_Ellipsis) {
+        ft_sbuf_puts(s, v == Py_Ellipsis ? "Ellipsis" : "NotImplemented");
+    }
     else if (PyFunction_Check(v)) {
         ft_sbuf_puts(s, "<function ");
         ft_sbuf_put_str(s, ((PyFunctionObject *)v)->func_qualname);
@@ -318,6 +322,34 @@ ft_builtin_repr(PyObject *v, Py_ssize_t limit)
     PyObject *r = sbuf_to_str(&s, limit);
     PyErr_SetRaisedException(saved);
     return r;
+}
+
+/* Layout of CPython's _PyAsyncGenWrappedValue (Objects/genobject.c, the
+ * same in 3.12-3.14): the object header, then the wrapped value. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *agw_val; /* borrowed here: owned by the wrapper */
+} async_gen_wrapped;
+
+/* The wrapper's type, found by name on first sight. A static type of the
+ * interpreter, the same for the whole process: caching it globally is safe
+ * (written under the GIL, only ever set to that one value). */
+static PyTypeObject *async_gen_wrapped_type = NULL;
+
+PyObject *
+ft_unwrap_async_yield(PyObject *v)
+{
+    PyTypeObject *t = Py_TYPE(v);
+    if (t == async_gen_wrapped_type) {
+        return ((async_gen_wrapped *)v)->agw_val;
+    }
+    if (async_gen_wrapped_type == NULL && !(t->tp_flags & Py_TPFLAGS_HEAPTYPE) &&
+        strcmp(t->tp_name, "async_generator_wrapped_value") == 0 &&
+        t->tp_basicsize == sizeof(async_gen_wrapped)) {
+        async_gen_wrapped_type = t;
+        return ((async_gen_wrapped *)v)->agw_val;
+    }
+    return v;
 }
 
 PyObject *

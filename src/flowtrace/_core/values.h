@@ -65,6 +65,10 @@ int ft_is_scalar(PyObject *v);
  * New reference, NULL only on memory failure. */
 PyObject *ft_full_text(PyObject *v);
 
+/* An async generator's PY_YIELD carries its value wrapped in an internal
+ * object: the value itself (borrowed), or `v` unchanged. */
+PyObject *ft_unwrap_async_yield(PyObject *v);
+
 /* Store an already formatted text (steals `text`). */
 uint32_t ft_store_text(ft_threadbuf *tb, PyObject *text);
 

@@ -221,8 +221,6 @@ static PyMemberDef tf_members[] = {
      Py_READONLY, NULL},
     {"__vectorcalloffset__", Py_T_PYSSIZET, offsetof(ft_traced_function, vectorcall),
      Py_READONLY, NULL},
-    {"__func__", Py_T_OBJECT_EX, offsetof(ft_traced_function, func), Py_READONLY,
-     "The decorated function."},
     {NULL, 0, 0, 0, NULL},
 };
 

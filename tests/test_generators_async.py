@@ -1,0 +1,342 @@
+"""Generators and coroutines: suspensions (⏸), resumptions (▶), and @trace
+on generator / async functions."""
+import asyncio
+import inspect
+
+import pytest
+
+from conftest import assert_golden, children, read_golden, run_py, session, tree_text
+
+from flowtrace import start_tracing, stop_tracing, trace
+
+
+# ---------------------------------------------------------------------------
+# session subjects
+
+def gen():
+    for i in range(2):
+        yield i
+
+
+def helper(x):
+    return x
+
+
+def consumer():
+    out = []
+    for v in gen():
+        out.append(helper(v))
+    return out
+
+
+def inner_gen():
+    yield helper(1)
+
+
+def consume_inner():
+    return list(inner_gen())
+
+
+def echo():
+    x = yield 1
+    y = yield x + 1
+    return y
+
+
+def drive_echo():
+    it = echo()
+    a = next(it)
+    b = it.send(10)
+    try:
+        it.send(20)
+    except StopIteration as e:
+        return (a, b, e.value)
+
+
+def closable():
+    try:
+        yield 1
+        yield 2
+    finally:
+        pass
+
+
+def close_early():
+    g = closable()
+    next(g)
+    g.close()
+    return "closed"
+
+
+async def aleaf(x):
+    await asyncio.sleep(0)
+    return x * 2
+
+
+async def amain():
+    a = await aleaf(1)
+    b = await aleaf(2)
+    return a + b
+
+
+async def agen(n):
+    for i in range(n):
+        yield i
+
+
+async def aconsume():
+    return [x async for x in agen(2)]
+
+
+# ---------------------------------------------------------------------------
+# @trace subjects
+
+@trace
+def countdown(n):
+    while n > 0:
+        yield n
+        n -= 1
+
+
+@trace
+def tgen_return(n):
+    total = 0
+    for i in range(n):
+        got = yield i
+        total += got or 0
+    return total
+
+
+@trace
+async def add(a, b):
+    await asyncio.sleep(0)
+    return a + b
+
+
+@trace
+async def tagen(n):
+    for i in range(n):
+        yield i
+
+
+# ---------------------------------------------------------------------------
+# sessions
+
+def test_consumer_calls_between_next_are_consumer_children():
+    text, t = session(consumer)
+    assert_golden("session_generator_consumer", text)
+    events = list(t)
+    assert [(e.kind, e.func_name, e.parent_id, e.end, e.result_repr) for e in events] == [
+        ("call", "consumer", None, "return", "[0, 1]"),
+        ("call", "gen", 0, "yield", "0"),
+        ("call", "helper", 0, "return", "0"),
+        ("resume", "gen", 0, "yield", "1"),
+        ("call", "helper", 0, "return", "1"),
+        ("resume", "gen", 0, "return", "None"),
+    ]
+    # the generator's nodes have no children: helper() belongs to the consumer
+    for e in events:
+        if e.func_name == "gen":
+            assert children(t, e.id) == []
+
+
+def test_generator_own_calls_are_generator_children():
+    text, t = session(consume_inner)
+    assert text == ("→ consume_inner()\n"
+                    "  → inner_gen()\n"
+                    "    → helper()  → 1\n"
+                    "  ← inner_gen()  ⏸ 1\n"
+                    "  ▶ inner_gen()  → None\n"
+                    "← consume_inner()  → [1]\n")
+    assert t[2].parent_id == 1
+
+
+def test_generator_send_values():
+    text, t = session(drive_echo)
+    assert text == ("→ drive_echo()\n"
+                    "  → echo()  ⏸ 1\n"
+                    "  ▶ echo()  ⏸ 11\n"
+                    "  ▶ echo()  → 20\n"
+                    "← drive_echo()  → (1, 11, 20)\n")
+
+
+def test_generator_close_shows_throw():
+    text, t = session(close_early)
+    assert text == ("→ close_early()\n"
+                    "  → closable()  ⏸ 1\n"
+                    "  ↯ closable()  GeneratorExit\n"
+                    "← close_early()  → 'closed'\n")
+    assert t[2].kind == "throw"
+    assert t[2].end == "raise"
+
+
+def test_generator_results_unchanged_by_session():
+    expected = consumer(), drive_echo(), consume_inner()
+    start_tracing()
+    try:
+        got = consumer(), drive_echo(), consume_inner()
+    finally:
+        stop_tracing()
+    assert got == expected == ([0, 1], (1, 11, 20), [1])
+
+
+def test_async_session_tree():
+    start_tracing()
+    try:
+        assert asyncio.run(amain()) == 6
+    finally:
+        t = stop_tracing()
+    assert_golden("session_async", tree_text(t))
+
+
+def test_async_generator_in_session_shows_yielded_values():
+    start_tracing()
+    try:
+        assert asyncio.run(aconsume()) == [0, 1]
+    finally:
+        t = stop_tracing()
+    assert tree_text(t) == ("→ aconsume()\n"
+                            "  → agen()  ⏸ 0\n"
+                            "  ▶ agen()  ⏸ 1\n"
+                            "  ▶ agen()  → None\n"
+                            "← aconsume()  → [0, 1]\n")
+
+
+# ---------------------------------------------------------------------------
+# @trace on generator functions
+
+def test_traced_generator_prints_when_exhausted(capsys):
+    g = countdown(3)
+    assert capsys.readouterr().out == ""  # nothing yet
+    assert next(g) == 3
+    assert capsys.readouterr().out == ""
+    assert list(g) == [2, 1]
+    assert_golden("decorator_generator", capsys.readouterr().out)
+
+
+def test_traced_generator_in_subprocess():
+    p = run_py("""
+        from flowtrace import trace
+
+        @trace
+        def countdown(n):
+            while n > 0:
+                yield n
+                n -= 1
+
+        g = countdown(3)
+        print("after call")
+        print(list(g))
+    """)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "after call\n" + read_golden("decorator_generator") + "[3, 2, 1]\n"
+
+
+def test_traced_generator_is_a_generator(capsys):
+    g = countdown(1)
+    assert inspect.isgenerator(g) or hasattr(g, "send")
+    assert iter(g) is g
+    assert list(g) == [1]
+    capsys.readouterr()
+
+
+def test_traced_generator_send_and_return_value(capsys):
+    def driver():
+        return (yield from tgen_return(3))
+
+    d = driver()
+    assert next(d) == 0
+    assert d.send(5) == 1
+    assert d.send(6) == 2
+    with pytest.raises(StopIteration) as info:
+        d.send(7)
+    assert info.value.value == 18
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "→ tgen_return(3) ⏸ 0"
+    # the driver (user code) is resumed during the recording too: its
+    # resumptions hold those of tgen_return
+    assert "  ▶ tgen_return()  → 18" in out.splitlines()
+
+
+def test_traced_generator_dropped_unfinished_still_prints():
+    p = run_py("""
+        import gc
+        from flowtrace import trace
+
+        @trace
+        def countdown(n):
+            while n > 0:
+                yield n
+                n -= 1
+
+        g = countdown(3)
+        print(next(g))
+        del g
+        gc.collect()
+        print("dropped")
+    """)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "3\n→ countdown(3) ⏸ 3\ndropped\n"
+
+
+def test_traced_generator_inside_session_prints_nothing(capsys):
+    def use():
+        return sum(countdown(2))
+
+    text, t = session(use)
+    assert capsys.readouterr().out == ""
+    assert text == ("→ test_traced_generator_inside_session_prints_nothing.<locals>.use()\n"
+                    "  → countdown(2) ⏸ 2\n"
+                    "  ▶ countdown()  ⏸ 1\n"
+                    "  ▶ countdown()  → None\n"
+                    "← test_traced_generator_inside_session_prints_nothing.<locals>.use()  → 3\n")
+
+
+# ---------------------------------------------------------------------------
+# @trace on async functions
+
+def test_traced_coroutine_function_is_coroutine_function():
+    assert inspect.iscoroutinefunction(add)
+
+
+def test_traced_coroutine_prints_when_complete(capsys):
+    coro = add(2, 3)
+    assert capsys.readouterr().out == ""  # created, not run
+    assert asyncio.run(coro) == 5
+    assert_golden("decorator_async", capsys.readouterr().out)
+
+
+def test_traced_coroutine_in_subprocess():
+    p = run_py("""
+        import asyncio
+        from flowtrace import trace
+
+        @trace
+        async def add(a, b):
+            await asyncio.sleep(0)
+            return a + b
+
+        c = add(2, 3)
+        print("created")
+        print(asyncio.run(c))
+    """)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "created\n" + read_golden("decorator_async") + "5\n"
+
+
+def test_traced_coroutine_awaited_by_gather(capsys):
+    async def main():
+        return await asyncio.gather(add(1, 2), add(3, 4))
+
+    assert asyncio.run(main()) == [3, 7]
+    capsys.readouterr()
+
+
+def test_traced_async_generator(capsys):
+    async def main():
+        return [x async for x in tagen(2)]
+
+    assert asyncio.run(main()) == [0, 1]
+    assert capsys.readouterr().out == ("→ tagen(2) ⏸ 0\n"
+                                       "▶ tagen()  ⏸ 1\n"
+                                       "▶ tagen()  → None\n")
