@@ -21,9 +21,9 @@ test:
 test-one:
 	@PY=$(PY) tools/run_tests.sh
 
-# the suite under AddressSanitizer + UBSan
+# the suite under AddressSanitizer + UBSan (every Python found, or PY=...)
 asan:
-	@PY=$(PY) tools/run_asan.sh
+	@tools/run_asan.sh
 
 bench:
 	@tools/venv.sh $(PY) $(VENV)

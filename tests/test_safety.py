@@ -334,3 +334,44 @@ def test_results_identical_with_and_without_tracing():
     assert (traced[0].x, traced[0].y) == (1, 1)
     assert traced[4] == [1, 2, 3]
     assert list(traced[5]) == [1, 2]
+
+
+def _big():
+    return 10**12  # above the inline-int range: kept by reference
+
+
+class Owned:
+    pass
+
+
+def _make_owned():
+    return Owned()
+
+
+def _text_values():
+    return {"k": [1, 2]}, "x" * 500, ValueError  # formatted, cut, a class
+
+
+def test_references_kept_by_a_trace_are_released():
+    """Values kept by reference (immutables, user types) are released when
+    the trace goes away; tagged store entries are untagged before DECREF."""
+    import gc
+
+    big = _big()
+    before_big = sys.getrefcount(big)
+    before_type = sys.getrefcount(Owned)
+    start_tracing()
+    for _ in range(50):
+        assert _big() == big
+        _make_owned()
+        _text_values()
+    tr = stop_tracing()
+    assert len(tr) == 150
+    assert sys.getrefcount(Owned) > before_type  # the trace holds the type
+    # get_trace_data() also holds the last trace: replace it, then drop ours
+    start_tracing()
+    stop_tracing()
+    del tr
+    gc.collect()
+    assert sys.getrefcount(Owned) == before_type
+    assert sys.getrefcount(big) == before_big

@@ -1,24 +1,33 @@
 #!/usr/bin/env bash
 # Run the test suite against an AddressSanitizer + UBSan build of the C
-# engine (first Python found, or PY=...). The interpreter itself is not
-# instrumented, so the ASan runtime is preloaded; leak detection is off
-# because CPython keeps memory alive until exit by design.
+# engine, on every CPython >= 3.12 found (or PY=...). The interpreter itself
+# is not instrumented, so the sanitizer runtimes are preloaded and Python's
+# allocator is switched to malloc (so ASan sees every object); leak
+# detection is off because CPython keeps memory alive until exit by design.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-py=${PY:-$(tools/find_pythons.sh --first)} || exit 1
-ver=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-venv=.venvs/asan$ver
-tools/venv.sh "$py" "$venv" FLOWTRACE_SANITIZE=1 || exit 1
+if [ -n "${PY:-}" ]; then
+    pythons=$PY
+else
+    pythons=$(tools/find_pythons.sh) || exit 1
+fi
 libasan=$(gcc -print-file-name=libasan.so)
 libubsan=$(gcc -print-file-name=libubsan.so)
-echo "=== ASan/UBSan, Python $ver ==="
-LD_PRELOAD="$libasan $libubsan" \
-ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1 \
-UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-PYTHONMALLOC=malloc \
-    "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@"
-rc=$?
-# the next plain build must not pick up the sanitized objects
+status=0
+for py in $pythons; do
+    ver=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    venv=.venvs/asan$ver
+    tools/venv.sh "$py" "$venv" FLOWTRACE_SANITIZE=1 || { status=1; continue; }
+    echo "=== ASan/UBSan, Python $ver ==="
+    # run from tests/ so that src/ is not importable: the sanitized build
+    # installed in the venv is the one tested
+    (cd tests && LD_PRELOAD="$libasan $libubsan" \
+    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    PYTHONMALLOC=malloc \
+        "../$venv/bin/python" -m pytest -q -p no:cacheprovider "$@") || status=1
+done
+# the next plain build must not reuse the sanitized objects
 rm -rf build
-exit $rc
+exit $status

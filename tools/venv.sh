@@ -14,8 +14,13 @@ pipi() { "$venv/bin/python" -m pip install -q --disable-pip-version-check "$@" >
 if ! "$venv/bin/python" -c "import pytest, setuptools, wheel" 2>/dev/null; then
     pipi "pytest>=7" "setuptools>=68" wheel || { cat "$log" >&2; exit 1; }
 fi
-# --no-build-isolation: build with the venv's setuptools (no network round trip)
+# --no-build-isolation: build with the venv's setuptools (no network round trip).
+# A normal build is editable (the extension lands in src/flowtrace/); a
+# sanitized one is installed into the venv only, so that it never replaces
+# the normal build in the source tree.
+mode=(-e "$top")
+case " $* " in *FLOWTRACE_SANITIZE=*) mode=("$top") ;; esac
 echo "building flowtrace for $("$venv/bin/python" -V) in $venv (log: $log)"
 env "$@" "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-    --no-build-isolation --force-reinstall --no-deps -e "$top" >>"$log" 2>&1 \
+    --no-build-isolation --force-reinstall --no-deps "${mode[@]}" >>"$log" 2>&1 \
     || { cat "$log" >&2; echo "flowtrace: build failed (see above)" >&2; exit 1; }

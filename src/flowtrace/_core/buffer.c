@@ -123,7 +123,7 @@ ft_threadbuf_free_list(ft_threadbuf *tb, ft_chunkpool *pool)
             c = cn;
         }
         for (uint32_t i = 0; i < tb->nvalues; i++) {
-            PyObject *v = (PyObject *)((uintptr_t)tb->values[i] & ~(uintptr_t)1);
+            PyObject *v = (PyObject *)((uintptr_t)tb->values[i] & ~FT_VALUE_TAG_BITS);
             Py_XDECREF(v);
         }
         PyMem_RawFree(tb->values);
@@ -166,12 +166,12 @@ ft_threadbuf_store(ft_threadbuf *tb, PyObject *owned)
     if (tb->nvalues == tb->cap_values) {
         uint32_t nc = tb->cap_values ? tb->cap_values * 2 : 1024;
         if (nc > 0x7FFFFFF0u - FT_VAL_FIRST_INDEX) {
-            Py_DECREF((PyObject *)((uintptr_t)owned & ~(uintptr_t)1));
+            Py_DECREF((PyObject *)((uintptr_t)owned & ~FT_VALUE_TAG_BITS));
             return FT_VAL_ABSENT;
         }
         PyObject **nv = PyMem_RawRealloc(tb->values, nc * sizeof(PyObject *));
         if (nv == NULL) {
-            Py_DECREF((PyObject *)((uintptr_t)owned & ~(uintptr_t)1));
+            Py_DECREF((PyObject *)((uintptr_t)owned & ~FT_VALUE_TAG_BITS));
             return FT_VAL_ABSENT;
         }
         tb->values = nv;

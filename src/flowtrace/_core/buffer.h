@@ -19,6 +19,7 @@
  * 512 (page faults, not the callbacks, dominate the cost of a growing
  * buffer). */
 #define FT_CHUNK_BYTES ((size_t)2 << 20)
+#define FT_VALUE_TAG_BITS ((uintptr_t)3) /* see values.h */
 
 typedef struct ft_chunk {
     struct ft_chunk *next; /* owned: the following chunk, NULL at the tail */
@@ -62,8 +63,8 @@ typedef struct ft_threadbuf {
     ft_chunk *head;        /* owned: first chunk */
     ft_chunk *tail;        /* borrowed: last chunk (owned through head) */
     PyObject **values;     /* owned array of owned refs: the value store.
-                              An entry with its low bit set is a type
-                              object standing for "<Name object>". */
+                              The low two bits of an entry are a tag
+                              (values.h): mask them before using it. */
     uint32_t nvalues;      /* used entries of `values` */
     uint32_t cap_values;   /* allocated entries of `values` */
     unsigned long ident;   /* thread identifier (threading.get_ident()) */
