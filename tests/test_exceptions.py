@@ -188,6 +188,7 @@ def test_nested_decorated_call_raises_and_outer_catches(capsys):
     out = capsys.readouterr().out
     assert out == ("→ safe_div(1, 0)\n"
                    "  ↯ tdiv(1, 0) ZeroDivisionError: division by zero\n"
+                   "  ✓ caught ZeroDivisionError: division by zero\n"
                    "← safe_div(1, 0) → None\n")
 
 
@@ -223,7 +224,9 @@ def test_session_caught_exception_under_caller():
     assert [(e.func_name, e.parent_id, e.end, e.result_repr, e.exception) for e in t] == [
         ("caller", None, "return", "'handled'", None),
         ("sdiv", 0, "raise", None, "ZeroDivisionError: division by zero"),
+        ("caller", 0, "return", None, "ZeroDivisionError: division by zero"),
     ]
+    assert t[2].kind == "handled"
 
 
 def test_session_exception_through_several_levels():
@@ -232,8 +235,10 @@ def test_session_exception_through_several_levels():
                     "  → level2()\n"
                     "    ↯ level3()  LookupError: deep\n"
                     "  ↯ level2()  LookupError: deep\n"
+                    "  ✓ caught LookupError: deep\n"
                     "← level1()  → -1\n")
-    assert [e.end for e in t] == ["return", "raise", "raise"]
+    assert [(e.kind, e.end) for e in t] == [
+        ("call", "return"), ("call", "raise"), ("call", "raise"), ("handled", "return")]
 
 
 def test_session_uncaught_exception_propagates():
@@ -362,3 +367,128 @@ def test_exception_chaining_is_preserved():
         stop_tracing()
     assert isinstance(info.value.__cause__, ZeroDivisionError)
     assert isinstance(info.value.__context__, ZeroDivisionError)
+
+
+# --- where exceptions were raised, caught, re-raised -----------------------
+
+def conv_int(s):
+    try:
+        return int(s)
+    except ValueError:
+        return None
+
+
+def inner_key():
+    return {}["k"]
+
+
+def bare_reraiser():
+    try:
+        inner_key()
+    except KeyError:
+        raise
+
+
+def logging_reraiser():
+    try:
+        inner_key()
+    except KeyError:
+        note("retrying")
+        raise
+
+
+def note(msg):
+    return msg
+
+
+def catches(fn):
+    try:
+        fn()
+    except KeyError:
+        return "caught"
+
+
+def translate():
+    try:
+        {}["x"]
+    except KeyError as e:
+        raise ValueError("bad") from e
+
+
+def finally_passes_through():
+    try:
+        inner_key()
+    finally:
+        note("cleanup")
+
+
+def test_exception_raised_and_caught_in_the_same_frame():
+    text, t = session(conv_int, "x")
+    assert text == ("→ conv_int()\n"
+                    "  ⚡ raise ValueError: invalid literal for int() with base 10: 'x'\n"
+                    "  ✓ caught ValueError: invalid literal for int() with base 10: 'x'\n"
+                    "← conv_int()  → None\n")
+    assert [e.kind for e in t] == ["call", "raise", "handled"]
+    assert t[1].parent_id == 0 and t[1].exception.startswith("ValueError")
+
+
+def test_bare_reraise_is_just_propagation():
+    text, _ = session(catches, bare_reraiser)
+    assert text == ("→ catches()\n"
+                    "  → bare_reraiser()\n"
+                    "    ↯ inner_key()  KeyError: 'k'\n"
+                    "  ↯ bare_reraiser()  KeyError: 'k'\n"
+                    "  ✓ caught KeyError: 'k'\n"
+                    "← catches()  → 'caught'\n")
+
+
+def test_handler_that_does_work_then_reraises_shows_both():
+    text, _ = session(catches, logging_reraiser)
+    assert text == ("→ catches()\n"
+                    "  → logging_reraiser()\n"
+                    "    ↯ inner_key()  KeyError: 'k'\n"
+                    "    ✓ caught KeyError: 'k'\n"
+                    "    → note()  → 'retrying'\n"
+                    "    ⟳ re-raise KeyError: 'k'\n"
+                    "  ↯ logging_reraiser()  KeyError: 'k'\n"
+                    "  ✓ caught KeyError: 'k'\n"
+                    "← catches()  → 'caught'\n")
+
+
+def test_translated_exception_shows_the_original_caught():
+    start_tracing()
+    try:
+        with pytest.raises(ValueError):
+            translate()
+    finally:
+        t = stop_tracing()
+    assert tree_text(t) == ("→ translate()\n"
+                            "  ⚡ raise KeyError: 'x'\n"
+                            "  ✓ caught KeyError: 'x'\n"
+                            "↯ translate()  ValueError: bad\n")
+
+
+def test_finally_lets_the_exception_through():
+    text, _ = session(catches, finally_passes_through)
+    # a finally block that runs code is a handler that re-raises: the
+    # exception is shown entering it and going on
+    assert "finally_passes_through()  KeyError: 'k'" in text
+    lines = text.splitlines()
+    i = lines.index("  → finally_passes_through()")
+    assert lines[i + 1:i + 5] == ["    ↯ inner_key()  KeyError: 'k'",
+                                  "    ✓ caught KeyError: 'k'",
+                                  "    → note()  → 'cleanup'",
+                                  "    ⟳ re-raise KeyError: 'k'"]
+
+
+def stop_iteration_user():
+    it = iter([])
+    try:
+        next(it)
+    except StopIteration:
+        return "done"
+
+
+def test_iteration_machinery_is_not_reported():
+    text, _ = session(stop_iteration_user)
+    assert text == "→ stop_iteration_user()  → 'done'\n"

@@ -22,8 +22,10 @@ class CallEvent:
     - ``id``: index of the event in its trace (0-based, pre-order per thread).
     - ``kind``: ``"call"`` (a function call: the frame started),
       ``"resume"`` (a suspended generator/coroutine resumed by ``next()`` /
-      ``send()`` / an await), or ``"throw"`` (resumed by ``throw()`` /
-      ``close()``).
+      ``send()`` / an await), ``"throw"`` (resumed by ``throw()`` /
+      ``close()``); or an exception marker inside its parent's frame:
+      ``"raise"`` (raised there), ``"reraise"`` (re-raised there),
+      ``"handled"`` (caught there), with ``exception`` set.
     - ``func_name``: the function's qualified name (``Point.move``).
     - ``parent_id``: ``id`` of the event that was running when this one
       started, on the same thread; ``None`` for a root.
@@ -35,10 +37,16 @@ class CallEvent:
       results were not captured.
     - ``duration``: seconds from start to end, when timing was on; else None.
     - ``exception``: ``"Type: message"`` when the call ended by an exception.
-    - ``end``: ``"return"``, ``"raise"``, ``"yield"`` (suspended) or
+    - ``end``: ``"return"``, ``"raise"``, ``"yield"`` (suspended),
+      ``"closed"`` (a generator closed by ``close()``/GeneratorExit) or
       ``"unfinished"`` (still running when tracing stopped).
     - ``thread``, ``thread_id``: the thread's name and ident.
     - ``filename``, ``lineno``: where the function is defined.
+    - ``origin_id``: for a resumption, the ``id`` of the generator's or
+      coroutine's first call (``None`` if it began before tracing); for
+      other events their own ``id``.
+    - ``left_suspended``: this is the generator's last segment and it ended
+      suspended: it was never resumed again while tracing.
     """
 
     id: int
@@ -54,6 +62,8 @@ class CallEvent:
     thread_id: int = 0
     filename: str = ""
     lineno: int = 0
+    origin_id: int | None = None
+    left_suspended: bool = False
 
 
 class Trace(Sequence[CallEvent]):

@@ -71,6 +71,14 @@ typedef struct ft_threadbuf {
     PyObject *name;        /* owned: thread name (str) or NULL */
     int name_tries;        /* attempts to read the name while running */
     int failed;            /* a memory failure happened: stop appending */
+    PyObject *inflight;    /* identity only, never dereferenced: the
+                              exception last seen unwinding a frame of this
+                              thread (its RAISE in the caller is propagation,
+                              not a new raise) */
+    PyObject *exc_seen;    /* identity only: exception whose text is
+                              exc_payload */
+    PyTypeObject *exc_seen_type; /* identity only: its type */
+    uint32_t exc_payload;  /* payload of exc_seen's formatted text */
     ft_chunkpool *pool;    /* borrowed: the module's pool (used only while
                               recording, when the module is alive) */
     struct ft_threadbuf *next; /* owned: next buffer of the same session */

@@ -217,6 +217,10 @@ ft_codetable_lookup(ft_codetable *t, const ft_filter *f, PyObject *code)
         }
     }
     uint32_t verdict = t->count | decide(f, code);
+    if (((PyCodeObject *)code)->co_flags &
+        (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE)) {
+        verdict |= FT_CODE_GEN;
+    }
     t->entries[t->count].code = Py_NewRef(code);
     t->entries[t->count].verdict = verdict;
     t->count++;
@@ -234,10 +238,10 @@ ft_codetable_set_flags(ft_codetable *t, PyObject *code, uint32_t flags)
     size_t i = hash_ptr(code) & t->mask;
     while (t->slots[i].key != NULL) {
         if (t->slots[i].key == code) {
-            uint32_t id = t->slots[i].verdict & FT_CODE_ID_MASK;
-            uint32_t v = id | (flags & (FT_CODE_FULLREPR | FT_CODE_TIMED));
+            uint32_t keep = t->slots[i].verdict & (FT_CODE_ID_MASK | FT_CODE_GEN);
+            uint32_t v = keep | (flags & (FT_CODE_FULLREPR | FT_CODE_TIMED));
             t->slots[i].verdict = v;
-            t->entries[id].verdict = v;
+            t->entries[keep & FT_CODE_ID_MASK].verdict = v;
             return;
         }
         i = (i + 1) & t->mask;

@@ -14,10 +14,11 @@
 #include <stdint.h>
 
 /* Flags of a code entry, packed with the id in one uint32 "verdict". */
-#define FT_CODE_EXCLUDED (1u << 28) /* not traced: DISABLE its events */
-#define FT_CODE_FULLREPR (1u << 29) /* @trace: full reprs of its values */
-#define FT_CODE_TIMED (1u << 30)    /* @trace(measure_time=True) */
-#define FT_CODE_ID_MASK ((1u << 28) - 1u)
+#define FT_CODE_GEN (1u << 26)      /* generator, coroutine, async generator */
+#define FT_CODE_EXCLUDED (1u << 27) /* not traced: DISABLE its events */
+#define FT_CODE_FULLREPR (1u << 28) /* @trace: full reprs of its values */
+#define FT_CODE_TIMED (1u << 29)    /* @trace(measure_time=True) */
+#define FT_CODE_ID_MASK ((1u << 26) - 1u) /* = FT_CODE_ID_MAX of record.h */
 
 typedef struct {
     PyObject *code;   /* owned: the code object */

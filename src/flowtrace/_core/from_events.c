@@ -10,8 +10,9 @@
 
 #include "values.h"
 
-static const char *const KINDS[] = {"call", "resume", "throw", NULL};
-static const char *const ENDS[] = {"return", "raise", "yield", "unfinished", NULL};
+static const char *const KINDS[] = {"call", "resume", "throw", "raise", "reraise", "handled",
+                                    NULL};
+static const char *const ENDS[] = {"return", "raise", "yield", "unfinished", "closed", NULL};
 
 static int
 lookup_word(PyObject *s, const char *const *words, int dflt)
@@ -256,6 +257,13 @@ ft_trace_from_events(PyTypeObject *type, PyObject *events)
             goto fail;
         }
         nd->code_id = (uint32_t)PyLong_AsUnsignedLong(cid);
+        nd->origin = (int64_t)j;
+        PyObject *left = attr(ev, "left_suspended");
+        if (left != NULL && PyObject_IsTrue(left) == 1) {
+            nd->flags |= FT_NF_LEFT_SUSPENDED;
+        }
+        Py_XDECREF(left);
+        PyErr_Clear();
         PyObject *kind = attr(ev, "kind"), *end = attr(ev, "end");
         nd->kind = (uint8_t)lookup_word(kind, KINDS, FT_NODE_CALL);
         if (end != NULL) {

@@ -2,13 +2,16 @@
  *
  * Every event the recorder keeps is one 64-bit word:
  *
- *   bits 0-2   kind (FT_REC_*)
- *   bit  3     FT_REC_TS: the next word of the buffer is a raw timestamp (ns)
- *   bits 4-31  code id (index in the code table; 28 bits)
+ *   bits 0-3   kind (FT_REC_*)
+ *   bit  4     FT_REC_TS: a raw timestamp word follows
+ *   bit  5     FT_REC_FRAME: the payload identifies the frame (entries of
+ *              generators and coroutines: the same for every resumption
+ *              of one instance)
+ *   bits 6-31  code id (index in the code table; 26 bits)
  *   bits 32-63 payload: a value reference (see FT_VAL_*), 0 when none
  *
- * Keeping records this small is the main lever on speed: the callbacks are
- * cheap, memory traffic is not (see docs/architecture.md).
+ * Keeping records this small is
+ * the main lever on speed: the callbacks are cheap, memory traffic is not.
  */
 #ifndef FLOWTRACE_RECORD_H
 #define FLOWTRACE_RECORD_H
@@ -18,29 +21,34 @@
 typedef uint64_t ft_record;
 
 enum {
-    FT_REC_START = 0,  /* PY_START: a new call (payload unused) */
-    FT_REC_RESUME = 1, /* PY_RESUME: generator/coroutine resumed */
-    FT_REC_THROW = 2,  /* PY_THROW: resumed by throw()/close() */
-    FT_REC_RETURN = 3, /* PY_RETURN: payload = returned value */
-    FT_REC_YIELD = 4,  /* PY_YIELD: payload = yielded value */
-    FT_REC_UNWIND = 5, /* PY_UNWIND: payload = formatted exception */
-    FT_REC_ARGS = 6,   /* written by @trace: payload = args text of the
-                          next START of this code on this thread */
-    FT_REC_NOTE = 7,   /* reserved */
+    FT_REC_START = 0,   /* PY_START: a new call (payload unused) */
+    FT_REC_RESUME = 1,  /* PY_RESUME: generator/coroutine resumed */
+    FT_REC_THROW = 2,   /* PY_THROW: resumed by throw()/close() */
+    FT_REC_RETURN = 3,  /* PY_RETURN: payload = returned value */
+    FT_REC_YIELD = 4,   /* PY_YIELD: payload = yielded value */
+    FT_REC_UNWIND = 5,  /* PY_UNWIND: payload = formatted exception */
+    FT_REC_ARGS = 6,    /* written by @trace: payload = args text of the
+                           next START of this code on this thread */
+    FT_REC_RAISE = 7,   /* RAISE that originates in this frame (not one
+                           propagating from a callee): payload = exception */
+    FT_REC_RERAISE = 8, /* RERAISE: payload = exception */
+    FT_REC_HANDLED = 9, /* EXCEPTION_HANDLED: payload = exception */
 };
 
-#define FT_REC_TS 8u
-#define FT_CODE_ID_BITS 28
+#define FT_REC_TS 0x10u
+#define FT_REC_FRAME 0x20u
+#define FT_CODE_ID_BITS 26
 #define FT_CODE_ID_MAX ((1u << FT_CODE_ID_BITS) - 1u)
 
 static inline ft_record
 ft_rec_make(unsigned kind, uint32_t code_id, uint32_t payload)
 {
-    return (uint64_t)kind | ((uint64_t)code_id << 4) | ((uint64_t)payload << 32);
+    return (uint64_t)kind | ((uint64_t)code_id << 6) | ((uint64_t)payload << 32);
 }
-static inline unsigned ft_rec_kind(ft_record r) { return (unsigned)(r & 7u); }
+static inline unsigned ft_rec_kind(ft_record r) { return (unsigned)(r & 15u); }
 static inline int ft_rec_has_ts(ft_record r) { return (r & FT_REC_TS) != 0; }
-static inline uint32_t ft_rec_code(ft_record r) { return (uint32_t)(r >> 4) & FT_CODE_ID_MAX; }
+static inline int ft_rec_has_frame(ft_record r) { return (r & FT_REC_FRAME) != 0; }
+static inline uint32_t ft_rec_code(ft_record r) { return (uint32_t)(r >> 6) & FT_CODE_ID_MAX; }
 static inline uint32_t ft_rec_payload(ft_record r) { return (uint32_t)(r >> 32); }
 
 /* Value payloads. Common immutable results never touch the value store. */
@@ -48,7 +56,8 @@ static inline uint32_t ft_rec_payload(ft_record r) { return (uint32_t)(r >> 32);
 #define FT_VAL_PYNONE 1u        /* None */
 #define FT_VAL_FALSE 2u         /* False */
 #define FT_VAL_TRUE 3u          /* True */
-#define FT_VAL_FIRST_INDEX 4u   /* payload - 4 = index in the value store */
+#define FT_VAL_GENEXIT 4u       /* UNWIND by GeneratorExit: closed */
+#define FT_VAL_FIRST_INDEX 8u   /* payload - 8 = index in the value store */
 #define FT_VAL_INLINE_INT 0x80000000u /* low 31 bits: a signed int */
 #define FT_INLINE_INT_MIN (-(1L << 30))
 #define FT_INLINE_INT_MAX ((1L << 30) - 1)

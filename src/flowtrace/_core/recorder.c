@@ -26,6 +26,7 @@ static uint64_t next_gen = 0;
 
 static const char *const event_names[FT_NEVENTS] = {
     "PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD", "PY_UNWIND", "PY_THROW",
+    "RAISE", "RERAISE", "EXCEPTION_HANDLED",
 };
 
 /* ------------------------------------------------------------------ */
@@ -103,6 +104,26 @@ emit(ft_state *st, ft_threadbuf *tb, unsigned kind, uint32_t verdict, uint32_t p
     }
 }
 
+/* Identity of the running generator or coroutine: the address of its
+ * interpreter frame, which lives inside the generator object, so it is the
+ * same for every resumption and unique while the generator lives. Read from
+ * fields of the thread state declared in CPython's public headers: far
+ * cheaper than PyEval_GetFrame(), which materialises a frame object. */
+static inline uint32_t
+frame_identity(void)
+{
+    PyThreadState *ts = _PyThreadState_UncheckedGet();
+#if PY_VERSION_HEX >= 0x030D0000
+    uint64_t p = (uint64_t)(uintptr_t)ts->current_frame;
+#else
+    uint64_t p = (uint64_t)(uintptr_t)ts->cframe->current_frame;
+#endif
+    /* folded into the record's 32-bit payload: two generators alive at the
+     * same time would need addresses equal in these 32 bits to collide */
+    uint32_t h = (uint32_t)(p >> 4) ^ (uint32_t)(p >> 36);
+    return h ? h : 1u;
+}
+
 /* PY_START / PY_RESUME / PY_THROW: (code, offset[, exc]) */
 static inline PyObject *
 on_entry(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned kind,
@@ -119,7 +140,13 @@ on_entry(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned kind,
         }
         Py_RETURN_NONE;
     }
-    emit(st, tb, kind, v, 0);
+    if (!(v & FT_CODE_GEN)) {
+        emit(st, tb, kind, v, 0);
+        Py_RETURN_NONE;
+    }
+    /* A generator or coroutine: the identity of its frame ties the
+     * resumptions to the first call. */
+    emit(st, tb, kind | FT_REC_FRAME, v, frame_identity());
     Py_RETURN_NONE;
 }
 
@@ -155,6 +182,40 @@ on_exit_value(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned ki
     Py_RETURN_NONE;
 }
 
+/* The text of an exception, formatted once while it propagates: the same
+ * exception object seen again (next frame of the unwinding, its handler)
+ * reuses the stored text. Returns FT_VAL_ABSENT, and sets *gone, when the
+ * session ended while formatting ran user code. */
+static uint32_t
+exception_payload(ft_state *st, ft_threadbuf *tb, PyObject *exc, uint32_t v, int *gone)
+{
+    *gone = 0;
+    if (exc == tb->exc_seen && Py_TYPE(exc) == tb->exc_seen_type && tb->exc_payload) {
+        return tb->exc_payload;
+    }
+    uint64_t gen = st->gen;
+    PyObject *text = ft_format_exception(exc, st->full_repr || (v & FT_CODE_FULLREPR));
+    if (!still_ours(st, gen)) {
+        Py_XDECREF(text);
+        *gone = 1;
+        return FT_VAL_ABSENT;
+    }
+    uint32_t p = ft_store_text(tb, text);
+    tb->exc_seen = exc;
+    tb->exc_seen_type = Py_TYPE(exc);
+    tb->exc_payload = p;
+    return p;
+}
+
+/* Exceptions that are iteration machinery, not the program's errors. */
+static inline int
+is_iteration_signal(PyObject *exc)
+{
+    return PyObject_TypeCheck(exc, (PyTypeObject *)PyExc_StopIteration) ||
+           PyObject_TypeCheck(exc, (PyTypeObject *)PyExc_StopAsyncIteration) ||
+           PyObject_TypeCheck(exc, (PyTypeObject *)PyExc_GeneratorExit);
+}
+
 /* PY_UNWIND: (code, offset, exception). Rare: formats the exception now,
  * since it is mutable and may be gone when the trace is written. */
 static inline PyObject *
@@ -164,17 +225,52 @@ on_unwind(ft_state *st, PyObject *const *args, Py_ssize_t nargs)
     if (tb == NULL || tb->paused || nargs < 3) {
         Py_RETURN_NONE;
     }
+    PyObject *exc = args[2];
+    tb->inflight = exc; /* its RAISE in the caller is propagation */
     uint32_t v = ft_verdict(st, tb, args[0]);
     if (v & FT_CODE_EXCLUDED) {
         Py_RETURN_NONE; /* PY_UNWIND cannot be disabled */
     }
-    uint64_t gen = st->gen;
-    PyObject *text = ft_format_exception(args[2], st->full_repr || (v & FT_CODE_FULLREPR));
-    if (!still_ours(st, gen)) {
-        Py_XDECREF(text);
+    uint32_t payload;
+    if (PyObject_TypeCheck(exc, (PyTypeObject *)PyExc_GeneratorExit)) {
+        payload = FT_VAL_GENEXIT; /* close(): the generator was closed */
+    }
+    else {
+        int gone;
+        payload = exception_payload(st, tb, exc, v, &gone);
+        if (gone) {
+            Py_RETURN_NONE;
+        }
+    }
+    emit(st, tb, FT_REC_UNWIND, v, payload);
+    Py_RETURN_NONE;
+}
+
+/* RAISE / RERAISE / EXCEPTION_HANDLED: (code, offset, exception). They
+ * cannot be disabled; for untraced code they only keep the bookkeeping of
+ * which exception is propagating. */
+static inline PyObject *
+on_exception(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned kind)
+{
+    ft_threadbuf *tb = ft_current_buffer(st);
+    if (tb == NULL || tb->paused || nargs < 3) {
         Py_RETURN_NONE;
     }
-    emit(st, tb, FT_REC_UNWIND, v, ft_store_text(tb, text));
+    PyObject *exc = args[2];
+    int propagated = kind == FT_REC_RAISE && exc == tb->inflight;
+    tb->inflight = NULL;
+    if (propagated || is_iteration_signal(exc)) {
+        Py_RETURN_NONE; /* the callee's "↯" line already says it */
+    }
+    uint32_t v = ft_verdict(st, tb, args[0]);
+    if (v & FT_CODE_EXCLUDED) {
+        Py_RETURN_NONE;
+    }
+    int gone;
+    uint32_t payload = exception_payload(st, tb, exc, v, &gone);
+    if (!gone) {
+        emit(st, tb, kind, v, payload);
+    }
     Py_RETURN_NONE;
 }
 
@@ -204,9 +300,13 @@ FT_CB(cb_py_throw, on_entry(st, a, n, FT_REC_THROW, 0))
 FT_CB(cb_py_return, on_exit_value(st, a, n, FT_REC_RETURN))
 FT_CB(cb_py_yield, on_exit_value(st, a, n, FT_REC_YIELD))
 FT_CB(cb_py_unwind, on_unwind(st, a, n))
+FT_CB(cb_raise, on_exception(st, a, n, FT_REC_RAISE))
+FT_CB(cb_reraise, on_exception(st, a, n, FT_REC_RERAISE))
+FT_CB(cb_handled, on_exception(st, a, n, FT_REC_HANDLED))
 
 static const vectorcallfunc callback_funcs[FT_NEVENTS] = {
     cb_py_start, cb_py_resume, cb_py_return, cb_py_yield, cb_py_unwind, cb_py_throw,
+    cb_raise,    cb_reraise,   cb_handled,
 };
 
 static int

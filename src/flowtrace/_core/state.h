@@ -20,6 +20,9 @@ enum {
     FT_EV_PY_YIELD,
     FT_EV_PY_UNWIND,
     FT_EV_PY_THROW,
+    FT_EV_RAISE,
+    FT_EV_RERAISE,
+    FT_EV_HANDLED,
     FT_NEVENTS
 };
 

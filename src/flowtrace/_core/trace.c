@@ -9,8 +9,9 @@
 #include "values.h"
 #include "write_text.h"
 
-static const char *const kind_names[] = {"call", "resume", "throw"};
-static const char *const end_names[] = {"return", "raise", "yield", "unfinished"};
+static const char *const kind_names[] = {"call", "resume", "throw",
+                                         "raise", "reraise", "handled"};
+static const char *const end_names[] = {"return", "raise", "yield", "unfinished", "closed"};
 
 PyObject *
 ft_trace_new(PyTypeObject *type, ft_codetable *codes, ft_threadbuf *threads,
@@ -145,21 +146,27 @@ trace_item(ft_trace *t, Py_ssize_t i)
     if (name == NULL || thread_name == NULL) {
         return NULL;
     }
+    int marker = FT_NODE_IS_MARKER(nd->kind);
     PyObject *args = text_or_none(t, nd, nd->args);
-    PyObject *result = nd->end == FT_END_RAISE || nd->end == FT_END_UNFINISHED
-                           ? Py_NewRef(Py_None)
-                           : text_or_none(t, nd, nd->result);
-    PyObject *exc = nd->end == FT_END_RAISE ? text_or_none(t, nd, nd->exc) : Py_NewRef(Py_None);
-    PyObject *duration = nd->timed && nd->end != FT_END_UNFINISHED
+    PyObject *result = nd->end == FT_END_RETURN || nd->end == FT_END_YIELD
+                           ? text_or_none(t, nd, nd->result)
+                           : Py_NewRef(Py_None);
+    PyObject *exc = nd->end == FT_END_RAISE || marker ? text_or_none(t, nd, nd->exc)
+                                                      : Py_NewRef(Py_None);
+    PyObject *duration = nd->timed && nd->end != FT_END_UNFINISHED && !marker
                              ? PyFloat_FromDouble((double)(nd->t1 - nd->t0) / 1e9)
                              : Py_NewRef(Py_None);
     PyObject *parent = nd->parent >= 0 ? PyLong_FromLongLong(nd->parent) : Py_NewRef(Py_None);
+    PyObject *origin = nd->origin >= 0 ? PyLong_FromLongLong(nd->origin) : Py_NewRef(Py_None);
     PyObject *r = NULL;
-    if (args && result && exc && duration && parent) {
-        r = Py_BuildValue("(nsOOOOOOsOkOi)", i, kind_names[nd->kind], name, parent, args,
-                          result, duration, exc, end_names[nd->end], thread_name,
-                          t->thread_vec[nd->thread]->ident, file ? file : Py_None, line);
+    if (args && result && exc && duration && parent && origin) {
+        r = Py_BuildValue("(nsOOOOOOsOkOiOO)", i, kind_names[nd->kind], name, parent, args,
+                          result, duration, exc, marker ? "return" : end_names[nd->end],
+                          thread_name, t->thread_vec[nd->thread]->ident,
+                          file ? file : Py_None, line, origin,
+                          (nd->flags & FT_NF_LEFT_SUSPENDED) ? Py_True : Py_False);
     }
+    Py_XDECREF(origin);
     Py_XDECREF(args);
     Py_XDECREF(result);
     Py_XDECREF(exc);

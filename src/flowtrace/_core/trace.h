@@ -15,14 +15,35 @@ typedef struct {
     int results; /* returned/yielded values were captured */
 } ft_trace_config;
 
-/* How a node began. */
-enum { FT_NODE_CALL = 0, FT_NODE_RESUME = 1, FT_NODE_THROW = 2 };
+/* What a node is: a call, a resumption, or an exception marker inside a
+ * call (FT_NODE_RAISE and after: no children, `exc` says which). */
+enum {
+    FT_NODE_CALL = 0,    /* the frame started */
+    FT_NODE_RESUME = 1,  /* a generator/coroutine resumed (next, send, await) */
+    FT_NODE_THROW = 2,   /* resumed by throw() or close() */
+    FT_NODE_RAISE = 3,   /* an exception raised in the parent's frame */
+    FT_NODE_RERAISE = 4, /* re-raised in the parent's frame */
+    FT_NODE_HANDLED = 5, /* caught in the parent's frame */
+};
+#define FT_NODE_IS_MARKER(k) ((k) >= FT_NODE_RAISE)
 /* How a node ended. */
-enum { FT_END_RETURN = 0, FT_END_RAISE = 1, FT_END_YIELD = 2, FT_END_UNFINISHED = 3 };
+enum {
+    FT_END_RETURN = 0,
+    FT_END_RAISE = 1,
+    FT_END_YIELD = 2,
+    FT_END_UNFINISHED = 3,
+    FT_END_CLOSED = 4, /* a generator closed by GeneratorExit */
+};
+/* Node flags. */
+#define FT_NF_LEFT_SUSPENDED 1u /* last segment of a generator: never
+                                   resumed again while tracing */
 
 /* One call (or one resumption of a generator/coroutine) in the tree. */
 typedef struct {
     int64_t parent;     /* index of the parent node, -1 for a thread root */
+    int64_t origin;     /* resume/throw nodes: index of the generator's first
+                           node (its call), -1 if it began before tracing;
+                           other nodes: their own index */
     uint32_t code_id;   /* index in the trace's code table */
     uint32_t args;      /* value payload of the args text, FT_VAL_ABSENT if
                            the arguments were not captured */
@@ -33,6 +54,7 @@ typedef struct {
     uint8_t kind;       /* FT_NODE_* */
     uint8_t end;        /* FT_END_* */
     uint8_t timed;      /* t0 and t1 are valid */
+    uint8_t flags;      /* FT_NF_* */
     uint64_t t0, t1;    /* raw timestamps (ns), when timed */
 } ft_node;
 

@@ -8,7 +8,13 @@
  *
  * A generator or coroutine resumed later shows as a "resume" node under
  * whoever resumed it, so the consumer's own calls between two next() are
- * the consumer's children, never the generator's.
+ * the consumer's children, never the generator's; the frame identity the
+ * recorder keeps for them links every resumption to the generator's first
+ * node (`origin`). Exception markers (raised / re-raised / caught in a
+ * frame) are children of the frame's node; a raise that ends its frame at
+ * once is left to the frame's own "↯" line, and a handler that re-raises
+ * with nothing in between (finally, with, a bare except: raise) cancels
+ * out: the exception simply went through.
  */
 #include "trace.h"
 
@@ -33,15 +39,87 @@ rec_next(rec_iter *it, ft_record *out)
     return 1;
 }
 
+/* frame address -> node index of the generator's first node */
+static inline size_t
+fmix(uint64_t key)
+{
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 24);
+}
+
 typedef struct {
-    ft_node *nodes;  /* owned until handed over */
+    uint64_t *keys;  /* owned; 0 = empty */
+    int64_t *vals;   /* owned */
+    size_t mask;     /* size - 1 */
+    size_t count;
+} frame_map;
+
+static int
+fmap_put(frame_map *m, uint64_t key, int64_t val)
+{
+    if ((m->count + 1) * 2 > m->mask) {
+        size_t nsize = m->mask ? (m->mask + 1) * 2 : 256;
+        uint64_t *nk = PyMem_RawCalloc(nsize, sizeof(uint64_t));
+        int64_t *nv = PyMem_RawCalloc(nsize, sizeof(int64_t));
+        if (nk == NULL || nv == NULL) {
+            PyMem_RawFree(nk);
+            PyMem_RawFree(nv);
+            return -1;
+        }
+        for (size_t i = 0; m->keys && i <= m->mask; i++) {
+            if (m->keys[i]) {
+                size_t j = fmix(m->keys[i]) & (nsize - 1);
+                while (nk[j]) {
+                    j = (j + 1) & (nsize - 1);
+                }
+                nk[j] = m->keys[i];
+                nv[j] = m->vals[i];
+            }
+        }
+        PyMem_RawFree(m->keys);
+        PyMem_RawFree(m->vals);
+        m->keys = nk;
+        m->vals = nv;
+        m->mask = nsize - 1;
+    }
+    size_t j = fmix(key) & m->mask;
+    while (m->keys[j] && m->keys[j] != key) {
+        j = (j + 1) & m->mask;
+    }
+    if (!m->keys[j]) {
+        m->count++;
+    }
+    m->keys[j] = key;
+    m->vals[j] = val;
+    return 0;
+}
+
+static int64_t
+fmap_get(const frame_map *m, uint64_t key)
+{
+    if (m->keys == NULL || key == 0) {
+        return -1;
+    }
+    size_t j = fmix(key) & m->mask;
+    while (m->keys[j]) {
+        if (m->keys[j] == key) {
+            return m->vals[j];
+        }
+        j = (j + 1) & m->mask;
+    }
+    return -1;
+}
+
+typedef struct {
+    ft_node *nodes;   /* owned until handed over */
+    uint64_t *frames; /* owned: frame address per node (0: none) */
     size_t n, cap;
-    int64_t *stack;  /* owned: open node indices */
+    int64_t *stack;   /* owned: open node indices */
     size_t depth, stack_cap;
+    frame_map starts; /* owned: frame -> generator's first node */
 } builder;
 
 static int
-push_node(builder *b, const ft_node *nd)
+add_node(builder *b, const ft_node *nd, uint64_t frame, int push)
 {
     if (b->n == b->cap) {
         size_t nc = b->cap ? b->cap * 2 : 1024;
@@ -50,9 +128,14 @@ push_node(builder *b, const ft_node *nd)
             return -1;
         }
         b->nodes = nn;
+        uint64_t *nf = PyMem_RawRealloc(b->frames, nc * sizeof(uint64_t));
+        if (nf == NULL) {
+            return -1;
+        }
+        b->frames = nf;
         b->cap = nc;
     }
-    if (b->depth == b->stack_cap) {
+    if (push && b->depth == b->stack_cap) {
         size_t nc = b->stack_cap ? b->stack_cap * 2 : 256;
         int64_t *ns = PyMem_RawRealloc(b->stack, nc * sizeof(int64_t));
         if (ns == NULL) {
@@ -61,8 +144,14 @@ push_node(builder *b, const ft_node *nd)
         b->stack = ns;
         b->stack_cap = nc;
     }
+    if (nd->parent >= 0) {
+        b->nodes[nd->parent].nchildren++;
+    }
     b->nodes[b->n] = *nd;
-    b->stack[b->depth++] = (int64_t)b->n;
+    b->frames[b->n] = frame;
+    if (push) {
+        b->stack[b->depth++] = (int64_t)b->n;
+    }
     b->n++;
     return 0;
 }
@@ -86,15 +175,15 @@ build_thread(builder *b, const ft_threadbuf *tb, uint32_t thread)
     while (rec_next(&it, &r)) {
         unsigned kind = ft_rec_kind(r);
         uint32_t code = ft_rec_code(r);
-        uint64_t ts = 0;
+        uint64_t ts = 0, frame = 0;
         int has_ts = ft_rec_has_ts(r);
-        if (has_ts) {
-            ft_record w;
-            if (!rec_next(&it, &w)) {
-                break; /* truncated by a memory failure */
-            }
-            ts = (uint64_t)w;
+        if (has_ts && !rec_next(&it, &ts)) {
+            break; /* truncated by a memory failure */
         }
+        if (ft_rec_has_frame(r)) {
+            frame = ft_rec_payload(r);
+        }
+        int64_t top = b->depth ? b->stack[b->depth - 1] : -1;
         switch (kind) {
         case FT_REC_ARGS:
             if (npend == MAX_PENDING) {
@@ -109,7 +198,7 @@ build_thread(builder *b, const ft_threadbuf *tb, uint32_t thread)
         case FT_REC_RESUME:
         case FT_REC_THROW: {
             ft_node nd = {0};
-            nd.parent = b->depth ? b->stack[b->depth - 1] : -1;
+            nd.parent = top;
             nd.code_id = code;
             nd.thread = thread;
             nd.kind = kind == FT_REC_START ? FT_NODE_CALL
@@ -117,6 +206,7 @@ build_thread(builder *b, const ft_threadbuf *tb, uint32_t thread)
             nd.end = FT_END_UNFINISHED;
             nd.timed = (uint8_t)has_ts;
             nd.t0 = ts;
+            nd.origin = (int64_t)b->n;
             if (kind == FT_REC_START) {
                 for (int k = npend - 1; k >= 0; k--) {
                     if (pend[k].code_id == code) {
@@ -126,11 +216,47 @@ build_thread(builder *b, const ft_threadbuf *tb, uint32_t thread)
                         break;
                     }
                 }
+                if (frame && fmap_put(&b->starts, frame, (int64_t)b->n) < 0) {
+                    return -1;
+                }
             }
-            if (nd.parent >= 0) {
-                b->nodes[nd.parent].nchildren++;
+            else {
+                nd.origin = fmap_get(&b->starts, frame); /* -1: resolved later */
             }
-            if (push_node(b, &nd) < 0) {
+            if (add_node(b, &nd, frame, 1) < 0) {
+                return -1;
+            }
+            break;
+        }
+        case FT_REC_RAISE:
+        case FT_REC_RERAISE:
+        case FT_REC_HANDLED: {
+            if (top < 0 || b->nodes[top].code_id != code) {
+                break; /* in a frame that began before tracing */
+            }
+            if (kind == FT_REC_RERAISE) {
+                /* A handler that let the exception go on (finally, with,
+                 * except: raise) with nothing recorded in between: neither
+                 * caught nor re-raised in any visible sense. */
+                ft_node *last = &b->nodes[b->n - 1];
+                if ((int64_t)(b->n - 1) != top && last->parent == top &&
+                    last->kind == FT_NODE_HANDLED && last->exc == ft_rec_payload(r)) {
+                    b->n--;
+                    b->nodes[top].nchildren--;
+                    break;
+                }
+            }
+            ft_node nd = {0};
+            nd.parent = top;
+            nd.code_id = code;
+            nd.thread = thread;
+            nd.kind = kind == FT_REC_RAISE ? FT_NODE_RAISE
+                      : kind == FT_REC_RERAISE ? FT_NODE_RERAISE : FT_NODE_HANDLED;
+            nd.exc = ft_rec_payload(r);
+            nd.origin = (int64_t)b->n;
+            nd.timed = (uint8_t)has_ts;
+            nd.t0 = nd.t1 = ts;
+            if (add_node(b, &nd, 0, 0) < 0) {
                 return -1;
             }
             break;
@@ -145,14 +271,29 @@ build_thread(builder *b, const ft_threadbuf *tb, uint32_t thread)
             if (d == 0) {
                 break; /* the frame began before tracing started */
             }
-            ft_node *nd = &b->nodes[b->stack[d - 1]];
-            nd->end = kind == FT_REC_RETURN ? FT_END_RETURN
-                      : kind == FT_REC_YIELD ? FT_END_YIELD : FT_END_RAISE;
+            int64_t idx = b->stack[d - 1];
+            ft_node *nd = &b->nodes[idx];
+            uint32_t payload = ft_rec_payload(r);
             if (kind == FT_REC_UNWIND) {
-                nd->exc = ft_rec_payload(r);
+                /* a raise marker that ended the frame at once: the frame's
+                 * own line says it */
+                ft_node *last = b->n ? &b->nodes[b->n - 1] : NULL;
+                if (last != NULL && last->parent == idx && last->kind == FT_NODE_RAISE &&
+                    last->exc == payload) {
+                    b->n--;
+                    nd->nchildren--;
+                }
+                if (payload == FT_VAL_GENEXIT) {
+                    nd->end = FT_END_CLOSED;
+                }
+                else {
+                    nd->end = FT_END_RAISE;
+                    nd->exc = payload;
+                }
             }
             else {
-                nd->result = ft_rec_payload(r);
+                nd->end = kind == FT_REC_RETURN ? FT_END_RETURN : FT_END_YIELD;
+                nd->result = payload;
             }
             if (nd->timed && has_ts) {
                 nd->t1 = ts;
@@ -170,6 +311,48 @@ build_thread(builder *b, const ft_threadbuf *tb, uint32_t thread)
     return 0;
 }
 
+/* Resumptions whose generator started on a thread built later; then the
+ * last segment of each generator that ended suspended. */
+static int
+link_generators(builder *b)
+{
+    int64_t *last = NULL;
+    for (size_t i = 0; i < b->n; i++) {
+        ft_node *nd = &b->nodes[i];
+        if ((nd->kind == FT_NODE_RESUME || nd->kind == FT_NODE_THROW) && nd->origin < 0) {
+            nd->origin = fmap_get(&b->starts, b->frames[i]);
+        }
+    }
+    if (b->n == 0) {
+        return 0;
+    }
+    last = PyMem_RawMalloc(b->n * sizeof(int64_t));
+    if (last == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        last[i] = -1;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        const ft_node *nd = &b->nodes[i];
+        if (b->frames[i] == 0 || nd->origin < 0 || FT_NODE_IS_MARKER(nd->kind)) {
+            continue;
+        }
+        int64_t cur = last[nd->origin];
+        /* the latest segment: by time when timed, else by position */
+        if (cur < 0 || !(nd->timed && b->nodes[cur].timed) || nd->t0 >= b->nodes[cur].t0) {
+            last[nd->origin] = (int64_t)i;
+        }
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        if (last[i] >= 0 && b->nodes[last[i]].end == FT_END_YIELD) {
+            b->nodes[last[i]].flags |= FT_NF_LEFT_SUSPENDED;
+        }
+    }
+    PyMem_RawFree(last);
+    return 0;
+}
+
 int
 ft_trace_build(ft_trace *t)
 {
@@ -178,29 +361,28 @@ ft_trace_build(ft_trace *t)
     }
     builder b = {0};
     size_t *first = PyMem_RawCalloc((size_t)t->nthreads + 1, sizeof(size_t));
-    if (first == NULL) {
+    int rc = first == NULL ? -1 : 0;
+    for (uint32_t i = 0; i < t->nthreads && rc == 0; i++) {
+        first[i] = b.n;
+        rc = build_thread(&b, t->thread_vec[i], i);
+    }
+    if (rc == 0) {
+        first[t->nthreads] = b.n;
+        rc = link_generators(&b);
+    }
+    if (rc == 0 && b.nodes == NULL) {
+        b.nodes = PyMem_RawMalloc(sizeof(ft_node)); /* non-NULL marks "built" */
+        rc = b.nodes == NULL ? -1 : 0;
+    }
+    PyMem_RawFree(b.stack);
+    PyMem_RawFree(b.frames);
+    PyMem_RawFree(b.starts.keys);
+    PyMem_RawFree(b.starts.vals);
+    if (rc < 0) {
+        PyMem_RawFree(b.nodes);
+        PyMem_RawFree(first);
         PyErr_NoMemory();
         return -1;
-    }
-    for (uint32_t i = 0; i < t->nthreads; i++) {
-        first[i] = b.n;
-        if (build_thread(&b, t->thread_vec[i], i) < 0) {
-            PyMem_RawFree(b.nodes);
-            PyMem_RawFree(b.stack);
-            PyMem_RawFree(first);
-            PyErr_NoMemory();
-            return -1;
-        }
-    }
-    first[t->nthreads] = b.n;
-    PyMem_RawFree(b.stack);
-    if (b.nodes == NULL) {
-        b.nodes = PyMem_RawMalloc(sizeof(ft_node)); /* non-NULL marks "built" */
-        if (b.nodes == NULL) {
-            PyMem_RawFree(first);
-            PyErr_NoMemory();
-            return -1;
-        }
     }
     t->nodes = b.nodes;
     t->nnodes = b.n;

@@ -21,13 +21,17 @@
 
 typedef struct {
     const char *call, *resume, *close, *raise, *yield, *header;
+    const char *raised, *reraised, *caught, *closed;
 } symbols;
 
 static const symbols UNICODE_SYMBOLS = {
     "\xe2\x86\x92", "\xe2\x96\xb6", "\xe2\x86\x90", "\xe2\x86\xaf", "\xe2\x8f\xb8",
     "\xe2\x94\x80\xe2\x94\x80",
+    "\xe2\x9a\xa1 raise", "\xe2\x9f\xb3 re-raise", "\xe2\x9c\x93 caught",
+    "\xe2\x8f\xb9 closed",
 };
-static const symbols ASCII_SYMBOLS = {"->", ">>", "<-", "!!", "||", "--"};
+static const symbols ASCII_SYMBOLS = {"->", ">>", "<-", "!!", "||", "--",
+                                      "!> raise", "^^ re-raise", "<< caught", "[] closed"};
 
 typedef struct {
     ft_trace *t;         /* borrowed */
@@ -105,10 +109,31 @@ put_value(writer *w, const ft_node *nd, uint32_t payload)
 
 enum { LINE_LEAF, LINE_OPEN, LINE_CLOSE };
 
+/* "⚡ raise ValueError: bad" — an exception raised, re-raised or caught
+ * in the frame of the enclosing node. */
+static int
+put_marker(writer *w, const ft_node *nd, size_t depth)
+{
+    const symbols *y = w->sym;
+    put_indent(w, depth);
+    ft_sbuf_puts(&w->out, nd->kind == FT_NODE_RAISE     ? y->raised
+                          : nd->kind == FT_NODE_RERAISE ? y->reraised
+                                                        : y->caught);
+    ft_sbuf_put(&w->out, " ", 1);
+    if (put_value(w, nd, nd->exc) < 0) {
+        return -1;
+    }
+    ft_sbuf_put(&w->out, "\n", 1);
+    return w->out.len >= FLUSH_AT ? flush(w) : 0;
+}
+
 static int
 put_line(writer *w, const ft_node *nd, size_t depth, int which)
 {
     const symbols *y = w->sym;
+    if (FT_NODE_IS_MARKER(nd->kind)) {
+        return put_marker(w, nd, depth);
+    }
     const char *prefix;
     if (which != LINE_OPEN && nd->end == FT_END_RAISE) {
         prefix = y->raise;
@@ -133,8 +158,7 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
     }
     ft_sbuf_put(&w->out, ")", 1);
     if (which != LINE_OPEN) {
-        int has_outcome = nd->end == FT_END_RAISE || nd->end == FT_END_YIELD ||
-                          nd->end == FT_END_UNFINISHED || nd->result != FT_VAL_ABSENT;
+        int has_outcome = nd->end != FT_END_RETURN || nd->result != FT_VAL_ABSENT;
         int timed = nd->timed && nd->end != FT_END_UNFINISHED;
         if (nd->args == FT_VAL_ABSENT && (has_outcome || timed)) {
             ft_sbuf_put(&w->out, " ", 1); /* the empty argument slot */
@@ -164,6 +188,13 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
                     return -1;
                 }
             }
+            if (nd->flags & FT_NF_LEFT_SUSPENDED) {
+                ft_sbuf_puts(&w->out, " (left suspended)");
+            }
+            break;
+        case FT_END_CLOSED:
+            ft_sbuf_put(&w->out, " ", 1);
+            ft_sbuf_puts(&w->out, y->closed);
             break;
         case FT_END_RAISE:
             ft_sbuf_put(&w->out, " ", 1);
