@@ -307,12 +307,48 @@ def starter():
 
 
 def test_session_started_inside_a_frame():
-    """The frame that started the session returns during it: that exit has
-    no entry and is left out; the calls it made are roots."""
+    """The frame that started the session returns during it: only its end
+    is seen; it is shown as having begun before tracing, and adopts the
+    calls it made."""
     starter()
     t = stop_tracing()
-    assert tree_text(t) == "→ leaf()  → 1\n"
-    assert [(e.func_name, e.parent_id) for e in t] == [("leaf", None)]
+    assert tree_text(t) == ("→ starter() (began before tracing)\n"
+                            "  → leaf()  → 1\n"
+                            "← starter()  → 1\n")
+    assert [(e.func_name, e.parent_id, e.began_before, e.args_repr, e.duration)
+            for e in t] == [("starter", None, True, None, None),
+                            ("leaf", 0, False, None, None)]
+
+
+def deep_starter(n):
+    if n:
+        return deep_starter(n - 1) + 1
+    start_tracing()
+    leaf(1)
+    return leaf(2)
+
+
+def after_deep():
+    return deep_starter(2)
+
+
+def test_session_started_deep_in_a_call_stack():
+    """Every frame that was running exits during the session: they nest,
+    innermost adopted by the next, and calls made after them are roots."""
+    after_deep()
+    leaf(3)
+    t = stop_tracing()
+    assert tree_text(t) == ("→ after_deep() (began before tracing)\n"
+                            "  → deep_starter() (began before tracing)\n"
+                            "    → deep_starter() (began before tracing)\n"
+                            "      → deep_starter() (began before tracing)\n"
+                            "        → leaf()  → 1\n"
+                            "        → leaf()  → 2\n"
+                            "      ← deep_starter()  → 2\n"
+                            "    ← deep_starter()  → 3\n"
+                            "  ← deep_starter()  → 4\n"
+                            "← after_deep()  → 4\n"
+                            "→ leaf()  → 3\n")
 
 
 def two():

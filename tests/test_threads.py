@@ -153,10 +153,15 @@ def test_thread_started_before_session_is_recorded():
     try:
         go.set()
         assert done.wait(60)
+        th.join(60)
     finally:
         t = stop_tracing()
         th.join()
-    assert [(e.func_name, e.thread, e.result_repr) for e in t] == [("work", "early", "42")]
+    # target() was running before the session: only its end was seen; it
+    # adopts the call recorded inside it
+    assert [(e.func_name.rsplit(".", 1)[-1], e.thread, e.result_repr, e.began_before,
+             e.parent_id) for e in t] == [("target", "early", "None", True, None),
+                                          ("work", "early", "42", False, 0)]
 
 
 def test_trace_decorator_in_a_thread():
@@ -251,6 +256,7 @@ def test_threads_lists_threads_that_produced_events():
         th.join()
     finally:
         t = stop_tracing()
-    assert [(e.func_name, e.thread) for e in t] == [("work", "producer")]
+    assert [(e.func_name.rsplit(".", 1)[-1], e.thread) for e in t] == [
+        ("target", "producer"), ("work", "producer")]
     assert [name for _, name in t.threads()] == ["producer"]
-    assert repr(t) == "<flowtrace.Trace 1 calls, 1 thread(s)>"
+    assert repr(t) == "<flowtrace.Trace 2 calls, 1 thread(s)>"

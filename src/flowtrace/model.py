@@ -47,6 +47,9 @@ class CallEvent:
       other events their own ``id``.
     - ``left_suspended``: this is the generator's last segment and it ended
       suspended: it was never resumed again while tracing.
+    - ``began_before``: the frame was already running when tracing started
+      (only its end was seen: no arguments, no duration); it adopts what
+      was recorded on its thread before it ended.
     """
 
     id: int
@@ -64,6 +67,7 @@ class CallEvent:
     lineno: int = 0
     origin_id: int | None = None
     left_suspended: bool = False
+    began_before: bool = False
 
 
 class Trace(Sequence[CallEvent]):

@@ -263,6 +263,11 @@ ft_trace_from_events(PyTypeObject *type, PyObject *events)
             nd->flags |= FT_NF_LEFT_SUSPENDED;
         }
         Py_XDECREF(left);
+        PyObject *before = attr(ev, "began_before");
+        if (before != NULL && PyObject_IsTrue(before) == 1) {
+            nd->flags |= FT_NF_BEGAN_BEFORE;
+        }
+        Py_XDECREF(before);
         PyErr_Clear();
         PyObject *kind = attr(ev, "kind"), *end = attr(ev, "end");
         nd->kind = (uint8_t)lookup_word(kind, KINDS, FT_NODE_CALL);

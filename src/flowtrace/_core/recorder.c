@@ -680,6 +680,7 @@ ft_recorder_stop(PyObject *module, ft_state *st)
     ft_trace_config tc = {
         .timing = st->timing,
         .results = st->results,
+        .midflight = !st->implicit,
     };
     PyObject *trace = ft_trace_new(st->trace_type, &st->codes, rev, st->nthreads, &tc);
     st->nthreads = 0;

@@ -160,11 +160,12 @@ trace_item(ft_trace *t, Py_ssize_t i)
     PyObject *origin = nd->origin >= 0 ? PyLong_FromLongLong(nd->origin) : Py_NewRef(Py_None);
     PyObject *r = NULL;
     if (args && result && exc && duration && parent && origin) {
-        r = Py_BuildValue("(nsOOOOOOsOkOiOO)", i, kind_names[nd->kind], name, parent, args,
+        r = Py_BuildValue("(nsOOOOOOsOkOiOOO)", i, kind_names[nd->kind], name, parent, args,
                           result, duration, exc, marker ? "return" : end_names[nd->end],
                           thread_name, t->thread_vec[nd->thread]->ident,
                           file ? file : Py_None, line, origin,
-                          (nd->flags & FT_NF_LEFT_SUSPENDED) ? Py_True : Py_False);
+                          (nd->flags & FT_NF_LEFT_SUSPENDED) ? Py_True : Py_False,
+                          (nd->flags & FT_NF_BEGAN_BEFORE) ? Py_True : Py_False);
     }
     Py_XDECREF(origin);
     Py_XDECREF(args);

@@ -13,6 +13,8 @@
 typedef struct {
     int timing;  /* every event carries a timestamp */
     int results; /* returned/yielded values were captured */
+    int midflight; /* show frames that began before tracing (not for the
+                      trace of a @trace call: its callers are not its story) */
 } ft_trace_config;
 
 /* What a node is: a call, a resumption, or an exception marker inside a
@@ -37,6 +39,8 @@ enum {
 /* Node flags. */
 #define FT_NF_LEFT_SUSPENDED 1u /* last segment of a generator: never
                                    resumed again while tracing */
+#define FT_NF_BEGAN_BEFORE 2u   /* the frame was running when tracing
+                                   started: only its exit was seen */
 
 /* One call (or one resumption of a generator/coroutine) in the tree. */
 typedef struct {

@@ -18,6 +18,7 @@
  */
 #include "trace.h"
 
+#include "midflight.h"
 #include "record.h"
 
 typedef struct {
@@ -116,6 +117,8 @@ typedef struct {
     int64_t *stack;   /* owned: open node indices */
     size_t depth, stack_cap;
     frame_map starts; /* owned: frame -> generator's first node */
+    ft_adoption *adopt; /* owned: exits of frames that began before tracing */
+    size_t nadopt, cap_adopt;
 } builder;
 
 static int
@@ -269,7 +272,31 @@ build_thread(builder *b, const ft_threadbuf *tb, uint32_t thread)
                 d--;
             }
             if (d == 0) {
-                break; /* the frame began before tracing started */
+                /* the frame began before tracing started: noted, it will
+                 * adopt what was recorded on this thread so far */
+                if (b->nadopt == b->cap_adopt) {
+                    size_t nc = b->cap_adopt ? b->cap_adopt * 2 : 16;
+                    ft_adoption *na = PyMem_RawRealloc(b->adopt, nc * sizeof(ft_adoption));
+                    if (na == NULL) {
+                        return -1;
+                    }
+                    b->adopt = na;
+                    b->cap_adopt = nc;
+                }
+                ft_adoption *a = &b->adopt[b->nadopt++];
+                memset(a, 0, sizeof(*a));
+                a->pos = b->n;
+                a->thread = thread;
+                a->code_id = code;
+                if (kind == FT_REC_UNWIND) {
+                    a->end = ft_rec_payload(r) == FT_VAL_GENEXIT ? FT_END_CLOSED : FT_END_RAISE;
+                    a->exc = ft_rec_payload(r);
+                }
+                else {
+                    a->end = kind == FT_REC_RETURN ? FT_END_RETURN : FT_END_YIELD;
+                    a->result = ft_rec_payload(r);
+                }
+                break;
             }
             int64_t idx = b->stack[d - 1];
             ft_node *nd = &b->nodes[idx];
@@ -370,6 +397,9 @@ ft_trace_build(ft_trace *t)
         first[t->nthreads] = b.n;
         rc = link_generators(&b);
     }
+    if (rc == 0 && b.nadopt > 0 && t->cfg.midflight) {
+        rc = ft_adopt_midflight(&b.nodes, &b.n, first, t->nthreads, b.adopt, b.nadopt);
+    }
     if (rc == 0 && b.nodes == NULL) {
         b.nodes = PyMem_RawMalloc(sizeof(ft_node)); /* non-NULL marks "built" */
         rc = b.nodes == NULL ? -1 : 0;
@@ -378,6 +408,7 @@ ft_trace_build(ft_trace *t)
     PyMem_RawFree(b.frames);
     PyMem_RawFree(b.starts.keys);
     PyMem_RawFree(b.starts.vals);
+    PyMem_RawFree(b.adopt);
     if (rc < 0) {
         PyMem_RawFree(b.nodes);
         PyMem_RawFree(first);

@@ -157,6 +157,9 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
         return -1;
     }
     ft_sbuf_put(&w->out, ")", 1);
+    if (which == LINE_OPEN && (nd->flags & FT_NF_BEGAN_BEFORE)) {
+        ft_sbuf_puts(&w->out, " (began before tracing)");
+    }
     if (which != LINE_OPEN) {
         int has_outcome = nd->end != FT_END_RETURN || nd->result != FT_VAL_ABSENT;
         int timed = nd->timed && nd->end != FT_END_UNFINISHED;
@@ -205,6 +208,9 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
         default:
             ft_sbuf_puts(&w->out, " (unfinished)");
             break;
+        }
+        if (which == LINE_LEAF && (nd->flags & FT_NF_BEGAN_BEFORE)) {
+            ft_sbuf_puts(&w->out, " (began before tracing)");
         }
     }
     ft_sbuf_put(&w->out, "\n", 1);
