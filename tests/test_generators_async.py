@@ -2,12 +2,18 @@
 on generator / async functions."""
 import asyncio
 import inspect
+import re
 
 import pytest
 
 from conftest import assert_golden, children, read_golden, run_py, session, tree_text
 
 from flowtrace import start_tracing, stop_tracing, trace
+
+
+def tasks_numbered(text):
+    """asyncio numbers tasks process-wide: Task-1, Task-2... in run order."""
+    return re.sub(r"Task-\d+", "Task-N", text)
 
 
 # ---------------------------------------------------------------------------
@@ -188,7 +194,7 @@ def test_async_session_tree():
         assert asyncio.run(amain()) == 6
     finally:
         t = stop_tracing()
-    assert_golden("session_async", tree_text(t))
+    assert_golden("session_async", tasks_numbered(tree_text(t)))
 
 
 def test_async_generator_in_session_shows_yielded_values():
@@ -197,11 +203,12 @@ def test_async_generator_in_session_shows_yielded_values():
         assert asyncio.run(aconsume()) == [0, 1]
     finally:
         t = stop_tracing()
-    assert tree_text(t) == ("→ aconsume()\n"
-                            "  → agen()  ⏸ 0\n"
-                            "  ▶ agen()  ⏸ 1\n"
-                            "  ▶ agen()  → None\n"
-                            "← aconsume()  → [0, 1]\n")
+    assert tasks_numbered(tree_text(t)) == ("◆ task Task-N\n"
+                                            "  → aconsume()\n"
+                                            "    → agen()  ⏸ 0\n"
+                                            "    ▶ agen()  ⏸ 1\n"
+                                            "    ▶ agen()  → None\n"
+                                            "  ← aconsume()  → [0, 1]\n")
 
 
 # ---------------------------------------------------------------------------
@@ -307,7 +314,7 @@ def test_traced_coroutine_prints_when_complete(capsys):
     coro = add(2, 3)
     assert capsys.readouterr().out == ""  # created, not run
     assert asyncio.run(coro) == 5
-    assert_golden("decorator_async", capsys.readouterr().out)
+    assert_golden("decorator_async", tasks_numbered(capsys.readouterr().out))
 
 
 def test_traced_coroutine_in_subprocess():
@@ -325,7 +332,7 @@ def test_traced_coroutine_in_subprocess():
         print(asyncio.run(c))
     """)
     assert p.returncode == 0, p.stderr
-    assert p.stdout == "created\n" + read_golden("decorator_async") + "5\n"
+    assert tasks_numbered(p.stdout) == "created\n" + read_golden("decorator_async") + "5\n"
 
 
 def test_traced_coroutine_awaited_by_gather(capsys):
@@ -344,3 +351,50 @@ def test_traced_async_generator(capsys):
     assert capsys.readouterr().out == ("→ tagen(2) ⏸ 0\n"
                                        "▶ tagen()  ⏸ 1\n"
                                        "▶ tagen()  → None\n")
+
+
+# ---------------------------------------------------------------------------
+# asyncio: each task its own lane, with the task that created it
+
+async def p_leaf(x):
+    await asyncio.sleep(0)
+    return x * 2
+
+
+async def p_middle(x):
+    return await p_leaf(x) + 1
+
+
+def p_sync(n):
+    return n + 1
+
+
+async def p_main():
+    a = await asyncio.gather(p_middle(1), p_middle(2))
+    r = await asyncio.create_task(p_leaf(5), name="worker")
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(p_leaf(7), name="grouped")
+    try:
+        await asyncio.wait_for(asyncio.sleep(10), timeout=0.01)
+    except TimeoutError:
+        pass
+    s = await asyncio.to_thread(p_sync, 3)
+    return a, r, s
+
+
+def test_asyncio_tasks_are_lanes():
+    start_tracing()
+    try:
+        assert asyncio.run(p_main()) == ([3, 5], 10, 4)
+    finally:
+        t = stop_tracing()
+    text = tasks_numbered(tree_text(t))
+    # the to_thread worker's name is the executor's: normalise it
+    text = re.sub(r"── thread asyncio_\d+ ──", "── thread asyncio_N ──", text)
+    assert_golden("session_asyncio_patterns", text)
+    lanes = [e for e in t if e.kind == "task"]
+    assert [e.func_name for e in lanes] == ["p_main", "p_middle", "p_middle", "p_leaf", "p_leaf"]
+    names = [tasks_numbered(e.args_repr) for e in lanes]
+    assert names == ["Task-N", "Task-N", "Task-N", "worker", "grouped"]
+    assert all(tasks_numbered(e.result_repr) == "Task-N" for e in lanes[1:])
+    assert lanes[0].result_repr is None  # the main task: created by asyncio.run

@@ -25,7 +25,10 @@ class CallEvent:
       ``send()`` / an await), ``"throw"`` (resumed by ``throw()`` /
       ``close()``); or an exception marker inside its parent's frame:
       ``"raise"`` (raised there), ``"reraise"`` (re-raised there),
-      ``"handled"`` (caught there), with ``exception`` set.
+      ``"handled"`` (caught there), with ``exception`` set; or ``"task"``:
+      the lane of an asyncio task, whose children are the task's steps
+      (``func_name``: the coroutine it runs, ``args_repr``: the task's name,
+      ``result_repr``: the name of the task that created it, if known).
     - ``func_name``: the function's qualified name (``Point.move``).
     - ``parent_id``: ``id`` of the event that was running when this one
       started, on the same thread; ``None`` for a root.

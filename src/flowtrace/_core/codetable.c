@@ -177,6 +177,26 @@ decide(const ft_filter *f, PyObject *code)
     return 0;
 }
 
+/* asyncio's BaseEventLoop.create_task, where every task is made (gather,
+ * create_task, TaskGroup, ensure_future): its return tells who made whom. */
+static int
+is_task_factory(PyObject *code)
+{
+    PyCodeObject *co = (PyCodeObject *)code;
+    if (!PyUnicode_Check(co->co_qualname) || !PyUnicode_Check(co->co_filename) ||
+        PyUnicode_CompareWithASCIIString(co->co_qualname, "BaseEventLoop.create_task") != 0) {
+        return 0;
+    }
+    PyObject *tail = PyUnicode_FromString("base_events.py");
+    int r = tail ? PyUnicode_Tailmatch(co->co_filename, tail, 0, PY_SSIZE_T_MAX, 1) : 0;
+    Py_XDECREF(tail);
+    if (r < 0) {
+        PyErr_Clear();
+        r = 0;
+    }
+    return r;
+}
+
 uint32_t
 ft_codetable_lookup(ft_codetable *t, const ft_filter *f, PyObject *code)
 {
@@ -217,9 +237,15 @@ ft_codetable_lookup(ft_codetable *t, const ft_filter *f, PyObject *code)
         }
     }
     uint32_t verdict = t->count | decide(f, code);
-    if (((PyCodeObject *)code)->co_flags &
-        (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE)) {
+    int co_flags = ((PyCodeObject *)code)->co_flags;
+    if (co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE)) {
         verdict |= FT_CODE_GEN;
+    }
+    if (co_flags & (CO_COROUTINE | CO_ITERABLE_COROUTINE)) {
+        verdict |= FT_CODE_CORO;
+    }
+    if (is_task_factory(code)) {
+        verdict |= FT_CODE_TASKHOOK;
     }
     t->entries[t->count].code = Py_NewRef(code);
     t->entries[t->count].verdict = verdict;
@@ -238,7 +264,8 @@ ft_codetable_set_flags(ft_codetable *t, PyObject *code, uint32_t flags)
     size_t i = hash_ptr(code) & t->mask;
     while (t->slots[i].key != NULL) {
         if (t->slots[i].key == code) {
-            uint32_t keep = t->slots[i].verdict & (FT_CODE_ID_MASK | FT_CODE_GEN);
+            uint32_t keep = t->slots[i].verdict &
+                            (FT_CODE_ID_MASK | FT_CODE_GEN | FT_CODE_CORO | FT_CODE_TASKHOOK);
             uint32_t v = keep | (flags & (FT_CODE_FULLREPR | FT_CODE_TIMED));
             t->slots[i].verdict = v;
             t->entries[keep & FT_CODE_ID_MASK].verdict = v;

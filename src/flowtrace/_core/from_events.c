@@ -11,7 +11,7 @@
 #include "values.h"
 
 static const char *const KINDS[] = {"call", "resume", "throw", "raise", "reraise", "handled",
-                                    NULL};
+                                    "task", NULL};
 static const char *const ENDS[] = {"return", "raise", "yield", "unfinished", "closed", NULL};
 
 static int

@@ -33,6 +33,12 @@ enum {
                            propagating from a callee): payload = exception */
     FT_REC_RERAISE = 8, /* RERAISE: payload = exception */
     FT_REC_HANDLED = 9, /* EXCEPTION_HANDLED: payload = exception */
+    FT_REC_TASK = 10,   /* the asyncio task running from now on this thread
+                           changed: payload = its name; followed by a word
+                           with the task's address (0: no task) */
+    FT_REC_TASK_NEW = 11, /* a task was created: payload = the name of the
+                             task that created it; followed by a word with
+                             the new task's address */
 };
 
 #define FT_REC_TS 0x10u

@@ -13,6 +13,7 @@
 #include "recorder.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "trace.h"
 #include "values.h"
@@ -124,6 +125,81 @@ frame_identity(void)
     return h ? h : 1u;
 }
 
+/* ------------------------------------------------------------------ */
+/* asyncio tasks                                                      */
+
+/* The running asyncio task (new reference) or NULL, without importing
+ * anything and without disturbing the exception state. */
+static PyObject *
+current_task(ft_state *st)
+{
+    if (st->current_task_fn == NULL) {
+        PyObject *name = PyUnicode_FromString("_asyncio");
+        PyObject *mod = name ? PyImport_GetModule(name) : NULL;
+        Py_XDECREF(name);
+        if (mod == NULL) {
+            PyErr_Clear();
+            return NULL; /* asyncio is not in use */
+        }
+        st->current_task_fn = PyObject_GetAttrString(mod, "current_task");
+        Py_DECREF(mod);
+        if (st->current_task_fn == NULL) {
+            PyErr_Clear();
+            return NULL;
+        }
+    }
+    PyObject *saved = PyErr_GetRaisedException();
+    PyObject *task = PyObject_CallNoArgs(st->current_task_fn); /* C code */
+    if (task == NULL) {
+        PyErr_Clear(); /* no running loop */
+    }
+    else if (task == Py_None) {
+        Py_CLEAR(task);
+    }
+    PyErr_SetRaisedException(saved);
+    return task;
+}
+
+static void
+emit_word(ft_state *st, ft_threadbuf *tb, unsigned kind, uint32_t verdict, uint32_t payload,
+          uint64_t word)
+{
+    (void)st;
+    ft_record r = ft_rec_make(kind, verdict & FT_CODE_ID_MASK, payload);
+    if (ft_threadbuf_append(tb, r) == 0) {
+        ft_threadbuf_append(tb, word);
+    }
+}
+
+/* A coroutine entered while no coroutine runs on this thread: the event
+ * loop is starting a task's step. Note the task when it changed. */
+static void
+note_task_step(ft_state *st, ft_threadbuf *tb, uint32_t v)
+{
+    PyObject *task = current_task(st);
+    if ((uintptr_t)task == tb->last_task) {
+        Py_XDECREF(task);
+        return;
+    }
+    tb->last_task = (uintptr_t)task;
+    uint32_t payload = task ? ft_store_text(tb, ft_task_name(task)) : FT_VAL_ABSENT;
+    emit_word(st, tb, FT_REC_TASK, v, payload, (uint64_t)(uintptr_t)task);
+    Py_XDECREF(task);
+}
+
+/* BaseEventLoop.create_task returned `task`: note who created it. */
+static void
+note_task_created(ft_state *st, ft_threadbuf *tb, uint32_t v, PyObject *task)
+{
+    PyObject *parent = current_task(st);
+    uint32_t payload = parent ? ft_store_text(tb, ft_task_name(parent)) : FT_VAL_ABSENT;
+    Py_XDECREF(parent);
+    if (tb->last_task == (uintptr_t)task) {
+        tb->last_task = 0; /* a new task where a dead one was: not the same */
+    }
+    emit_word(st, tb, FT_REC_TASK_NEW, v, payload, (uint64_t)(uintptr_t)task);
+}
+
 /* PY_START / PY_RESUME / PY_THROW: (code, offset[, exc]) */
 static inline PyObject *
 on_entry(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned kind,
@@ -135,7 +211,7 @@ on_entry(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned kind,
     }
     uint32_t v = ft_verdict(st, tb, args[0]);
     if (v & FT_CODE_EXCLUDED) {
-        if (can_disable) {
+        if (can_disable && !(v & FT_CODE_TASKHOOK)) {
             return Py_NewRef(st->disable);
         }
         Py_RETURN_NONE;
@@ -143,6 +219,12 @@ on_entry(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned kind,
     if (!(v & FT_CODE_GEN)) {
         emit(st, tb, kind, v, 0);
         Py_RETURN_NONE;
+    }
+    if (v & FT_CODE_CORO) {
+        if (tb->coro_depth == 0) {
+            note_task_step(st, tb, v);
+        }
+        tb->coro_depth++;
     }
     /* A generator or coroutine: the identity of its frame ties the
      * resumptions to the first call. */
@@ -159,8 +241,19 @@ on_exit_value(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned ki
         Py_RETURN_NONE;
     }
     uint32_t v = ft_verdict(st, tb, args[0]);
-    if (v & FT_CODE_EXCLUDED) {
-        return Py_NewRef(st->disable);
+    if (v & (FT_CODE_EXCLUDED | FT_CODE_CORO | FT_CODE_TASKHOOK)) {
+        if ((v & FT_CODE_TASKHOOK) && kind == FT_REC_RETURN) {
+            note_task_created(st, tb, v, args[2]);
+        }
+        if ((v & FT_CODE_CORO) && !(v & FT_CODE_EXCLUDED) && tb->coro_depth > 0) {
+            tb->coro_depth--; /* counted only where its entry was */
+        }
+        if (v & FT_CODE_EXCLUDED) {
+            if (v & FT_CODE_TASKHOOK) {
+                Py_RETURN_NONE; /* never disabled */
+            }
+            return Py_NewRef(st->disable);
+        }
     }
     uint32_t payload = FT_VAL_ABSENT;
     if (st->results) {
@@ -230,6 +323,9 @@ on_unwind(ft_state *st, PyObject *const *args, Py_ssize_t nargs)
     uint32_t v = ft_verdict(st, tb, args[0]);
     if (v & FT_CODE_EXCLUDED) {
         Py_RETURN_NONE; /* PY_UNWIND cannot be disabled */
+    }
+    if ((v & FT_CODE_CORO) && tb->coro_depth > 0) {
+        tb->coro_depth--;
     }
     uint32_t payload;
     if (PyObject_TypeCheck(exc, (PyTypeObject *)PyExc_GeneratorExit)) {

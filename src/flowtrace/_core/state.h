@@ -51,6 +51,9 @@ typedef struct {
     PyTypeObject *trace_type;          /* owned: flowtrace._core.Trace */
     PyTypeObject *traced_function_type;/* owned: flowtrace._core.TracedFunction */
     PyObject *last_trace;              /* owned or NULL: last stopped trace */
+    PyObject *current_task_fn;         /* owned or NULL: asyncio's C
+                                          current_task(), found once asyncio
+                                          is imported */
     /* --- the running session --- */
     uint64_t gen;                      /* session generation, 0 = none */
     int tool_id;                       /* sys.monitoring tool id, -1 = none */

@@ -10,7 +10,7 @@
 #include "write_text.h"
 
 static const char *const kind_names[] = {"call", "resume", "throw",
-                                         "raise", "reraise", "handled"};
+                                         "raise", "reraise", "handled", "task"};
 static const char *const end_names[] = {"return", "raise", "yield", "unfinished", "closed"};
 
 PyObject *

@@ -26,8 +26,11 @@ enum {
     FT_NODE_RAISE = 3,   /* an exception raised in the parent's frame */
     FT_NODE_RERAISE = 4, /* re-raised in the parent's frame */
     FT_NODE_HANDLED = 5, /* caught in the parent's frame */
+    FT_NODE_TASK = 6,    /* an asyncio task's lane: its steps are its
+                            children; args = its name, result = the name of
+                            the task that created it */
 };
-#define FT_NODE_IS_MARKER(k) ((k) >= FT_NODE_RAISE)
+#define FT_NODE_IS_MARKER(k) ((k) >= FT_NODE_RAISE && (k) <= FT_NODE_HANDLED)
 /* How a node ended. */
 enum {
     FT_END_RETURN = 0,

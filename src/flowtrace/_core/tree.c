@@ -18,8 +18,10 @@
  */
 #include "trace.h"
 
+#include "lanes.h"
 #include "midflight.h"
 #include "record.h"
+#include "values.h"
 
 typedef struct {
     const ft_chunk *chunk; /* borrowed: current chunk */
@@ -119,6 +121,11 @@ typedef struct {
     frame_map starts; /* owned: frame -> generator's first node */
     ft_adoption *adopt; /* owned: exits of frames that began before tracing */
     size_t nadopt, cap_adopt;
+    frame_map lanes;   /* owned: task address -> its lane root node */
+    frame_map creators; /* owned: task address -> (thread << 32 | payload of
+                           the creating task's name) */
+    int has_lanes;     /* some lane was made: lay the nodes out again */
+    ft_threadbuf **threads; /* borrowed: the trace's buffers, by thread */
 } builder;
 
 static int
@@ -168,12 +175,13 @@ typedef struct {
 } pending_args;
 
 static int
-build_thread(builder *b, const ft_threadbuf *tb, uint32_t thread)
+build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
 {
     pending_args pend[MAX_PENDING];
     int npend = 0;
     rec_iter it = {tb->head, 0};
     ft_record r;
+    int64_t lane = -1; /* lane root of the task running now, if any */
     b->depth = 0;
     while (rec_next(&it, &r)) {
         unsigned kind = ft_rec_kind(r);
@@ -187,7 +195,56 @@ build_thread(builder *b, const ft_threadbuf *tb, uint32_t thread)
             frame = ft_rec_payload(r);
         }
         int64_t top = b->depth ? b->stack[b->depth - 1] : -1;
+        uint64_t word = 0;
+        if ((kind == FT_REC_TASK || kind == FT_REC_TASK_NEW) && !rec_next(&it, &word)) {
+            break;
+        }
         switch (kind) {
+        case FT_REC_TASK_NEW:
+            if (fmap_put(&b->creators, word, ((int64_t)thread << 32) | ft_rec_payload(r)) < 0 ||
+                fmap_put(&b->lanes, word, -1) < 0) { /* a new task: a new lane */
+                return -1;
+            }
+            break;
+        case FT_REC_TASK: {
+            if (word == 0) {
+                lane = -1;
+                break;
+            }
+            int64_t l = fmap_get(&b->lanes, word);
+            if (l >= 0 && b->nodes[l].thread == thread) {
+                lane = l;
+                break;
+            }
+            ft_node nd = {0};
+            nd.parent = -1;
+            nd.code_id = code;
+            nd.thread = thread;
+            nd.kind = FT_NODE_TASK;
+            nd.end = FT_END_RETURN;
+            nd.origin = (int64_t)b->n;
+            nd.args = ft_rec_payload(r);
+            int64_t c = fmap_get(&b->creators, word);
+            if (c >= 0) {
+                uint32_t cthread = (uint32_t)(c >> 32), cpayload = (uint32_t)c;
+                if (cthread == thread) {
+                    nd.result = cpayload;
+                }
+                else { /* copy the creator's name into this thread's store */
+                    PyObject *txt = ft_value_text(b->threads[cthread], cpayload);
+                    if (txt == NULL) {
+                        PyErr_Clear();
+                    }
+                    nd.result = ft_store_text(tb, txt);
+                }
+            }
+            lane = (int64_t)b->n;
+            if (add_node(b, &nd, 0, 0) < 0 || fmap_put(&b->lanes, word, lane) < 0) {
+                return -1;
+            }
+            b->has_lanes = 1;
+            break;
+        }
         case FT_REC_ARGS:
             if (npend == MAX_PENDING) {
                 memmove(pend, pend + 1, sizeof(pend[0]) * (MAX_PENDING - 1));
@@ -201,7 +258,7 @@ build_thread(builder *b, const ft_threadbuf *tb, uint32_t thread)
         case FT_REC_RESUME:
         case FT_REC_THROW: {
             ft_node nd = {0};
-            nd.parent = top;
+            nd.parent = top >= 0 ? top : lane;
             nd.code_id = code;
             nd.thread = thread;
             nd.kind = kind == FT_REC_START ? FT_NODE_CALL
@@ -270,6 +327,9 @@ build_thread(builder *b, const ft_threadbuf *tb, uint32_t thread)
             size_t d = b->depth;
             while (d > 0 && b->nodes[b->stack[d - 1]].code_id != code) {
                 d--;
+            }
+            if (d == 0 && kind == FT_REC_YIELD) {
+                break; /* suspended; if resumed it shows as a resumption */
             }
             if (d == 0) {
                 /* the frame began before tracing started: noted, it will
@@ -387,6 +447,7 @@ ft_trace_build(ft_trace *t)
         return 0;
     }
     builder b = {0};
+    b.threads = t->thread_vec;
     size_t *first = PyMem_RawCalloc((size_t)t->nthreads + 1, sizeof(size_t));
     int rc = first == NULL ? -1 : 0;
     for (uint32_t i = 0; i < t->nthreads && rc == 0; i++) {
@@ -400,6 +461,9 @@ ft_trace_build(ft_trace *t)
     if (rc == 0 && b.nadopt > 0 && t->cfg.midflight) {
         rc = ft_adopt_midflight(&b.nodes, &b.n, first, t->nthreads, b.adopt, b.nadopt);
     }
+    if (rc == 0 && b.has_lanes) {
+        rc = ft_regroup_by_root(&b.nodes, b.n, first, t->nthreads);
+    }
     if (rc == 0 && b.nodes == NULL) {
         b.nodes = PyMem_RawMalloc(sizeof(ft_node)); /* non-NULL marks "built" */
         rc = b.nodes == NULL ? -1 : 0;
@@ -409,6 +473,10 @@ ft_trace_build(ft_trace *t)
     PyMem_RawFree(b.starts.keys);
     PyMem_RawFree(b.starts.vals);
     PyMem_RawFree(b.adopt);
+    PyMem_RawFree(b.lanes.keys);
+    PyMem_RawFree(b.lanes.vals);
+    PyMem_RawFree(b.creators.keys);
+    PyMem_RawFree(b.creators.vals);
     if (rc < 0) {
         PyMem_RawFree(b.nodes);
         PyMem_RawFree(first);

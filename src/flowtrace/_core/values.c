@@ -352,6 +352,31 @@ ft_unwrap_async_yield(PyObject *v)
     return v;
 }
 
+static int
+is_c_task(PyObject *v)
+{
+    return strcmp(Py_TYPE(v)->tp_name, "_asyncio.Task") == 0;
+}
+
+PyObject *
+ft_task_name(PyObject *task)
+{
+    PyObject *saved = PyErr_GetRaisedException();
+    PyObject *name = NULL;
+    if (is_c_task(task)) {
+        name = PyObject_CallMethod(task, "get_name", NULL);
+        if (name != NULL && !PyUnicode_Check(name)) {
+            Py_CLEAR(name);
+        }
+    }
+    if (name == NULL) {
+        PyErr_Clear();
+        name = PyUnicode_FromFormat("%s@%p", Py_TYPE(task)->tp_name, (void *)task);
+    }
+    PyErr_SetRaisedException(saved);
+    return name;
+}
+
 PyObject *
 ft_full_text(PyObject *v)
 {
@@ -436,6 +461,17 @@ ft_capture_slow(ft_threadbuf *tb, PyObject *v)
         return store_tagged(tb, Py_NewRef(v), FT_TAG_RAW);
     }
     PyTypeObject *t = Py_TYPE(v);
+    if (is_c_task(v)) {
+        /* awaiting another task: say which */
+        PyObject *name = ft_task_name(v);
+        PyObject *text = name ? PyUnicode_FromFormat("<Task %U>", name) : NULL;
+        Py_XDECREF(name);
+        if (text == NULL) {
+            PyErr_Clear();
+            return FT_VAL_ABSENT;
+        }
+        return store_tagged(tb, text, FT_TAG_TEXT);
+    }
     if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) {
         /* A user class: its name is enough, shown as "<Name object>". */
         return store_tagged(tb, Py_NewRef((PyObject *)t), FT_TAG_TYPE);

@@ -69,6 +69,11 @@ PyObject *ft_full_text(PyObject *v);
  * object: the value itself (borrowed), or `v` unchanged. */
 PyObject *ft_unwrap_async_yield(PyObject *v);
 
+/* "Task-3": the name of an asyncio task of asyncio's own (C) class, read
+ * by its C get_name(); other task classes by class and address, so that no
+ * user code runs. New reference, never an exception. */
+PyObject *ft_task_name(PyObject *task);
+
 /* Store an already formatted text (steals `text`). */
 uint32_t ft_store_text(ft_threadbuf *tb, PyObject *text);
 

@@ -21,17 +21,18 @@
 
 typedef struct {
     const char *call, *resume, *close, *raise, *yield, *header;
-    const char *raised, *reraised, *caught, *closed;
+    const char *raised, *reraised, *caught, *closed, *task;
 } symbols;
 
 static const symbols UNICODE_SYMBOLS = {
     "\xe2\x86\x92", "\xe2\x96\xb6", "\xe2\x86\x90", "\xe2\x86\xaf", "\xe2\x8f\xb8",
     "\xe2\x94\x80\xe2\x94\x80",
     "\xe2\x9a\xa1 raise", "\xe2\x9f\xb3 re-raise", "\xe2\x9c\x93 caught",
-    "\xe2\x8f\xb9 closed",
+    "\xe2\x8f\xb9 closed", "\xe2\x97\x86 task",
 };
 static const symbols ASCII_SYMBOLS = {"->", ">>", "<-", "!!", "||", "--",
-                                      "!> raise", "^^ re-raise", "<< caught", "[] closed"};
+                                      "!> raise", "^^ re-raise", "<< caught", "[] closed",
+                                      "## task"};
 
 typedef struct {
     ft_trace *t;         /* borrowed */
@@ -127,12 +128,36 @@ put_marker(writer *w, const ft_node *nd, size_t depth)
     return w->out.len >= FLUSH_AT ? flush(w) : 0;
 }
 
+/* "◆ task Task-2 (from Task-1)": the lane of an asyncio task. */
+static int
+put_task(writer *w, const ft_node *nd, size_t depth)
+{
+    put_indent(w, depth);
+    ft_sbuf_puts(&w->out, w->sym->task);
+    ft_sbuf_put(&w->out, " ", 1);
+    if (nd->args != FT_VAL_ABSENT && put_value(w, nd, nd->args) < 0) {
+        return -1;
+    }
+    if (nd->result != FT_VAL_ABSENT) {
+        ft_sbuf_puts(&w->out, " (from ");
+        if (put_value(w, nd, nd->result) < 0) {
+            return -1;
+        }
+        ft_sbuf_puts(&w->out, ")");
+    }
+    ft_sbuf_put(&w->out, "\n", 1);
+    return w->out.len >= FLUSH_AT ? flush(w) : 0;
+}
+
 static int
 put_line(writer *w, const ft_node *nd, size_t depth, int which)
 {
     const symbols *y = w->sym;
     if (FT_NODE_IS_MARKER(nd->kind)) {
         return put_marker(w, nd, depth);
+    }
+    if (nd->kind == FT_NODE_TASK) {
+        return which == LINE_CLOSE ? 0 : put_task(w, nd, depth);
     }
     const char *prefix;
     if (which != LINE_OPEN && nd->end == FT_END_RAISE) {
