@@ -180,11 +180,3 @@ ft_threadbuf_store(ft_threadbuf *tb, PyObject *owned)
     tb->values[tb->nvalues] = owned;
     return FT_VAL_FIRST_INDEX + tb->nvalues++;
 }
-
-uint64_t
-ft_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}

@@ -117,7 +117,5 @@ ft_threadbuf_append(ft_threadbuf *tb, ft_record r)
     return 0;
 }
 
-/* Monotonic timestamp in nanoseconds, only read when timing is on. */
-uint64_t ft_now_ns(void);
 
 #endif

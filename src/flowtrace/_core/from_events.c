@@ -78,7 +78,7 @@ ft_trace_from_events(PyTypeObject *type, PyObject *events)
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
     indexes ix = {PyDict_New(), PyDict_New(), PyDict_New()};
     ft_codetable codes = {0};
-    ft_trace_config cfg = {.timing = 0, .results = 1};
+    ft_trace_config cfg = {.ns_per_tick = 1.0, .timing = 0, .results = 1};
     ft_trace *t = NULL;
     ft_node *nodes = PyMem_RawCalloc(n ? (size_t)n : 1, sizeof(ft_node));
     uint32_t *order = PyMem_RawCalloc(n ? (size_t)n : 1, sizeof(uint32_t));

@@ -4,6 +4,7 @@
  * (_configure, _set_hooks), then starts and stops sessions. Everything
  * mutable lives in the module state (state.h).
  */
+#include "clock.h"
 #include "recorder.h"
 #include "state.h"
 #include "trace.h"
@@ -164,6 +165,7 @@ static int
 module_exec(PyObject *module)
 {
     ft_state *st = ft_get_state(module);
+    ft_clock_init();
     if (ft_recorder_init(module, st) < 0) {
         return -1;
     }

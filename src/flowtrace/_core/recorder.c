@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "clock.h"
 #include "trace.h"
 #include "values.h"
 
@@ -101,7 +102,7 @@ emit(ft_state *st, ft_threadbuf *tb, unsigned kind, uint32_t verdict, uint32_t p
     int ts = st->timing || (verdict & FT_CODE_TIMED);
     ft_record r = ft_rec_make(kind | (ts ? FT_REC_TS : 0u), verdict & FT_CODE_ID_MASK, payload);
     if (ft_threadbuf_append(tb, r) == 0 && ts) {
-        ft_threadbuf_append(tb, (ft_record)ft_now_ns());
+        ft_threadbuf_append(tb, (ft_record)ft_now_ticks());
     }
 }
 
@@ -719,6 +720,10 @@ ft_recorder_start(PyObject *module, ft_state *st, const ft_session_config *cfg)
     }
     Py_CLEAR(key);
 
+    if (st->cal_ns0 == 0) {
+        st->cal_ns0 = ft_clock_ns(); /* the clock's baseline: the longer */
+        st->cal_ticks0 = ft_now_ticks(); /* it gets, the better the ratio */
+    }
     st->timing = cfg->timing;
     st->full_repr = cfg->full_repr;
     st->results = cfg->results;
@@ -773,7 +778,13 @@ ft_recorder_stop(PyObject *module, ft_state *st)
         rev = st->threads;
         st->threads = n;
     }
+    uint64_t ns = ft_clock_ns(), ticks = ft_now_ticks();
+    double ns_per_tick = 1.0;
+    if (ft_clock_use_tsc && ticks > st->cal_ticks0 && ns > st->cal_ns0) {
+        ns_per_tick = (double)(ns - st->cal_ns0) / (double)(ticks - st->cal_ticks0);
+    }
     ft_trace_config tc = {
+        .ns_per_tick = ns_per_tick,
         .timing = st->timing,
         .results = st->results,
         .midflight = !st->implicit,

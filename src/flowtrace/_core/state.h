@@ -70,6 +70,8 @@ typedef struct {
     ft_threadbuf *threads;             /* owned list: moves to the Trace */
     uint32_t nthreads;                 /* length of `threads` */
     ft_chunkpool pool;                 /* owned: spare chunks */
+    uint64_t cal_ns0, cal_ticks0;      /* clock calibration baseline: taken
+                                          at the first session's start */
 } ft_state;
 
 /* Per-thread lookup. These two thread-locals are the one piece of global

@@ -154,7 +154,7 @@ trace_item(ft_trace *t, Py_ssize_t i)
     PyObject *exc = nd->end == FT_END_RAISE || marker ? text_or_none(t, nd, nd->exc)
                                                       : Py_NewRef(Py_None);
     PyObject *duration = nd->timed && nd->end != FT_END_UNFINISHED && !marker
-                             ? PyFloat_FromDouble((double)(nd->t1 - nd->t0) / 1e9)
+                             ? PyFloat_FromDouble(ft_node_seconds(t, nd))
                              : Py_NewRef(Py_None);
     PyObject *parent = nd->parent >= 0 ? PyLong_FromLongLong(nd->parent) : Py_NewRef(Py_None);
     PyObject *origin = nd->origin >= 0 ? PyLong_FromLongLong(nd->origin) : Py_NewRef(Py_None);

@@ -11,6 +11,7 @@
 #include "codetable.h"
 
 typedef struct {
+    double ns_per_tick; /* converts the recorded timestamps to ns */
     int timing;  /* every event carries a timestamp */
     int results; /* returned/yielded values were captured */
     int midflight; /* show frames that began before tracing (not for the
@@ -98,6 +99,13 @@ PyObject *ft_trace_from_events(PyTypeObject *type, PyObject *events);
 
 /* Build the nodes if not built yet. 0 or -1 with an exception. */
 int ft_trace_build(ft_trace *t);
+/* Duration of a timed node in seconds. */
+static inline double
+ft_node_seconds(const ft_trace *t, const ft_node *nd)
+{
+    return (double)(nd->t1 - nd->t0) * t->cfg.ns_per_tick / 1e9;
+}
+
 /* Display name (qualname) of a code id: borrowed reference or NULL. */
 PyObject *ft_trace_name(ft_trace *t, uint32_t code_id);
 /* Thread name (borrowed, never NULL after build: "Thread-<ident>"). */

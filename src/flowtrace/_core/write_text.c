@@ -193,7 +193,7 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
         }
         if (timed) {
             char buf[48];
-            snprintf(buf, sizeof(buf), " [%.6fs]", (double)(nd->t1 - nd->t0) / 1e9);
+            snprintf(buf, sizeof(buf), " [%.6fs]", ft_node_seconds(w->t, nd));
             ft_sbuf_puts(&w->out, buf);
         }
         switch (nd->end) {
