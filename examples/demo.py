@@ -1,7 +1,9 @@
 """A small program to show what FlowTrace records: recursion, a method
-chain, an exception caught one level up, a generator consumed lazily, and
-a worker thread. Run it with `make demo` (or `flowtrace run examples/demo.py`).
+chain, an exception caught one level up, a generator consumed lazily, a
+worker thread, and asyncio tasks. Run it with `make demo` (or
+`flowtrace run examples/demo.py`).
 """
+import asyncio
 import threading
 
 
@@ -45,6 +47,15 @@ def worker(account):
     account.deposit(5)
 
 
+async def fetch(name, delay):
+    await asyncio.sleep(delay)
+    return f"{name}: ok"
+
+
+async def gather_all():
+    return await asyncio.gather(fetch("a", 0), fetch("b", 0.001))
+
+
 def main():
     acct = Account("ada", 10)
     acct.deposit(5)
@@ -55,6 +66,7 @@ def main():
     t.start()
     t.join()
     print("balance:", acct.balance)
+    print(asyncio.run(gather_all()))
 
 
 if __name__ == "__main__":

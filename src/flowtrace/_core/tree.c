@@ -181,7 +181,8 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
     int npend = 0;
     rec_iter it = {tb->head, 0};
     ft_record r;
-    int64_t lane = -1; /* lane root of the task running now, if any */
+    int64_t lane = -1;    /* lane root of the task running now, if any */
+    size_t lane_base = 0; /* stack depth where its steps start */
     b->depth = 0;
     while (rec_next(&it, &r)) {
         unsigned kind = ft_rec_kind(r);
@@ -195,6 +196,9 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
             frame = ft_rec_payload(r);
         }
         int64_t top = b->depth ? b->stack[b->depth - 1] : -1;
+        if (lane >= 0 && b->depth < lane_base) {
+            lane = -1; /* the frame that ran the event loop has returned */
+        }
         uint64_t word = 0;
         if ((kind == FT_REC_TASK || kind == FT_REC_TASK_NEW) && !rec_next(&it, &word)) {
             break;
@@ -212,12 +216,13 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
                 break;
             }
             int64_t l = fmap_get(&b->lanes, word);
+            lane_base = b->depth;
             if (l >= 0 && b->nodes[l].thread == thread) {
                 lane = l;
                 break;
             }
             ft_node nd = {0};
-            nd.parent = -1;
+            nd.parent = top; /* the frame running the event loop */
             nd.code_id = code;
             nd.thread = thread;
             nd.kind = FT_NODE_TASK;
@@ -258,7 +263,7 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
         case FT_REC_RESUME:
         case FT_REC_THROW: {
             ft_node nd = {0};
-            nd.parent = top >= 0 ? top : lane;
+            nd.parent = (lane >= 0 && b->depth == lane_base) ? lane : top;
             nd.code_id = code;
             nd.thread = thread;
             nd.kind = kind == FT_REC_START ? FT_NODE_CALL
