@@ -535,3 +535,44 @@ def test_large_session_is_lazy(monkeypatch):
     # random access still works afterwards
     assert t[n].func_name == "leaf" and t[n].result_repr == str(n - 1)
     assert t[n].parent_id == 0
+
+
+# --- flight recorder (max_events) ------------------------------------------
+
+def ring_leaf(i):
+    return [i, i + 1]  # a mutable value: kept in the value store
+
+
+def ring_mid(i):
+    return ring_leaf(i)
+
+
+def test_max_events_keeps_the_most_recent_events_only():
+    from flowtrace import _core
+
+    start_tracing(max_events=1000)
+    for i in range(300_000):  # 1.2M events: several 2 MiB chunks
+        ring_mid(i)
+    t = stop_tracing()
+    assert t.dropped > 0
+    chunk = (2 * 1024 * 1024 - 24) // 8
+    # at least max_events kept, at most the ring's chunks (2 for 1000 events)
+    assert 1000 <= t._c().nrecords <= 2 * chunk
+    text = tree_text(t)
+    lines = text.splitlines()
+    assert lines[0] == f"⋯ {t.dropped} earlier events not kept (max_events)"
+    # the last calls are there, with their values
+    assert lines[-3:] == ["→ ring_mid()", "  → ring_leaf()  → [299999, 300000]",
+                          "← ring_mid()  → [299999, 300000]"]
+    # the window starts mid-stream: what began before it is marked, and the
+    # tree is well-formed
+    first = t[0]
+    assert first.began_before and first.args_repr is None
+    for e in t:
+        assert e.parent_id is None or e.parent_id < e.id
+    assert _core.is_active() is False
+
+
+def test_max_events_must_be_positive():
+    with pytest.raises(ValueError):
+        start_tracing(max_events=0)

@@ -40,6 +40,7 @@ def start_tracing(
     results: bool = True,
     full_repr: bool = False,
     include_stdlib: bool = False,
+    max_events: int | None = None,
 ) -> None:
     """Start recording every call of user code, on every thread.
 
@@ -51,12 +52,18 @@ def start_tracing(
     - ``full_repr``: show every value with its own ``repr()`` (runs your
       ``__repr__`` methods; a failing one shows ``<repr failed: Error>``).
     - ``include_stdlib``: also record the standard library and site-packages.
+    - ``max_events``: flight-recorder mode: keep only (at least) the most
+      recent ``max_events`` events of each thread, in a ring of 2 MiB
+      chunks, so memory stays flat however long the program runs; the tree
+      of what was kept marks frames that began before it.
 
     Raises RuntimeError if a session is already running or if no
     sys.monitoring tool id is free (the message names who holds them).
     """
+    if max_events is not None and max_events <= 0:
+        raise ValueError("max_events must be a positive number of events")
     _core.start(timing=timing, results=results, full_repr=full_repr,
-                include_stdlib=include_stdlib)
+                include_stdlib=include_stdlib, max_events=max_events or 0)
 
 
 def stop_tracing() -> Trace:

@@ -118,6 +118,11 @@ class Trace(Sequence[CallEvent]):
         """True when every call was timed."""
         return bool(self._c().timing)
 
+    @property
+    def dropped(self) -> int:
+        """Events not kept: the oldest, in flight-recorder mode (max_events)."""
+        return int(getattr(self._c(), "dropped", 0))
+
     def threads(self) -> list[tuple[int, str]]:
         """(ident, name) of each thread that produced events."""
         return self._c().threads()

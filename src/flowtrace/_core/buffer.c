@@ -19,6 +19,7 @@ chunk_new(ft_chunkpool *pool)
         pool->count--;
         c->next = NULL;
         c->used = 0;
+        c->vfirst = 0;
         return c;
     }
 #ifdef FT_USE_MMAP
@@ -50,6 +51,7 @@ chunk_new(ft_chunkpool *pool)
 #endif
     c->next = NULL;
     c->used = 0;
+    c->vfirst = 0;
     return c;
 }
 
@@ -88,13 +90,15 @@ ft_chunkpool_close(ft_chunkpool *pool)
 }
 
 ft_threadbuf *
-ft_threadbuf_new(ft_chunkpool *pool)
+ft_threadbuf_new(ft_chunkpool *pool, size_t ring_chunks)
 {
     ft_threadbuf *tb = PyMem_RawCalloc(1, sizeof(ft_threadbuf));
     if (tb == NULL) {
         return NULL;
     }
     tb->pool = pool;
+    tb->ring_chunks = ring_chunks;
+    tb->nchunks = 1;
     tb->head = tb->tail = chunk_new(pool);
     if (tb->head == NULL) {
         PyMem_RawFree(tb);
@@ -133,20 +137,57 @@ ft_threadbuf_free_list(ft_threadbuf *tb, ft_chunkpool *pool)
     }
 }
 
+/* Ring mode: the oldest chunk leaves; the values stored while it was the
+ * tail are released (records are never older than the values they name). */
+static ft_chunk *
+recycle_head(ft_threadbuf *tb)
+{
+    ft_chunk *h = tb->head;
+    tb->head = h->next;
+    uint32_t keep_from = tb->head->vfirst; /* store index */
+    uint32_t n = (keep_from - tb->vbase) & FT_VALUE_INDEX_MASK;
+    for (uint32_t i = 0; i < n; i++) {
+        PyObject *v = (PyObject *)((uintptr_t)tb->values[i] & ~FT_VALUE_TAG_BITS);
+        Py_XDECREF(v);
+    }
+    memmove(tb->values, tb->values + n, (tb->nvalues - n) * sizeof(PyObject *));
+    tb->nvalues -= n;
+    tb->vbase = keep_from;
+    if (tb->exc_payload && ft_threadbuf_value(tb, tb->exc_payload) == NULL) {
+        tb->exc_seen = NULL; /* its text is gone */
+        tb->exc_payload = 0;
+    }
+    tb->dropped += h->used;
+    tb->nchunks--;
+    h->next = NULL;
+    h->used = 0;
+    return h;
+}
+
 int
 ft_threadbuf_grow(ft_threadbuf *tb)
 {
     if (tb->failed) {
         return -1;
     }
-    ft_chunk *c = chunk_new(tb->pool);
-    if (c == NULL) {
-        tb->failed = 1;
-        return -1;
-    }
     tb->tail->used = (size_t)(tb->pos - tb->tail->recs);
+    ft_chunk *c;
+    if (tb->ring_chunks && tb->nchunks >= tb->ring_chunks && tb->head != tb->tail) {
+        c = recycle_head(tb);
+    }
+    else {
+        c = chunk_new(tb->pool);
+        if (c == NULL) {
+            tb->failed = 1;
+            return -1;
+        }
+    }
+    /* the record being appended may name the value stored just before:
+     * it belongs to this chunk too */
+    c->vfirst = (tb->vbase + (tb->nvalues ? tb->nvalues - 1 : 0)) & FT_VALUE_INDEX_MASK;
     tb->tail->next = c;
     tb->tail = c;
+    tb->nchunks++;
     tb->pos = c->recs;
     tb->end = c->recs + FT_CHUNK_RECORDS;
     return 0;
@@ -165,7 +206,7 @@ ft_threadbuf_store(ft_threadbuf *tb, PyObject *owned)
 {
     if (tb->nvalues == tb->cap_values) {
         uint32_t nc = tb->cap_values ? tb->cap_values * 2 : 1024;
-        if (nc > 0x7FFFFFF0u - FT_VAL_FIRST_INDEX) {
+        if (nc > FT_VALUE_INDEX_MASK) {
             Py_DECREF((PyObject *)((uintptr_t)owned & ~FT_VALUE_TAG_BITS));
             return FT_VAL_ABSENT;
         }
@@ -177,6 +218,6 @@ ft_threadbuf_store(ft_threadbuf *tb, PyObject *owned)
         tb->values = nv;
         tb->cap_values = nc;
     }
-    tb->values[tb->nvalues] = owned;
-    return FT_VAL_FIRST_INDEX + tb->nvalues++;
+    tb->values[tb->nvalues++] = owned;
+    return FT_VAL_FIRST_INDEX + ((tb->vbase + tb->nvalues - 1) & FT_VALUE_INDEX_MASK);
 }

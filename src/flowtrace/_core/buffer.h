@@ -20,10 +20,16 @@
  * buffer). */
 #define FT_CHUNK_BYTES ((size_t)2 << 20)
 #define FT_VALUE_TAG_BITS ((uintptr_t)3) /* see values.h */
+/* Value-store indices count modulo 2^30 (they must fit a payload below
+ * FT_VAL_INLINE_INT): in ring mode a long run wraps around, harmlessly, as
+ * far fewer values are alive at once. */
+#define FT_VALUE_INDEX_MASK ((1u << 30) - 1u)
 
 typedef struct ft_chunk {
     struct ft_chunk *next; /* owned: the following chunk, NULL at the tail */
     size_t used;           /* records written (set when the chunk is left) */
+    uint32_t vfirst;       /* value-store index of the first value stored
+                              while this chunk was the tail */
     ft_record recs[];      /* FT_CHUNK_RECORDS records */
 } ft_chunk;
 
@@ -67,6 +73,11 @@ typedef struct ft_threadbuf {
                               (values.h): mask them before using it. */
     uint32_t nvalues;      /* used entries of `values` */
     uint32_t cap_values;   /* allocated entries of `values` */
+    uint32_t vbase;        /* value-store index of values[0]: values of
+                              recycled chunks are released (ring mode) */
+    size_t ring_chunks;    /* ring mode: chunks kept at most (0: grow) */
+    size_t nchunks;        /* chunks in the list */
+    uint64_t dropped;      /* records of recycled chunks: not kept */
     unsigned long ident;   /* thread identifier (threading.get_ident()) */
     PyObject *name;        /* owned: thread name (str) or NULL */
     int name_tries;        /* attempts to read the name while running */
@@ -88,7 +99,7 @@ typedef struct ft_threadbuf {
     struct ft_threadbuf *next; /* owned: next buffer of the same session */
 } ft_threadbuf;
 
-ft_threadbuf *ft_threadbuf_new(ft_chunkpool *pool);
+ft_threadbuf *ft_threadbuf_new(ft_chunkpool *pool, size_t ring_chunks);
 /* A buffer with no chunk: only a value store (traces rebuilt from events). */
 ft_threadbuf *ft_threadbuf_new_empty(void);
 /* Free a list of buffers linked through ->next, with their values; their
@@ -97,7 +108,9 @@ void ft_threadbuf_free_list(ft_threadbuf *tb, ft_chunkpool *pool);
 /* Free the spare chunks and close the pool. */
 void ft_chunkpool_close(ft_chunkpool *pool);
 
-/* Slow path of an append: current chunk full. Returns 0 or -1 (failed). */
+/* Slow path of an append: current chunk full. In ring mode, past
+ * ring_chunks the oldest chunk is recycled and its values released.
+ * Returns 0 or -1 (failed). */
 int ft_threadbuf_grow(ft_threadbuf *tb);
 
 /* Seal the tail chunk's `used` count (call before reading). */
@@ -106,6 +119,15 @@ void ft_threadbuf_seal(ft_threadbuf *tb);
 /* Append one owned reference to the value store; returns its payload or
  * FT_VAL_ABSENT on memory failure (the reference is then released). */
 uint32_t ft_threadbuf_store(ft_threadbuf *tb, PyObject *owned);
+
+/* The stored (tagged) entry of a payload, or NULL when it was released
+ * (ring mode) or is not an index. */
+static inline PyObject *
+ft_threadbuf_value(const ft_threadbuf *tb, uint32_t payload)
+{
+    uint32_t off = (payload - FT_VAL_FIRST_INDEX - tb->vbase) & FT_VALUE_INDEX_MASK;
+    return off < tb->nvalues ? tb->values[off] : NULL;
+}
 
 static inline int
 ft_threadbuf_append(ft_threadbuf *tb, ft_record r)

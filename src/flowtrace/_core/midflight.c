@@ -55,7 +55,7 @@ ft_adopt_midflight(ft_node **nodes, size_t *n, size_t *first, uint32_t nthreads,
             s->end = a->end;
             s->thread = t;
             s->kind = FT_NODE_CALL;
-            s->flags = FT_NF_BEGAN_BEFORE;
+            s->flags = a->cut ? (FT_NF_BEGAN_BEFORE | FT_NF_CUT) : FT_NF_BEGAN_BEFORE;
             s->nchildren = k > 0 ? 1 : 0;
         }
         o += K;

@@ -20,6 +20,8 @@ typedef struct {
     uint32_t result;  /* payload: returned/yielded value */
     uint32_t exc;     /* payload: exception text */
     uint8_t end;      /* FT_END_* */
+    uint8_t cut;      /* the thread's older events were not kept (ring
+                         mode): it began before the kept events */
 } ft_adoption;
 
 /* Insert one node per adoption (events grouped by thread, in order) before

@@ -63,11 +63,12 @@ static PyObject *
 mod_start(PyObject *module, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"timing", "full_repr", "results", "include_stdlib", "excludes",
-                             NULL};
+                             "max_events", NULL};
     int timing = 0, full_repr = 0, results = 1, include_stdlib = 0;
     PyObject *excludes = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$ppppO:start", kwlist, &timing, &full_repr,
-                                     &results, &include_stdlib, &excludes)) {
+    unsigned long long max_events = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$ppppOK:start", kwlist, &timing, &full_repr,
+                                     &results, &include_stdlib, &excludes, &max_events)) {
         return NULL;
     }
     if (check_prefixes(excludes) < 0) {
@@ -80,6 +81,7 @@ mod_start(PyObject *module, PyObject *args, PyObject *kw)
         .include_stdlib = include_stdlib,
         .implicit = 0,
         .excludes = excludes == Py_None ? NULL : excludes,
+        .max_events = max_events,
     };
     if (ft_recorder_start(module, ft_get_state(module), &cfg) < 0) {
         return NULL;
@@ -149,7 +151,7 @@ static PyMethodDef module_methods[] = {
      "_set_hooks(finish, drive): Python helpers of @trace."},
     {"start", (PyCFunction)(void (*)(void))mod_start, METH_VARARGS | METH_KEYWORDS,
      "start(*, timing=False, full_repr=False, results=True, include_stdlib=False, "
-     "excludes=None): start recording."},
+     "excludes=None, max_events=0): start recording."},
     {"stop", mod_stop, METH_NOARGS, "stop() -> Trace: stop recording, release the tool id."},
     {"_finish_implicit", mod_finish_implicit, METH_NOARGS,
      "End the session an outermost @trace call started."},

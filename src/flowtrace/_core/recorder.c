@@ -71,7 +71,7 @@ ft_attach_thread(ft_state *st)
     if (st->gen == 0 || st->broken) {
         return NULL;
     }
-    ft_threadbuf *tb = ft_threadbuf_new(&st->pool);
+    ft_threadbuf *tb = ft_threadbuf_new(&st->pool, st->ring_chunks);
     ft_tl_gen = st->gen;
     ft_tl_buf = tb;
     if (tb == NULL) {
@@ -723,6 +723,11 @@ ft_recorder_start(PyObject *module, ft_state *st, const ft_session_config *cfg)
     if (st->cal_ns0 == 0) {
         st->cal_ns0 = ft_clock_ns(); /* the clock's baseline: the longer */
         st->cal_ticks0 = ft_now_ticks(); /* it gets, the better the ratio */
+    }
+    st->ring_chunks = 0;
+    if (cfg->max_events) {
+        /* whole chunks: the last one is being filled, so one more */
+        st->ring_chunks = (size_t)((cfg->max_events + FT_CHUNK_RECORDS - 1) / FT_CHUNK_RECORDS) + 1;
     }
     st->timing = cfg->timing;
     st->full_repr = cfg->full_repr;

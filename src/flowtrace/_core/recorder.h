@@ -10,6 +10,8 @@ typedef struct {
     int results;          /* capture returned/yielded values */
     int include_stdlib;   /* trace the stdlib and site-packages too */
     int implicit;         /* started by an outermost @trace call */
+    uint64_t max_events;  /* ring mode: keep at least this many most recent
+                             events per thread (0: keep everything) */
     PyObject *excludes;   /* borrowed: tuple of path prefixes, or NULL for
                              the configured default */
 } ft_session_config;

@@ -255,7 +255,19 @@ static PyMethodDef trace_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static PyObject *
+trace_get_dropped(ft_trace *t, void *Py_UNUSED(c))
+{
+    unsigned long long n = 0;
+    for (uint32_t i = 0; i < t->nthreads; i++) {
+        n += t->thread_vec[i]->dropped;
+    }
+    return PyLong_FromUnsignedLongLong(n);
+}
+
 static PyGetSetDef trace_getset[] = {
+    {"dropped", (getter)trace_get_dropped, NULL,
+     "Records not kept (ring mode, max_events): the oldest.", NULL},
     {"timing", (getter)trace_get_timing, NULL, "True if every event was timestamped.", NULL},
     {"nrecords", (getter)trace_get_nrecords, NULL, "Number of 8-byte words recorded.", NULL},
     {NULL, NULL, NULL, NULL, NULL},

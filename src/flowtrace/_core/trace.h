@@ -45,6 +45,8 @@ enum {
                                    resumed again while tracing */
 #define FT_NF_BEGAN_BEFORE 2u   /* the frame was running when tracing
                                    started: only its exit was seen */
+#define FT_NF_CUT 4u            /* ...or it began before the events that
+                                   were kept (ring mode) */
 
 /* One call (or one resumption of a generator/coroutine) in the tree. */
 typedef struct {

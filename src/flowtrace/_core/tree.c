@@ -352,6 +352,7 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
                 memset(a, 0, sizeof(*a));
                 a->pos = b->n;
                 a->thread = thread;
+                a->cut = tb->dropped > 0;
                 a->code_id = code;
                 if (kind == FT_REC_UNWIND) {
                     a->end = ft_rec_payload(r) == FT_VAL_GENEXIT ? FT_END_CLOSED : FT_END_RAISE;

@@ -502,11 +502,10 @@ ft_value_text(const ft_threadbuf *tb, uint32_t payload)
     if (ft_val_is_inline_int(payload)) {
         return PyUnicode_FromFormat("%ld", ft_val_inline_int(payload));
     }
-    uint32_t idx = payload - FT_VAL_FIRST_INDEX;
-    if (tb == NULL || idx >= tb->nvalues) {
-        return PyUnicode_FromString("<?>");
+    PyObject *p = tb ? ft_threadbuf_value(tb, payload) : NULL;
+    if (p == NULL) {
+        return PyUnicode_FromString("\xe2\x80\xa6"); /* not kept (ring mode) */
     }
-    PyObject *p = tb->values[idx];
     PyObject *o = untag(p);
     switch (tag_of(p)) {
     case FT_TAG_TEXT:

@@ -182,8 +182,10 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
         return -1;
     }
     ft_sbuf_put(&w->out, ")", 1);
+    const char *before = (nd->flags & FT_NF_CUT) ? " (began before the kept events)"
+                                                 : " (began before tracing)";
     if (which == LINE_OPEN && (nd->flags & FT_NF_BEGAN_BEFORE)) {
-        ft_sbuf_puts(&w->out, " (began before tracing)");
+        ft_sbuf_puts(&w->out, before);
     }
     if (which != LINE_OPEN) {
         int has_outcome = nd->end != FT_END_RETURN || nd->result != FT_VAL_ABSENT;
@@ -235,7 +237,7 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
             break;
         }
         if (which == LINE_LEAF && (nd->flags & FT_NF_BEGAN_BEFORE)) {
-            ft_sbuf_puts(&w->out, " (began before tracing)");
+            ft_sbuf_puts(&w->out, before);
         }
     }
     ft_sbuf_put(&w->out, "\n", 1);
@@ -264,6 +266,13 @@ write_thread(writer *w, uint32_t thread, int header, int64_t **stackp, size_t *c
         ft_sbuf_put(&w->out, " ", 1);
         ft_sbuf_puts(&w->out, w->sym->header);
         ft_sbuf_put(&w->out, "\n", 1);
+    }
+    uint64_t dropped = t->thread_vec[thread]->dropped;
+    if (dropped) {
+        char buf[96];
+        snprintf(buf, sizeof(buf), "%s %llu earlier events not kept (max_events)\n",
+                 w->ascii ? "..." : "\xe2\x8b\xaf", (unsigned long long)dropped);
+        ft_sbuf_puts(&w->out, buf);
     }
     /* The stack holds the open ancestors of the next node, in order. */
     size_t depth = 0;
