@@ -154,7 +154,7 @@ def load(path: str | os.PathLike[str]) -> Trace:
     if not data.strip():
         raise TraceFileError(f"{name}: empty file")
     try:
-        doc = json.loads(data)
+        doc = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise TraceFileError(f"{name}: not UTF-8 text (byte {e.start})") from None
     except json.JSONDecodeError as e:
