@@ -35,6 +35,11 @@ FLOWTRACE_DIR = Path(flowtrace.__file__).resolve().parent
 SUBPROCESS_TIMEOUT = 120
 
 
+# Colour follows NO_COLOR / FORCE_COLOR: tests decide them explicitly.
+for _var in ("NO_COLOR", "FORCE_COLOR", "PYTHON_COLORS"):
+    os.environ.pop(_var, None)
+
+
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONIOENCODING"] = "utf-8"

@@ -4,7 +4,8 @@ Listens to the interpreter through sys.monitoring (PEP 669) with a recorder
 written in C. See README.md.
 """
 from .api import get_trace_data, print_tree, start_tracing, stop_tracing, trace, tracing
-from .model import CallEvent, Trace
+from .model import CallEvent, FunctionStats, Trace
+from .saved import TraceFileError, load, save
 
 __version__ = "0.1.0"
 
@@ -17,5 +18,9 @@ __all__ = [
     "tracing",
     "CallEvent",
     "Trace",
+    "FunctionStats",
+    "save",
+    "load",
+    "TraceFileError",
     "__version__",
 ]

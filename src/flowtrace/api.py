@@ -8,9 +8,10 @@ from __future__ import annotations
 import atexit
 import functools
 import inspect
+import os
 import sys
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, Any, TypeVar, overload
 
@@ -24,11 +25,54 @@ __all__ = [
     "get_trace_data",
     "print_tree",
     "tracing",
+    "want_color",
+    "normalize_patterns",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _core._configure(default_excludes=_paths.default_excludes(), own_dirs=_paths.own_dirs())
+
+
+# --------------------------------------------------------------------------
+# filters
+
+def _is_path_pattern(p: str) -> bool:
+    return "/" in p or os.sep in p or p.endswith(".py")
+
+
+def normalize_patterns(patterns: str | Iterable[str] | None) -> tuple[str, ...]:
+    """The include/exclude patterns as the C filter takes them.
+
+    A pattern with a ``/`` (or ending in ``.py``) is a path glob over the
+    file a function is defined in; a relative one is taken from the current
+    directory (``src/**`` is ``$PWD/src/**``), except one that starts with
+    ``*`` (``**/tests/**`` matches at any depth); a trailing ``/`` means
+    everything below. Anything else is a name glob (module, package,
+    function or qualified name, see the README).
+    """
+    if patterns is None:
+        return ()
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    out = []
+    for p in patterns:
+        if not isinstance(p, str):
+            raise TypeError(f"a pattern must be str, not {type(p).__name__}")
+        if not p:
+            raise ValueError("empty pattern")
+        if _is_path_pattern(p):
+            p = os.path.expanduser(p)
+            if os.sep != "/":
+                p = p.replace(os.sep, "/")
+            if not (p.startswith("/") or p.startswith("*") or os.path.isabs(p)):
+                p = os.path.join(os.getcwd(), p).replace(os.sep, "/")
+            if p.endswith("/"):
+                p += "**"
+            if "/" not in p:  # "*.py": a file name at any depth
+                p = "**/" + p
+        out.append(p)
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------
@@ -40,6 +84,9 @@ def start_tracing(
     results: bool = True,
     full_repr: bool = False,
     include_stdlib: bool = False,
+    args: bool = False,
+    include: str | Iterable[str] | None = None,
+    exclude: str | Iterable[str] | None = None,
     max_events: int | None = None,
 ) -> None:
     """Start recording every call of user code, on every thread.
@@ -52,6 +99,19 @@ def start_tracing(
     - ``full_repr``: show every value with its own ``repr()`` (runs your
       ``__repr__`` methods; a failing one shows ``<repr failed: Error>``).
     - ``include_stdlib``: also record the standard library and site-packages.
+    - ``args``: also show the arguments of undecorated functions, read from
+      the frame when the call starts and formatted like results (no
+      ``__repr__`` of yours runs unless ``full_repr``). Costs a little per
+      call; off by default.
+    - ``include`` / ``exclude``: glob patterns (a str or a list) choosing
+      what is recorded: module globs (``"myapp.*"``, ``"myapp"`` with its
+      submodules), path globs (``"src/**"``), function names
+      (``"*.save"``, ``"parse"``). Precedence: FlowTrace's own code never;
+      ``@trace`` functions always; then an ``exclude`` match is never
+      recorded; then, when ``include`` is given, only what it matches is
+      recorded (the standard library too, if it matches); otherwise your
+      code, not the standard library. Decided once per code object, in C:
+      excluded code costs (almost) nothing.
     - ``max_events``: flight-recorder mode: keep only (at least) the most
       recent ``max_events`` events of each thread, in a ring of 2 MiB
       chunks, so memory stays flat however long the program runs; the tree
@@ -63,7 +123,9 @@ def start_tracing(
     if max_events is not None and max_events <= 0:
         raise ValueError("max_events must be a positive number of events")
     _core.start(timing=timing, results=results, full_repr=full_repr,
-                include_stdlib=include_stdlib, max_events=max_events or 0)
+                include_stdlib=include_stdlib, args=args,
+                include=normalize_patterns(include), exclude=normalize_patterns(exclude),
+                max_events=max_events or 0)
 
 
 def stop_tracing() -> Trace:
@@ -120,17 +182,59 @@ def _needs_ascii(file: Any) -> bool:
     return False
 
 
+def want_color(file: Any, color: bool | str | None = None) -> bool:
+    """Whether to colour output to ``file``.
+
+    ``color``: True/"always", False/"never", or None/"auto": then, as
+    CPython 3.13 decides for its tracebacks: ``NO_COLOR`` set (not empty)
+    means no colour; else ``FORCE_COLOR`` set (not empty) means colour; else
+    ``TERM=dumb`` means none; else colour only if ``file`` is a terminal.
+    """
+    if color is True or color == "always":
+        return True
+    if color is False or color == "never":
+        return False
+    if color not in (None, "auto"):
+        raise ValueError(f"color must be 'auto', 'always' or 'never', not {color!r}")
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    if os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(file, "isatty", None)
+    try:
+        return bool(isatty is not None and isatty())
+    except (OSError, ValueError):
+        return False
+
+
+def _core_of(events: Sequence[CallEvent]) -> Any:
+    if isinstance(events, Trace):
+        return events._c()
+    # any sequence of CallEvent (a filtered list...): rebuilt in C
+    return _core.Trace.from_events(list(events))
+
+
 def print_tree(
     events: Sequence[CallEvent] | None = None,
     file: IO[str] | None = None,
     *,
     ascii: bool | None = None,
+    color: bool | str | None = None,
+    max_depth: int | None = None,
 ) -> None:
     """Print the call tree of ``events`` (default: the last trace) to
     ``file`` (default: ``sys.stdout``), streaming.
 
-    ``ascii``: use ``->``, ``<-``, ``!!`` instead of arrows; by default only
-    when the file's encoding cannot show the arrows.
+    - ``ascii``: use ``->``, ``<-``, ``!!`` instead of arrows; by default
+      only when the file's encoding cannot show the arrows.
+    - ``color``: ``"auto"`` (default: a terminal, following ``NO_COLOR`` and
+      ``FORCE_COLOR``), ``"always"``/True or ``"never"``/False. Colour only
+      adds ANSI codes: the text is the same.
+    - ``max_depth``: show calls down to this depth (1: only the outermost);
+      a call at the limit shows how many calls below it are hidden,
+      ``(+12 calls)``.
     """
     if events is None:
         events = get_trace_data()
@@ -138,14 +242,13 @@ def print_tree(
         file = sys.stdout
     if ascii is None:
         ascii = _needs_ascii(file)
-    if isinstance(events, Trace):
-        if len(events) == 0:
-            return
-        core = events._c()
-    else:
-        # any sequence of CallEvent (a filtered list...): rebuilt in C
-        core = _core.Trace.from_events(list(events))
-    core.write_text(file, ascii=ascii)
+    if max_depth is not None and (not isinstance(max_depth, int) or max_depth < 1):
+        raise ValueError("max_depth must be an int >= 1 (None: no limit)")
+    use_color = want_color(file, color)
+    if isinstance(events, Trace) and len(events) == 0:
+        return
+    core = _core_of(events)
+    core.write_text(file, ascii=ascii, color=use_color, max_depth=max_depth or 0)
 
 
 # --------------------------------------------------------------------------
@@ -223,8 +326,11 @@ _core._set_hooks(finish=_finish_hook, drive=_drive_hook)
 @overload
 def trace(func: F) -> F: ...
 @overload
-def trace(*, measure_time: bool = False) -> Callable[[F], F]: ...
-def trace(func: Any = None, *, measure_time: bool = False) -> Any:
+def trace(*, measure_time: bool = False, include: str | Iterable[str] | None = None,
+          exclude: str | Iterable[str] | None = None) -> Callable[[F], F]: ...
+def trace(func: Any = None, *, measure_time: bool = False,
+          include: str | Iterable[str] | None = None,
+          exclude: str | Iterable[str] | None = None) -> Any:
     """Decorate a function so its calls are traced.
 
     Outside a session, the outermost decorated call records everything
@@ -236,12 +342,18 @@ def trace(func: Any = None, *, measure_time: bool = False) -> Any:
 
     Works on functions, methods, static and class methods, generator and
     ``async def`` functions; keeps name, docstring and signature.
+
+    ``include`` / ``exclude``: the patterns of :func:`start_tracing`, for the
+    session an outermost call of this function starts (the decorated
+    function itself is always recorded).
     """
+    inc, exc = normalize_patterns(include), normalize_patterns(exclude)
     if func is None:
-        return lambda f: trace(f, measure_time=measure_time)
+        return lambda f: trace(f, measure_time=measure_time, include=inc, exclude=exc)
     if isinstance(func, (staticmethod, classmethod)):
-        return type(func)(trace(func.__func__, measure_time=measure_time))
-    wrapper = _core.TracedFunction(func, measure_time)
+        return type(func)(trace(func.__func__, measure_time=measure_time,
+                                include=inc, exclude=exc))
+    wrapper = _core.TracedFunction(func, measure_time, include=inc, exclude=exc)
     functools.update_wrapper(wrapper, func)
     if inspect.iscoroutinefunction(func):
         inspect.markcoroutinefunction(wrapper)

@@ -1,54 +1,143 @@
-"""Command line: ``flowtrace run [options] script.py [args...]``.
+"""Command line: ``flowtrace run|show|stats`` (also ``python -m flowtrace``).
 
-The script runs as ``__main__`` with its own ``sys.argv``; its stdout and
-stderr are untouched; the call tree goes to stderr (or ``-o FILE``) so it
-never mixes with the program's output. The script's exit code is
-FlowTrace's exit code.
+``flowtrace run [options] script.py [args...]`` / ``run [options] -m module
+[args...]``: the script runs as ``__main__`` with its own ``sys.argv``; its
+stdout and stderr are untouched; the call tree goes to stderr (or ``-o
+FILE``) so it never mixes with the program's output. The script's exit
+code is FlowTrace's exit code; an exception that escapes it is shown as
+Python shows it, and the trace recorded so far is still written (Ctrl-C
+too).
+
+``flowtrace show FILE`` renders a saved JSON trace as a tree again;
+``flowtrace stats FILE`` prints per-function counts and times.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import runpy
+import signal
 import sys
+import threading
 import traceback
-from typing import IO
+from typing import IO, Any
 
 from . import __version__
 from .api import print_tree, start_tracing, stop_tracing
+from .model import Trace
+from .saved import TraceFileError, load, save
+
+DEFAULT_FILES = {"json": "flowtrace.json", "chrome": "flowtrace.chrome.json"}
+
+PATTERN_HELP = (
+    "PATTERN is a module glob (myapp.*; a bare package name also covers its "
+    "submodules), a path glob (src/**, relative to the current directory; "
+    "**/tests/** anywhere), or a function name glob (*.save, parse). Order of "
+    "precedence: @trace functions are always recorded; an --exclude match is "
+    "never recorded; with --include, only what matches an --include is recorded "
+    "(even in the standard library); otherwise your code is recorded, not the "
+    "standard library or site-packages."
+)
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return n
+
+
+def _display_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("display (text tree)")
+    g.add_argument("--max-depth", type=_positive, metavar="N",
+                   help="show calls down to depth N (1: only the outermost); a call at "
+                   "the limit shows how many calls below it are hidden")
+    g.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                   help="colour function names, arguments, results, exceptions, timing "
+                   "and markers: auto (default) = only on a terminal, and not when "
+                   "NO_COLOR is set (FORCE_COLOR forces it)")
+    g.add_argument("--ascii", action="store_true",
+                   help="use -> <- !! instead of the arrows (automatic when the output "
+                   "encoding cannot show them)")
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="flowtrace",
         description="Show what a Python program did: which functions ran, in "
-        "which order, with which results.",
+        "which order, with which arguments and results.",
+        epilog="Run 'flowtrace COMMAND --help' for a command's options.",
     )
     p.add_argument("--version", action="version", version=f"flowtrace {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
     run = sub.add_parser(
-        "run",
-        help="run a script or module and print its call tree",
-        description="Run a script (or -m module) under FlowTrace and print its call tree.",
+        "run", help="run a script or module and record its calls",
+        description="Run a script (or -m module) under FlowTrace and write its call "
+        "tree (or a saved trace). Everything after the script name (or after "
+        "-m MODULE) is the program's own arguments.",
+        epilog=PATTERN_HELP,
     )
-    run.add_argument("-o", "--output", metavar="FILE",
-                     help="write the tree to FILE (default: stderr)")
-    run.add_argument("--timing", action="store_true",
-                     help="record each call's duration and show it as [0.000123s]")
-    run.add_argument("--no-results", action="store_true",
+    out = run.add_argument_group("output")
+    out.add_argument("-o", "--output", metavar="FILE",
+                     help="write to FILE instead: the text tree goes to stderr by default "
+                     "(never mixed with the program's stdout); json and chrome go to "
+                     "flowtrace.json / flowtrace.chrome.json by default; '-' is stdout")
+    out.add_argument("--format", choices=("text", "json", "chrome"), default="text",
+                     help="text: the call tree (default); json: FlowTrace's saved trace "
+                     "(flowtrace show/stats read it back); chrome: Chrome Trace Event "
+                     "JSON for Perfetto UI, chrome://tracing and speedscope")
+    rec = run.add_argument_group("what is recorded")
+    rec.add_argument("--timing", action="store_true",
+                     help="record each call's duration (shown as [0.000123s])")
+    rec.add_argument("--args", action="store_true",
+                     help="show the arguments of undecorated functions too (read from "
+                     "the frame; values formatted without running your code)")
+    rec.add_argument("--no-results", action="store_true",
                      help="do not record returned values (structure only)")
-    run.add_argument("--full-repr", action="store_true",
+    rec.add_argument("--full-repr", action="store_true",
                      help="show values with their own repr() (runs your __repr__ methods)")
-    run.add_argument("--include-stdlib", action="store_true",
-                     help="also trace the standard library and site-packages")
-    run.add_argument("--ascii", action="store_true",
-                     help="use -> <- !! instead of arrows")
-    run.add_argument("-m", dest="module", metavar="MODULE",
-                     help="run a library module as a script (like python -m)")
-    run.add_argument("target", nargs=argparse.REMAINDER,
-                     help="script.py [args...] (or the module's args with -m)")
+    rec.add_argument("--include", action="append", default=[], metavar="PATTERN",
+                     help="record only code matching PATTERN (repeatable)")
+    rec.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
+                     help="never record code matching PATTERN (repeatable); wins over "
+                     "--include")
+    rec.add_argument("--include-stdlib", action="store_true",
+                     help="also record the standard library and site-packages")
+    _display_options(run)
+    run.add_argument("-m", dest="module", nargs=argparse.REMAINDER, metavar="MODULE",
+                     help="run a library module as a script (like python -m); the "
+                     "arguments after it are the module's")
+    run.add_argument("target", nargs=argparse.REMAINDER, metavar="script.py [args...]",
+                     help="the script and its arguments")
+
+    show = sub.add_parser(
+        "show", help="print a saved JSON trace as a tree",
+        description="Print the call tree of a trace saved with --format json.")
+    show.add_argument("file", metavar="FILE", help="a trace saved with --format json")
+    show.add_argument("-o", "--output", metavar="FILE",
+                      help="write the tree to FILE instead of stdout")
+    _display_options(show)
+
+    stats = sub.add_parser(
+        "stats", help="per-function counts (and times) of a saved JSON trace",
+        description="Per-function summary of a trace saved with --format json: calls, "
+        "resumptions of generators/coroutines, calls that raised, and, when the trace "
+        "was recorded with --timing, total time (each outermost call once, like "
+        "cProfile's cumulative time) and self time (total minus the calls it made).")
+    stats.add_argument("file", metavar="FILE", help="a trace saved with --format json")
+    stats.add_argument("--top", type=_positive, metavar="N", help="only the first N lines")
+    stats.add_argument("--sort", choices=("total", "self", "calls", "name"),
+                       help="order: by total time (default with timing), self time, "
+                       "calls (default without timing) or name")
     return p
 
+
+# --------------------------------------------------------------------------
+# run
 
 def _print_program_traceback(exc: BaseException) -> None:
     """Show an escaping exception as Python would for the script itself:
@@ -63,60 +152,206 @@ def _print_program_traceback(exc: BaseException) -> None:
     traceback.print_exception(type(exc), exc, tb)
 
 
-def _run_target(ns: argparse.Namespace) -> int:
-    if ns.module:
-        sys.argv = [ns.module, *ns.target]
-        sys.path.insert(0, os.getcwd())
-        runner = lambda: runpy.run_module(ns.module, run_name="__main__", alter_sys=True)  # noqa: E731
-    else:
-        script = ns.target[0]
-        sys.argv = list(ns.target)
-        sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
-        runner = lambda: runpy.run_path(script, run_name="__main__")  # noqa: E731
-    start_tracing(timing=ns.timing, results=not ns.no_results, full_repr=ns.full_repr,
-                  include_stdlib=ns.include_stdlib)
-    code = 0
-    try:
-        runner()
-    except SystemExit as e:
-        if e.code is None:
-            code = 0
-        elif isinstance(e.code, int):
-            code = e.code
-        else:
-            print(e.code, file=sys.stderr)
-            code = 1
-    except KeyboardInterrupt as e:
-        _print_program_traceback(e)
-        code = 130
-    except BaseException as e:
-        # shown as Python would show it; the trace is still written
-        _print_program_traceback(e)
-        code = 1
-    finally:
-        trace = stop_tracing()
-        out: IO[str]
-        if ns.output:
+def _exit_code(e: SystemExit) -> int:
+    if e.code is None:
+        return 0
+    if isinstance(e.code, int):
+        return e.code
+    print(e.code, file=sys.stderr)
+    return 1
+
+
+def _wait_for_threads() -> None:
+    """As the interpreter does at exit: wait for non-daemon threads, so
+    their calls are in the trace."""
+    me = threading.current_thread()
+    for t in threading.enumerate():
+        if t is not me and not t.daemon and t.is_alive():
+            t.join()
+
+
+def _write_output(ns: argparse.Namespace, trace: Trace, command: str) -> None:
+    fmt = ns.format
+    if fmt == "text":
+        if ns.output and ns.output != "-":
             with open(ns.output, "w", encoding="utf-8") as out:
-                print_tree(trace, out, ascii=ns.ascii or None)
+                _print(trace, out, ns)
         else:
             sys.stdout.flush()
-            print_tree(trace, sys.stderr, ascii=ns.ascii or None)
+            _print(trace, sys.stdout if ns.output == "-" else sys.stderr, ns)
+        return
+    meta = {"command": command, "argv": sys.argv}
+    if ns.output == "-":
+        sys.stdout.flush()
+        save(trace, sys.stdout.buffer, format=fmt, meta=meta)
+        sys.stdout.buffer.flush()
+        return
+    path = ns.output or DEFAULT_FILES[fmt]
+    save(trace, path, format=fmt, meta=meta)
+    print(f"flowtrace: {len(trace)} calls saved to {path} ({fmt})", file=sys.stderr)
+
+
+def _print(trace: Any, out: IO[str], ns: argparse.Namespace) -> None:
+    print_tree(trace, out, ascii=ns.ascii or None, color=ns.color, max_depth=ns.max_depth)
+
+
+def _run(ns: argparse.Namespace) -> int:
+    if ns.module is not None:
+        if not ns.module:
+            print("flowtrace run: -m needs a module name", file=sys.stderr)
+            return 2
+        module, *args = ns.module
+        sys.argv = [module, *args]
+        sys.path.insert(0, os.getcwd())
+        command = " ".join(["-m", module, *args])
+        runner = lambda: runpy.run_module(module, run_name="__main__", alter_sys=True)  # noqa: E731
+    else:
+        script = os.path.abspath(ns.target[0])
+        if not os.path.exists(script):
+            print(f"flowtrace: can't open file {ns.target[0]!r}: no such file", file=sys.stderr)
+            return 2
+        sys.argv = [ns.target[0], *ns.target[1:]]
+        sys.path.insert(0, os.path.dirname(script))
+        command = " ".join(ns.target)
+        runner = lambda: runpy.run_path(script, run_name="__main__")  # noqa: E731
+    try:
+        start_tracing(timing=ns.timing, results=not ns.no_results, full_repr=ns.full_repr,
+                      include_stdlib=ns.include_stdlib, args=ns.args,
+                      include=ns.include, exclude=ns.exclude)
+    except (ValueError, TypeError, RuntimeError) as e:
+        print(f"flowtrace: {e}", file=sys.stderr)
+        return 2
+    code = 0
+    interrupted = False
+    try:
+        try:
+            runner()
+        except SystemExit as e:
+            code = _exit_code(e)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:
+            # shown as Python would show it; the trace is still written
+            _print_program_traceback(e)
+            code = 1
+        _wait_for_threads()
+    except KeyboardInterrupt as e:
+        _print_program_traceback(e)
+        interrupted = True
+        code = 130
+    # A second Ctrl-C must not cut the trace being written.
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+    try:
+        trace = stop_tracing()
+        _write_output(ns, trace, command)
+    except OSError as e:
+        print(f"flowtrace: cannot write the trace: {e}", file=sys.stderr)
+        code = code or 1
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
+    if interrupted:
+        _die_by_sigint()
     return code
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _die_by_sigint() -> None:
+    """Exit as Python does after an uncaught KeyboardInterrupt: killed by
+    SIGINT, so the shell (and a parent process) sees the interruption."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if hasattr(signal, "SIGINT") and os.name == "posix":
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+# --------------------------------------------------------------------------
+# show, stats
+
+def _load(path: str) -> Trace | None:
+    try:
+        return load(path)
+    except TraceFileError as e:
+        print(f"flowtrace: {e}", file=sys.stderr)
+        return None
+
+
+def _show(ns: argparse.Namespace) -> int:
+    trace = _load(ns.file)
+    if trace is None:
+        return 1
+    if ns.output:
+        with open(ns.output, "w", encoding="utf-8") as out:
+            _print(trace, out, ns)
+    else:
+        _print(trace, sys.stdout, ns)
+    return 0
+
+
+def _fmt_time(t: float | None) -> str:
+    return "" if t is None else f"{t:.6f}"
+
+
+def _stats(ns: argparse.Namespace) -> int:
+    trace = _load(ns.file)
+    if trace is None:
+        return 1
+    rows = trace.stats()
+    timed = bool(rows) and rows[0].total is not None
+    sort = ns.sort or ("total" if timed else "calls")
+    if sort in ("total", "self") and not timed:
+        print("flowtrace: this trace has no timing (record it with --timing); "
+              "sorting by calls", file=sys.stderr)
+        sort = "calls"
+    keys = {
+        "total": lambda r: (-(r.total or 0.0), r.name),
+        "self": lambda r: (-(r.self or 0.0), r.name),
+        "calls": lambda r: (-r.calls, -r.resumes, r.name),
+        "name": lambda r: (r.name, r.filename or "", r.lineno),
+    }
+    rows.sort(key=keys[sort])
+    if ns.top:
+        rows = rows[: ns.top]
+    resumes = any(r.resumes for r in rows)
+    head = ["calls"] + (["resumes"] if resumes else []) + ["raised"]
+    head += ["total s", "self s"] if timed else []
+    table = []
+    for r in rows:
+        cells = [str(r.calls)] + ([str(r.resumes)] if resumes else []) + [str(r.raised)]
+        if timed:
+            cells += [_fmt_time(r.total), _fmt_time(r.self)]
+        where = f"{r.filename}:{r.lineno}" if r.filename else "?"
+        table.append((cells, f"{r.name}  ({where})"))
+    widths = [max([len(h)] + [len(c[0][i]) for c in table]) for i, h in enumerate(head)]
+    out = sys.stdout
+    print("  ".join(h.rjust(w) for h, w in zip(head, widths)) + "  function", file=out)
+    for cells, name in table:
+        print("  ".join(c.rjust(w) for c, w in zip(cells, widths)) + "  " + name, file=out)
+    total_calls = sum(r.calls for r in trace.stats())
+    print(f"{len(trace)} events, {total_calls} calls, {len(trace.stats())} functions"
+          + ("" if timed else " (no timing recorded)"), file=out)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     p = _parser()
     ns = p.parse_args(argv)
-    if ns.command != "run":
-        p.print_help()
+    if ns.command is None:
+        p.print_help(sys.stderr)
         return 2
-    if not ns.module and not ns.target:
-        p.error("run: give a script (or -m module)")
-    if not ns.module and not os.path.exists(ns.target[0]):
-        print(f"flowtrace: can't open file {ns.target[0]!r}: no such file", file=sys.stderr)
-        return 2
-    return _run_target(ns)
+    if ns.command == "run":
+        if ns.module is None and not ns.target:
+            print("flowtrace run: give a script (or -m module); see flowtrace run --help",
+                  file=sys.stderr)
+            return 2
+        return _run(ns)
+    if ns.command == "show":
+        return _show(ns)
+    return _stats(ns)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
-__all__ = ["CallEvent", "Trace"]
+__all__ = ["CallEvent", "Trace", "FunctionStats"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,8 @@ class CallEvent:
       ``"unfinished"`` (still running when tracing stopped).
     - ``thread``, ``thread_id``: the thread's name and ident.
     - ``filename``, ``lineno``: where the function is defined.
+    - ``module``: the module the function ran in (its globals'
+      ``__name__``: ``"__main__"`` for a script), None when unknown.
     - ``origin_id``: for a resumption, the ``id`` of the generator's or
       coroutine's first call (``None`` if it began before tracing); for
       other events their own ``id``.
@@ -68,9 +70,31 @@ class CallEvent:
     thread_id: int = 0
     filename: str = ""
     lineno: int = 0
+    module: str | None = None
     origin_id: int | None = None
     left_suspended: bool = False
     began_before: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionStats:
+    """One function's line of ``Trace.stats()`` / ``flowtrace stats``.
+
+    ``total`` counts each outermost activation once (time of recursive calls
+    is already in their caller's, as cProfile's cumulative time); ``self`` is
+    ``total`` minus the time spent in the calls it made. Both are seconds, or
+    None when the trace was recorded without timing.
+    """
+
+    name: str
+    module: str | None
+    filename: str | None
+    lineno: int
+    calls: int
+    resumes: int
+    raised: int
+    total: float | None
+    self: float | None
 
 
 class Trace(Sequence[CallEvent]):
@@ -126,6 +150,21 @@ class Trace(Sequence[CallEvent]):
     def threads(self) -> list[tuple[int, str]]:
         """(ident, name) of each thread that produced events."""
         return self._c().threads()
+
+    def save(self, file: Any, format: str = "json") -> None:
+        """Write the trace to ``file`` (a path or an open file):
+        ``format="json"`` (FlowTrace's schema, loads back with
+        :func:`flowtrace.load`) or ``"chrome"`` (Chrome Trace Event JSON for
+        Perfetto UI, chrome://tracing, speedscope). Streams: memory does not
+        grow with the trace."""
+        from .saved import save
+
+        save(self, file, format=format)
+
+    def stats(self) -> list[FunctionStats]:
+        """Per-function summary (calls, resumes, raised, total and self time
+        when timing was recorded), in order of first appearance."""
+        return [FunctionStats(*row) for row in self._c().stats()]
 
     def __repr__(self) -> str:
         if self._core is None:

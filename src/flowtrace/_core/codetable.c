@@ -28,6 +28,7 @@ ft_codetable_clear(ft_codetable *t)
 {
     for (uint32_t i = 0; i < t->count; i++) {
         Py_XDECREF(t->entries[i].code);
+        Py_XDECREF(t->entries[i].module);
     }
     PyMem_RawFree(t->entries);
     PyMem_RawFree(t->slots);
@@ -85,16 +86,56 @@ has_prefix(PyObject *filename, PyObject *prefixes)
     return 0;
 }
 
+/* What decide() knows of a code object's module: read from the frame being
+ * started, at most once, and only when something needs it. */
+typedef struct {
+    PyObject *code;   /* borrowed: the code object being decided */
+    PyObject *module; /* owned or NULL: its globals' __name__ (a str) */
+    int tried;        /* the frame was looked at */
+} module_probe;
+
+/* The callee's frame is the current frame inside a PY_START/PY_RESUME
+ * callback; outside one (the @trace wrapper announcing a call) it is the
+ * caller's, and the module stays unknown. */
+static PyObject *
+probe_module(module_probe *m)
+{
+    if (m->tried) {
+        return m->module;
+    }
+    m->tried = 1;
+    PyFrameObject *f = PyEval_GetFrame(); /* borrowed */
+    if (f == NULL) {
+        return NULL;
+    }
+    PyCodeObject *fc = PyFrame_GetCode(f);
+    int ours = (PyObject *)fc == m->code;
+    Py_DECREF(fc);
+    if (!ours) {
+        return NULL;
+    }
+    PyObject *globals = PyFrame_GetGlobals(f);
+    PyObject *name = globals && PyDict_Check(globals)
+                         ? PyDict_GetItemString(globals, "__name__") /* borrowed */
+                         : NULL;
+    if (name != NULL && PyUnicode_Check(name)) {
+        m->module = Py_NewRef(name);
+    }
+    Py_XDECREF(globals);
+    PyErr_Clear();
+    return m->module;
+}
+
 /* Code compiled from a string (exec/eval, filename "<string>") has no
- * file to judge by: judge it by the module whose globals it runs in, read
- * from the frame being started (namedtuple's generated __new__ runs in a
- * "namedtuple_<Name>" namespace of collections: the stdlib). */
+ * file to judge by: judge it by the module whose globals it runs in
+ * (namedtuple's generated __new__ runs in a "namedtuple_<Name>" namespace
+ * of collections: the stdlib). */
 static int
-generated_by_excluded(PyObject *code, PyObject *prefixes)
+generated_by_excluded(module_probe *m, PyObject *prefixes)
 {
     /* dataclasses builds __init__, __repr__, __eq__... with exec() in the
      * user's module: recognisable by the factory they are made in. */
-    PyObject *qual = ((PyCodeObject *)code)->co_qualname;
+    PyObject *qual = ((PyCodeObject *)m->code)->co_qualname;
     PyObject *factory = PyUnicode_FromString("__create_fn__.<locals>.");
     if (factory != NULL && PyUnicode_Check(qual) &&
         PyUnicode_Tailmatch(qual, factory, 0, PY_SSIZE_T_MAX, -1) == 1) {
@@ -103,23 +144,13 @@ generated_by_excluded(PyObject *code, PyObject *prefixes)
     }
     Py_XDECREF(factory);
     PyErr_Clear();
-    PyFrameObject *f = PyEval_GetFrame(); /* borrowed */
-    if (f == NULL) {
-        return 0;
-    }
-    PyCodeObject *fc = PyFrame_GetCode(f);
-    int ours = (PyObject *)fc == code;
-    Py_DECREF(fc);
-    if (!ours) {
+    PyObject *name = probe_module(m); /* borrowed */
+    if (name == NULL) {
         return 0; /* called from the @trace wrapper: not the callee's frame */
     }
     int excluded = 0;
-    PyObject *globals = PyFrame_GetGlobals(f);
-    PyObject *name = globals && PyDict_Check(globals)
-                         ? PyDict_GetItemString(globals, "__name__") /* borrowed */
-                         : NULL;
     PyObject *pfx = PyUnicode_FromString("namedtuple_");
-    if (name != NULL && pfx != NULL && PyUnicode_Check(name)) {
+    if (pfx != NULL) {
         if (PyUnicode_Tailmatch(name, pfx, 0, PY_SSIZE_T_MAX, -1) == 1) {
             excluded = 1;
         }
@@ -133,17 +164,43 @@ generated_by_excluded(PyObject *code, PyObject *prefixes)
         }
     }
     Py_XDECREF(pfx);
-    Py_XDECREF(globals);
     PyErr_Clear();
     return excluded;
 }
 
-/* Decide the flags of a code object seen for the first time. Runs no user
- * code: only string comparisons and a dict lookup keyed by the code object
- * (code objects hash and compare in C). */
-static uint32_t
-decide(const ft_filter *f, PyObject *code)
+/* A @trace decoration: flags and module name, from the decorated dict
+ * (value: (flags, module name or None)). 1 if decorated. */
+static int
+decoration(const ft_filter *f, PyObject *code, uint32_t *flags, PyObject **module)
 {
+    if (f->decorated == NULL) {
+        return 0;
+    }
+    PyObject *v = PyDict_GetItemWithError(f->decorated, code); /* borrowed */
+    if (v == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    PyObject *fl = PyTuple_Check(v) && PyTuple_GET_SIZE(v) == 2 ? PyTuple_GET_ITEM(v, 0) : v;
+    long x = PyLong_AsLong(fl);
+    if (x == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        x = 0;
+    }
+    *flags = (uint32_t)x & (FT_CODE_FULLREPR | FT_CODE_TIMED);
+    if (PyTuple_Check(v) && PyTuple_GET_SIZE(v) == 2 && PyUnicode_Check(PyTuple_GET_ITEM(v, 1))) {
+        *module = PyTuple_GET_ITEM(v, 1);
+    }
+    return 1;
+}
+
+/* Decide the flags of a code object seen for the first time, by the
+ * precedence rule of codetable.h. Runs no user code: string comparisons,
+ * glob matching, and dict lookups keyed by the code object or by str. */
+static uint32_t
+decide(const ft_filter *f, module_probe *m)
+{
+    PyObject *code = m->code;
     PyObject *filename = ((PyCodeObject *)code)->co_filename;
     if (!PyUnicode_Check(filename)) {
         return FT_CODE_EXCLUDED;
@@ -151,17 +208,23 @@ decide(const ft_filter *f, PyObject *code)
     if (has_prefix(filename, f->always_excluded)) {
         return FT_CODE_EXCLUDED;
     }
-    if (f->decorated != NULL) {
-        PyObject *v = PyDict_GetItemWithError(f->decorated, code); /* borrowed */
-        if (v != NULL) {
-            long fl = PyLong_AsLong(v);
-            if (fl == -1 && PyErr_Occurred()) {
-                PyErr_Clear();
-                fl = 0;
-            }
-            return (uint32_t)fl & (FT_CODE_FULLREPR | FT_CODE_TIMED);
+    uint32_t flags = 0;
+    PyObject *dmod = NULL; /* borrowed from the decorated dict */
+    if (decoration(f, code, &flags, &dmod)) {
+        if (probe_module(m) == NULL && dmod != NULL) {
+            m->module = Py_NewRef(dmod);
         }
-        PyErr_Clear();
+        return flags;
+    }
+    if (f->exclude.count > 0 &&
+        ft_patterns_match(&f->exclude, code, f->exclude.need_module ? probe_module(m) : NULL)) {
+        return FT_CODE_EXCLUDED;
+    }
+    if (f->include.count > 0) {
+        return ft_patterns_match(&f->include, code,
+                                 f->include.need_module ? probe_module(m) : NULL)
+                   ? 0
+                   : FT_CODE_EXCLUDED;
     }
     if (!f->include_stdlib) {
         /* The Python side puts "<frozen" among the prefixes: frozen
@@ -170,7 +233,7 @@ decide(const ft_filter *f, PyObject *code)
             return FT_CODE_EXCLUDED;
         }
         if (PyUnicode_GET_LENGTH(filename) > 0 && PyUnicode_READ_CHAR(filename, 0) == '<' &&
-            generated_by_excluded(code, f->exclude_prefixes)) {
+            generated_by_excluded(m, f->exclude_prefixes)) {
             return FT_CODE_EXCLUDED;
         }
     }
@@ -236,7 +299,14 @@ ft_codetable_lookup(ft_codetable *t, const ft_filter *f, PyObject *code)
             i = (i + 1) & t->mask;
         }
     }
-    uint32_t verdict = t->count | decide(f, code);
+    module_probe m = {code, NULL, 0};
+    uint32_t verdict = t->count | decide(f, &m);
+    if (!(verdict & FT_CODE_EXCLUDED)) {
+        probe_module(&m); /* kept for the saved trace's functions table */
+    }
+    else {
+        Py_CLEAR(m.module);
+    }
     int co_flags = ((PyCodeObject *)code)->co_flags;
     if (co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE)) {
         verdict |= FT_CODE_GEN;
@@ -249,6 +319,7 @@ ft_codetable_lookup(ft_codetable *t, const ft_filter *f, PyObject *code)
     }
     t->entries[t->count].code = Py_NewRef(code);
     t->entries[t->count].verdict = verdict;
+    t->entries[t->count].module = m.module; /* owned */
     t->count++;
     t->slots[i].key = code;
     t->slots[i].verdict = verdict;
@@ -281,5 +352,7 @@ ft_filter_clear(ft_filter *f)
     Py_CLEAR(f->exclude_prefixes);
     Py_CLEAR(f->decorated);
     Py_CLEAR(f->always_excluded);
+    ft_patterns_clear(&f->include);
+    ft_patterns_clear(&f->exclude);
     f->include_stdlib = 0;
 }

@@ -13,6 +13,8 @@
 #include <Python.h>
 #include <stdint.h>
 
+#include "filter.h"
+
 /* Flags of a code entry, packed with the id in one uint32 "verdict". */
 #define FT_CODE_GEN (1u << 26)      /* generator, coroutine, async generator */
 #define FT_CODE_EXCLUDED (1u << 27) /* not traced: DISABLE its events */
@@ -28,6 +30,9 @@
 typedef struct {
     PyObject *code;   /* owned: the code object */
     uint32_t verdict; /* id | FT_CODE_* flags */
+    PyObject *module; /* owned or NULL: name of the module the code runs
+                         in (its globals' __name__), read at first sight
+                         for code that is traced */
 } ft_code_entry;
 
 typedef struct {
@@ -38,10 +43,22 @@ typedef struct {
 /* What decides the verdict of a code object: set at session start. */
 typedef struct {
     PyObject *exclude_prefixes; /* owned: tuple of str, path prefixes */
-    PyObject *decorated;        /* owned: dict code -> int (FT_CODE_* flags) */
+    PyObject *decorated;        /* owned: dict code -> (FT_CODE_* flags, module
+                                   name or None) of @trace functions */
     int include_stdlib;         /* 1: stdlib/site-packages are traced */
     PyObject *always_excluded;  /* owned: tuple of str, FlowTrace's own dir */
+    ft_patterns include;        /* owned: when not empty, only matching code
+                                   is traced (stdlib too) */
+    ft_patterns exclude;        /* owned: matching code is never traced */
 } ft_filter;
+
+/* The precedence rule, applied once per code object by decide():
+ *   1. FlowTrace's own code: never traced;
+ *   2. @trace-decorated functions: always traced;
+ *   3. an exclude pattern matches: not traced;
+ *   4. include patterns given: traced if one matches (even the stdlib);
+ *   5. otherwise the default: user code, not the stdlib or site-packages
+ *      (unless include_stdlib). */
 
 typedef struct {
     ft_code_entry *entries; /* owned array, `count` used of `capacity` */
@@ -71,5 +88,12 @@ ft_codetable_code(const ft_codetable *t, uint32_t id)
 }
 
 void ft_filter_clear(ft_filter *f);
+
+/* Module name of a code id (borrowed str), or NULL when unknown. */
+static inline PyObject *
+ft_codetable_module(const ft_codetable *t, uint32_t id)
+{
+    return id < t->count ? t->entries[id].module : NULL;
+}
 
 #endif

@@ -93,7 +93,8 @@ ft_trace_from_events(PyTypeObject *type, PyObject *events)
     }
     t->files = PyMem_RawCalloc(1, sizeof(PyObject *));
     t->lines = PyMem_RawCalloc(1, sizeof(int));
-    if (t->files == NULL || t->lines == NULL) {
+    t->modules = PyMem_RawCalloc(1, sizeof(PyObject *));
+    if (t->files == NULL || t->lines == NULL || t->modules == NULL) {
         PyErr_NoMemory();
         goto fail;
     }
@@ -193,6 +194,7 @@ ft_trace_from_events(PyTypeObject *type, PyObject *events)
     t->nodes = out;
     t->nnodes = (size_t)n;
     uint32_t ncodes = 0, capcodes = 1; /* ft_trace_new allocated one name */
+    Py_ssize_t ntimed = 0;             /* events with a duration */
     for (Py_ssize_t j = 0; j < n; j++) {
         PyObject *ev = PySequence_Fast_GET_ITEM(seq, order[j]);
         ft_node *nd = &out[j];
@@ -229,7 +231,11 @@ ft_trace_from_events(PyTypeObject *type, PyObject *events)
                 if (nl != NULL) {
                     t->lines = nl;
                 }
-                if (nn == NULL || nf == NULL || nl == NULL) {
+                PyObject **nm = PyMem_RawRealloc(t->modules, capcodes * sizeof(PyObject *));
+                if (nm != NULL) {
+                    t->modules = nm;
+                }
+                if (nn == NULL || nf == NULL || nl == NULL || nm == NULL) {
                     PyErr_NoMemory();
                 }
             }
@@ -238,6 +244,11 @@ ft_trace_from_events(PyTypeObject *type, PyObject *events)
                 t->files[ncodes] = file && PyUnicode_Check(file) ? Py_NewRef(file) : NULL;
                 t->lines[ncodes] = line && PyLong_Check(line) ? (int)PyLong_AsLong(line) : 0;
                 PyErr_Clear();
+                PyObject *mod = attr(ev, "module");
+                t->modules[ncodes] = mod && PyUnicode_Check(mod) ? mod : NULL;
+                if (t->modules[ncodes] == NULL) {
+                    Py_XDECREF(mod);
+                }
                 t->nnames = ++ncodes; /* keeps dealloc in step */
                 cid = PyLong_FromUnsignedLong(ncodes - 1);
                 if (cid != NULL && PyDict_SetItem(ix.names, key, cid) == 0) {
@@ -292,6 +303,7 @@ ft_trace_from_events(PyTypeObject *type, PyObject *events)
                 goto fail;
             }
             if (d >= 0) {
+                ntimed++;
                 nd->timed = 1;
                 nd->t0 = 0;
                 nd->t1 = (uint64_t)(d * 1e9 + 0.5);
@@ -324,6 +336,15 @@ ft_trace_from_events(PyTypeObject *type, PyObject *events)
                 goto fail;
             }
         }
+    }
+    /* Timed when every finished event has a duration (a loaded trace that
+     * was recorded with timing). */
+    {
+        Py_ssize_t nfinished = 0;
+        for (Py_ssize_t j = 0; j < n; j++) {
+            nfinished += out[j].end != FT_END_UNFINISHED;
+        }
+        t->cfg.timing = n > 0 && ntimed >= nfinished;
     }
     /* The writer walks each thread's nodes as a pre-order: a child must
      * follow its parent's earlier children, which holds for any order

@@ -5,6 +5,7 @@
  * mutable lives in the module state (state.h).
  */
 #include "clock.h"
+#include "filter.h"
 #include "recorder.h"
 #include "state.h"
 #include "trace.h"
@@ -47,12 +48,12 @@ check_prefixes(PyObject *excludes)
         return 0;
     }
     if (!PyTuple_Check(excludes)) {
-        PyErr_SetString(PyExc_TypeError, "excludes must be a tuple of str");
+        PyErr_SetString(PyExc_TypeError, "patterns must be a tuple of str");
         return -1;
     }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(excludes); i++) {
         if (!PyUnicode_Check(PyTuple_GET_ITEM(excludes, i))) {
-            PyErr_SetString(PyExc_TypeError, "excludes must be a tuple of str");
+            PyErr_SetString(PyExc_TypeError, "patterns must be a tuple of str");
             return -1;
         }
     }
@@ -63,15 +64,17 @@ static PyObject *
 mod_start(PyObject *module, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"timing", "full_repr", "results", "include_stdlib", "excludes",
-                             "max_events", NULL};
-    int timing = 0, full_repr = 0, results = 1, include_stdlib = 0;
-    PyObject *excludes = NULL;
+                             "include", "exclude", "args", "max_events", NULL};
+    int timing = 0, full_repr = 0, results = 1, include_stdlib = 0, frame_args = 0;
+    PyObject *excludes = NULL, *include = NULL, *exclude = NULL;
     unsigned long long max_events = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$ppppOK:start", kwlist, &timing, &full_repr,
-                                     &results, &include_stdlib, &excludes, &max_events)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$ppppOOOpK:start", kwlist, &timing,
+                                     &full_repr, &results, &include_stdlib, &excludes,
+                                     &include, &exclude, &frame_args, &max_events)) {
         return NULL;
     }
-    if (check_prefixes(excludes) < 0) {
+    if (check_prefixes(excludes) < 0 || check_prefixes(include) < 0 ||
+        check_prefixes(exclude) < 0) {
         return NULL;
     }
     ft_session_config cfg = {
@@ -81,12 +84,27 @@ mod_start(PyObject *module, PyObject *args, PyObject *kw)
         .include_stdlib = include_stdlib,
         .implicit = 0,
         .excludes = excludes == Py_None ? NULL : excludes,
+        .include = include == Py_None ? NULL : include,
+        .exclude = exclude == Py_None ? NULL : exclude,
+        .args = frame_args,
         .max_events = max_events,
     };
     if (ft_recorder_start(module, ft_get_state(module), &cfg) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
+}
+
+static PyObject *
+mod_glob_match(PyObject *module, PyObject *args)
+{
+    (void)module;
+    PyObject *pattern, *text;
+    int path_mode;
+    if (!PyArg_ParseTuple(args, "UUp:_glob_match", &pattern, &text, &path_mode)) {
+        return NULL;
+    }
+    return PyBool_FromLong(ft_glob_match(pattern, text, path_mode));
 }
 
 static PyObject *
@@ -151,7 +169,10 @@ static PyMethodDef module_methods[] = {
      "_set_hooks(finish, drive): Python helpers of @trace."},
     {"start", (PyCFunction)(void (*)(void))mod_start, METH_VARARGS | METH_KEYWORDS,
      "start(*, timing=False, full_repr=False, results=True, include_stdlib=False, "
-     "excludes=None, max_events=0): start recording."},
+     "excludes=None, include=None, exclude=None, args=False, max_events=0): start "
+     "recording. include/exclude: tuples of glob patterns (see filter.h)."},
+    {"_glob_match", (PyCFunction)(void (*)(void))mod_glob_match, METH_VARARGS,
+     "_glob_match(pattern, text, path_mode) -> bool: the C glob (for tests)."},
     {"stop", mod_stop, METH_NOARGS, "stop() -> Trace: stop recording, release the tool id."},
     {"_finish_implicit", mod_finish_implicit, METH_NOARGS,
      "End the session an outermost @trace call started."},

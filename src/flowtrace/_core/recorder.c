@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "frame_args.h"
 #include "trace.h"
 #include "values.h"
 
@@ -216,6 +217,11 @@ on_entry(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned kind,
             return Py_NewRef(st->disable);
         }
         Py_RETURN_NONE;
+    }
+    if (st->capture_args && kind == FT_REC_START && !(v & FT_CODE_FULLREPR)) {
+        if (ft_record_frame_args(st, tb, args[0], v) < 0) {
+            Py_RETURN_NONE; /* the session ended while formatting */
+        }
     }
     if (!(v & FT_CODE_GEN)) {
         emit(st, tb, kind, v, 0);
@@ -692,12 +698,18 @@ ft_recorder_start(PyObject *module, ft_state *st, const ft_session_config *cfg)
     st->filter.always_excluded = Py_XNewRef(st->own_dirs);
     st->filter.decorated = Py_NewRef(st->decorated);
     st->filter.include_stdlib = cfg->include_stdlib;
+    if (ft_patterns_set(&st->filter.include, cfg->include) < 0 ||
+        ft_patterns_set(&st->filter.exclude, cfg->exclude) < 0) {
+        goto fail;
+    }
 
     /* Code locations DISABLEd by an earlier session stay disabled for this
      * tool id. That is right when the filter is the same; otherwise (or the
      * first time, or another id) re-arm them. restart_events() re-arms other
      * tools' locations too, which only costs them one more event each. */
-    key = Py_BuildValue("(Oi)", excludes, cfg->include_stdlib);
+    key = Py_BuildValue("(OiOO)", excludes, cfg->include_stdlib,
+                        cfg->include ? cfg->include : Py_None,
+                        cfg->exclude ? cfg->exclude : Py_None);
     if (key == NULL) {
         goto fail;
     }
@@ -732,6 +744,7 @@ ft_recorder_start(PyObject *module, ft_state *st, const ft_session_config *cfg)
     st->timing = cfg->timing;
     st->full_repr = cfg->full_repr;
     st->results = cfg->results;
+    st->capture_args = cfg->args;
     st->implicit = cfg->implicit;
     st->broken = 0;
     st->tool_id = id;

@@ -14,6 +14,10 @@ typedef struct {
                              events per thread (0: keep everything) */
     PyObject *excludes;   /* borrowed: tuple of path prefixes, or NULL for
                              the configured default */
+    PyObject *include;    /* borrowed or NULL: tuple of include patterns */
+    PyObject *exclude;    /* borrowed or NULL: tuple of exclude patterns */
+    int args;             /* read the arguments of undecorated calls from
+                             their frames (--args) */
 } ft_session_config;
 
 /* Read event bits, DISABLE, create the callbacks (module init). */

@@ -63,6 +63,8 @@ typedef struct {
     int timing;                        /* timestamps on every event */
     int full_repr;                     /* user reprs for every value */
     int results;                       /* capture returned/yielded values */
+    int capture_args;                  /* read undecorated calls' arguments
+                                          from their frames (frame_args.c) */
     int implicit;                      /* started by an outermost @trace */
     int broken;                        /* an internal error stopped recording */
     size_t ring_chunks;                /* chunks kept per thread, 0: all */

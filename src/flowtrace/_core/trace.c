@@ -5,8 +5,12 @@
 
 #include <stddef.h>
 
+#include "load_json.h"
 #include "state.h"
+#include "stats.h"
 #include "values.h"
+#include "write_chrome.h"
+#include "write_json.h"
 #include "write_text.h"
 
 static const char *const kind_names[] = {"call", "resume", "throw",
@@ -62,6 +66,12 @@ trace_dealloc(ft_trace *t)
         PyMem_RawFree(t->files);
     }
     PyMem_RawFree(t->lines);
+    if (t->modules != NULL) {
+        for (uint32_t i = 0; i < t->nnames; i++) {
+            Py_XDECREF(t->modules[i]);
+        }
+        PyMem_RawFree(t->modules);
+    }
     PyMem_RawFree(t->nodes);
     PyMem_RawFree(t->thread_first);
     PyMem_RawFree(t->thread_vec);
@@ -95,6 +105,35 @@ ft_trace_name(ft_trace *t, uint32_t code_id)
         t->names[code_id] = q;
     }
     return t->names[code_id];
+}
+
+PyObject *
+ft_trace_file(ft_trace *t, uint32_t code_id)
+{
+    PyObject *code = ft_codetable_code(&t->codes, code_id);
+    if (code != NULL) {
+        return ((PyCodeObject *)code)->co_filename;
+    }
+    return t->files != NULL && code_id < t->nnames ? t->files[code_id] : NULL;
+}
+
+int
+ft_trace_line(ft_trace *t, uint32_t code_id)
+{
+    PyObject *code = ft_codetable_code(&t->codes, code_id);
+    if (code != NULL) {
+        return ((PyCodeObject *)code)->co_firstlineno;
+    }
+    return t->lines != NULL && code_id < t->nnames ? t->lines[code_id] : 0;
+}
+
+PyObject *
+ft_trace_module(ft_trace *t, uint32_t code_id)
+{
+    if (code_id < t->codes.count) {
+        return ft_codetable_module(&t->codes, code_id);
+    }
+    return t->modules != NULL && code_id < t->nnames ? t->modules[code_id] : NULL;
 }
 
 PyObject *
@@ -138,10 +177,9 @@ trace_item(ft_trace *t, Py_ssize_t i)
     }
     const ft_node *nd = &t->nodes[i];
     PyObject *name = ft_trace_name(t, nd->code_id);
-    PyObject *code = nd->code_id < t->codes.count ? t->codes.entries[nd->code_id].code : NULL;
-    PyObject *file = code ? ((PyCodeObject *)code)->co_filename
-                     : t->files ? t->files[nd->code_id] : NULL;
-    int line = code ? ((PyCodeObject *)code)->co_firstlineno : t->lines ? t->lines[nd->code_id] : 0;
+    PyObject *file = ft_trace_file(t, nd->code_id);
+    int line = ft_trace_line(t, nd->code_id);
+    PyObject *module = ft_trace_module(t, nd->code_id);
     PyObject *thread_name = ft_trace_thread_name(t, nd->thread);
     if (name == NULL || thread_name == NULL) {
         return NULL;
@@ -160,10 +198,10 @@ trace_item(ft_trace *t, Py_ssize_t i)
     PyObject *origin = nd->origin >= 0 ? PyLong_FromLongLong(nd->origin) : Py_NewRef(Py_None);
     PyObject *r = NULL;
     if (args && result && exc && duration && parent && origin) {
-        r = Py_BuildValue("(nsOOOOOOsOkOiOOO)", i, kind_names[nd->kind], name, parent, args,
+        r = Py_BuildValue("(nsOOOOOOsOkOiOOOO)", i, kind_names[nd->kind], name, parent, args,
                           result, duration, exc, marker ? "return" : end_names[nd->end],
                           thread_name, t->thread_vec[nd->thread]->ident,
-                          file ? file : Py_None, line, origin,
+                          file ? file : Py_None, line, module ? module : Py_None, origin,
                           (nd->flags & FT_NF_LEFT_SUSPENDED) ? Py_True : Py_False,
                           (nd->flags & FT_NF_BEGAN_BEFORE) ? Py_True : Py_False);
     }
@@ -179,18 +217,63 @@ trace_item(ft_trace *t, Py_ssize_t i)
 static PyObject *
 trace_write_text(ft_trace *t, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"file", "ascii", "thread_headers", NULL};
+    static char *kwlist[] = {"file", "ascii", "thread_headers", "color", "max_depth", NULL};
     PyObject *file;
-    int ascii = 0, headers = -1;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pi:write_text", kwlist, &file, &ascii,
-                                     &headers)) {
+    int ascii = 0, headers = -1, color = 0, max_depth = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pi$pi:write_text", kwlist, &file, &ascii,
+                                     &headers, &color, &max_depth)) {
         return NULL;
     }
-    ft_text_opts o = {.ascii = ascii, .thread_headers = headers};
+    if (max_depth < 0) {
+        PyErr_SetString(PyExc_ValueError, "max_depth must be >= 1 (0: no limit)");
+        return NULL;
+    }
+    ft_text_opts o = {
+        .ascii = ascii, .thread_headers = headers, .color = color, .max_depth = max_depth};
     if (ft_write_text(t, file, &o) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
+}
+
+static PyObject *
+trace_write_json(ft_trace *t, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"file", "binary", "meta", NULL};
+    PyObject *file, *meta = NULL;
+    int binary = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$pU:write_json", kwlist, &file, &binary,
+                                     &meta)) {
+        return NULL;
+    }
+    if (ft_write_json(t, file, binary, meta) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+trace_write_chrome(ft_trace *t, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"file", "binary", "pid", "process_name", "meta", NULL};
+    PyObject *file, *pname = NULL, *meta = NULL;
+    int binary = 0;
+    long pid = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$plUU:write_chrome", kwlist, &file, &binary,
+                                     &pid, &pname, &meta)) {
+        return NULL;
+    }
+    ft_chrome_opts o = {.binary = binary, .pid = pid, .process_name = pname, .meta = meta};
+    if (ft_write_chrome(t, file, &o) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+trace_stats(ft_trace *t, PyObject *Py_UNUSED(ignored))
+{
+    return ft_trace_stats(t);
 }
 
 static PyObject *
@@ -243,12 +326,38 @@ trace_from_events(PyObject *cls, PyObject *events)
     return ft_trace_from_events((PyTypeObject *)cls, events);
 }
 
+static PyObject *
+trace_from_saved(PyObject *cls, PyObject *args)
+{
+    PyObject *functions, *threads, *calls;
+    int results = 1;
+    if (!PyArg_ParseTuple(args, "OOO|p:_from_saved", &functions, &threads, &calls, &results)) {
+        return NULL;
+    }
+    return ft_trace_from_saved((PyTypeObject *)cls, functions, threads, calls, results);
+}
+
 static PyMethodDef trace_methods[] = {
+    {"_from_saved", (PyCFunction)trace_from_saved, METH_VARARGS | METH_CLASS,
+     "_from_saved(functions, threads, calls, results=True) -> Trace: from the lists of "
+     "a parsed FlowTrace JSON document, every field checked (ValueError)."},
     {"from_events", (PyCFunction)trace_from_events, METH_O | METH_CLASS,
      "from_events(events) -> Trace: rebuild a trace from CallEvent-like objects."},
     {"write_text", (PyCFunction)(void (*)(void))trace_write_text, METH_VARARGS | METH_KEYWORDS,
      "write_text(file, ascii=False, thread_headers=-1)\n"
      "Stream the call tree as text to file (anything with .write(str))."},
+    {"write_json", (PyCFunction)(void (*)(void))trace_write_json, METH_VARARGS | METH_KEYWORDS,
+     "write_json(file, *, binary=False, meta=None)\n"
+     "Stream the trace as FlowTrace JSON (docs/json-format.md). binary: file takes "
+     "bytes; meta: a JSON object (str) stored as the file's \"meta\"."},
+    {"write_chrome", (PyCFunction)(void (*)(void))trace_write_chrome,
+     METH_VARARGS | METH_KEYWORDS,
+     "write_chrome(file, *, binary=False, pid=1, process_name=None, meta=None)\n"
+     "Stream the trace as Chrome Trace Event JSON (Perfetto, chrome://tracing, "
+     "speedscope)."},
+    {"stats", (PyCFunction)trace_stats, METH_NOARGS,
+     "stats() -> list of (name, module, file, line, calls, resumes, raised, total_s, "
+     "self_s) per function; times are None when the trace has no timing."},
     {"threads", (PyCFunction)trace_threads, METH_NOARGS,
      "threads() -> list of (ident, name) of the threads that have events, in the "
      "order they were first seen."},

@@ -86,6 +86,8 @@ typedef struct {
                                    each code id when there is no code object
                                    (a trace rebuilt from events) */
     int *lines;                 /* owned, or NULL: first line, likewise */
+    PyObject **modules;         /* owned array of owned str (or NULL), or
+                                   NULL: module of each code id, likewise */
     PyObject *weakreflist;      /* owned: weak references list */
 } ft_trace;
 
@@ -112,5 +114,18 @@ ft_node_seconds(const ft_trace *t, const ft_node *nd)
 PyObject *ft_trace_name(ft_trace *t, uint32_t code_id);
 /* Thread name (borrowed, never NULL after build: "Thread-<ident>"). */
 PyObject *ft_trace_thread_name(ft_trace *t, uint32_t thread);
+
+/* Where a code id is defined and the module it ran in: borrowed str or
+ * NULL when unknown; line 0 when unknown. Recorded traces read the code
+ * table, rebuilt ones (from events, from a saved file) their arrays. */
+PyObject *ft_trace_file(ft_trace *t, uint32_t code_id);
+int ft_trace_line(ft_trace *t, uint32_t code_id);
+PyObject *ft_trace_module(ft_trace *t, uint32_t code_id);
+/* Rebuilt from events: no raw timestamps (t0 is 0, t1 the duration). */
+static inline int
+ft_trace_is_rebuilt(const ft_trace *t)
+{
+    return t->files != NULL;
+}
 
 #endif

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "filter.h"
 #include "recorder.h"
 #include "state.h"
 #include "values.h"
@@ -24,6 +25,10 @@ typedef struct {
     PyObject *module;        /* owned: flowtrace._core (for its state) */
     PyObject *dict;          /* owned or NULL: __dict__ (functools.wraps) */
     PyObject *weakreflist;   /* owned: weak references list */
+    PyObject *include;       /* owned or NULL: tuple of include patterns for
+                                the session an outermost call starts */
+    PyObject *exclude;       /* owned or NULL: tuple of exclude patterns,
+                                likewise */
     uint32_t flags;          /* FT_CODE_FULLREPR | FT_CODE_TIMED */
     int gen_kind;            /* 0 plain, 1 generator, 2 coroutine, 3 async gen */
     vectorcallfunc vectorcall; /* tf_vectorcall */
@@ -63,7 +68,8 @@ tf_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw
     }
     int outer = 0;
     if (st->gen == 0) {
-        ft_session_config cfg = {.results = 1, .implicit = 1};
+        ft_session_config cfg = {
+            .results = 1, .implicit = 1, .include = tf->include, .exclude = tf->exclude};
         if (ft_recorder_start(tf->module, st, &cfg) < 0) {
             /* Tracing is not possible (no free tool id...): say so, and
              * run the function as if it were not decorated. */
@@ -113,13 +119,24 @@ tf_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw
 static PyObject *
 tf_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"func", "measure_time", NULL};
-    PyObject *func;
+    static char *kwlist[] = {"func", "measure_time", "include", "exclude", NULL};
+    PyObject *func, *include = NULL, *exclude = NULL;
     int measure_time = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|p:TracedFunction", kwlist, &func,
-                                     &measure_time)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pO!O!:TracedFunction", kwlist, &func,
+                                     &measure_time, &PyTuple_Type, &include, &PyTuple_Type,
+                                     &exclude)) {
         return NULL;
     }
+    /* checked now, so that a bad pattern fails at decoration time */
+    ft_patterns check;
+    if (ft_patterns_set(&check, include) < 0) {
+        return NULL;
+    }
+    ft_patterns_clear(&check);
+    if (ft_patterns_set(&check, exclude) < 0) {
+        return NULL;
+    }
+    ft_patterns_clear(&check);
     if (!PyCallable_Check(func)) {
         PyErr_Format(PyExc_TypeError, "@trace needs a callable, not %T", func);
         return NULL;
@@ -135,6 +152,8 @@ tf_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     }
     tf->func = Py_NewRef(func);
     tf->module = Py_NewRef(module);
+    tf->include = include && PyTuple_GET_SIZE(include) ? Py_NewRef(include) : NULL;
+    tf->exclude = exclude && PyTuple_GET_SIZE(exclude) ? Py_NewRef(exclude) : NULL;
     tf->flags = FT_CODE_FULLREPR | (measure_time ? FT_CODE_TIMED : 0);
     tf->vectorcall = tf_vectorcall;
     if (PyFunction_Check(func)) {
@@ -148,10 +167,17 @@ tf_new(PyTypeObject *type, PyObject *args, PyObject *kw)
          * the union of their flags. */
         PyObject *old = PyDict_GetItemWithError(st->decorated, tf->code);
         long fl = tf->flags;
-        if (old != NULL) {
-            fl |= PyLong_AsLong(old);
+        if (old != NULL && PyTuple_Check(old) && PyTuple_GET_SIZE(old) == 2) {
+            fl |= PyLong_AsLong(PyTuple_GET_ITEM(old, 0));
         }
-        PyObject *v = PyErr_Occurred() ? NULL : PyLong_FromLong(fl);
+        /* the module name travels with the flags: the code table cannot
+         * read it from a frame when @trace announces the call */
+        PyObject *modname = PyFunction_GET_MODULE(func); /* borrowed */
+        PyObject *v = PyErr_Occurred()
+                          ? NULL
+                          : Py_BuildValue("(lO)", fl,
+                                          modname && PyUnicode_Check(modname) ? modname
+                                                                              : Py_None);
         if (v == NULL || PyDict_SetItem(st->decorated, tf->code, v) < 0) {
             Py_XDECREF(v);
             Py_DECREF(tf);
@@ -183,6 +209,8 @@ tf_traverse(ft_traced_function *tf, visitproc visit, void *arg)
     Py_VISIT(tf->code);
     Py_VISIT(tf->module);
     Py_VISIT(tf->dict);
+    Py_VISIT(tf->include);
+    Py_VISIT(tf->exclude);
     return 0;
 }
 
@@ -193,6 +221,8 @@ tf_clear(ft_traced_function *tf)
     Py_CLEAR(tf->code);
     Py_CLEAR(tf->module);
     Py_CLEAR(tf->dict);
+    Py_CLEAR(tf->include);
+    Py_CLEAR(tf->exclude);
     return 0;
 }
 
@@ -239,7 +269,7 @@ static PyType_Slot tf_slots[] = {
     {Py_tp_repr, tf_repr},
     {Py_tp_members, tf_members},
     {Py_tp_getset, tf_getset},
-    {Py_tp_doc, "TracedFunction(func, measure_time=False): what @trace returns."},
+    {Py_tp_doc, "TracedFunction(func, measure_time=False, include=(), exclude=()): what @trace returns."},
     {0, NULL},
 };
 

@@ -10,6 +10,11 @@
  * empty argument slot still takes its space: "→ fib()  → 1" (the seed's
  * format). Text goes out in 64 KiB pieces: memory does not grow with the
  * trace.
+ *
+ * Colour (opts.color) only adds ANSI codes around pieces of the same text:
+ * the layout is identical with and without it. With opts.max_depth, a call
+ * at the last shown depth is written as one line, followed by
+ * "(+N calls)" when calls below it are hidden.
  */
 #include "write_text.h"
 
@@ -34,13 +39,51 @@ static const symbols ASCII_SYMBOLS = {"->", ">>", "<-", "!!", "||", "--",
                                       "!> raise", "^^ re-raise", "<< caught", "[] closed",
                                       "## task"};
 
+/* SGR codes of each element. */
+#define C_MARK "36"  /* arrows, thread headers, (unfinished), (+N calls) */
+#define C_NAME "1"   /* function names */
+#define C_ARGS "33"  /* arguments */
+#define C_RESULT "32" /* returned and yielded values */
+#define C_EXC "31"   /* exceptions and their marker */
+#define C_TIME "35"  /* durations */
+
 typedef struct {
     ft_trace *t;         /* borrowed */
     PyObject *write;     /* owned: file.write */
     ft_sbuf out;         /* owned: pending text */
     const symbols *sym;  /* borrowed: static table */
     int ascii;           /* non-ASCII value text is escaped */
+    int color;           /* ANSI colours on */
+    size_t hidden;       /* calls below the depth limit, for the open call
+                            at the limit */
 } writer;
+
+static void
+paint(writer *w, const char *sgr)
+{
+    if (w->color) {
+        ft_sbuf_puts(&w->out, "\x1b[");
+        ft_sbuf_puts(&w->out, sgr);
+        ft_sbuf_puts(&w->out, "m");
+    }
+}
+
+static void
+unpaint(writer *w)
+{
+    if (w->color) {
+        ft_sbuf_puts(&w->out, "\x1b[0m");
+    }
+}
+
+/* A piece of fixed text in a colour. */
+static void
+put_painted(writer *w, const char *sgr, const char *text)
+{
+    paint(w, sgr);
+    ft_sbuf_puts(&w->out, text);
+    unpaint(w);
+}
 
 static int
 flush(writer *w)
@@ -97,18 +140,21 @@ put_text(writer *w, PyObject *s)
 
 /* Append the text of a value payload; returns 0 or -1. */
 static int
-put_value(writer *w, const ft_node *nd, uint32_t payload)
+put_value(writer *w, const ft_node *nd, uint32_t payload, const char *sgr)
 {
     PyObject *s = ft_value_text(w->t->thread_vec[nd->thread], payload);
     if (s == NULL) {
         return PyErr_Occurred() ? -1 : 0;
     }
+    paint(w, sgr);
     put_text(w, s);
+    unpaint(w);
     Py_DECREF(s);
     return 0;
 }
 
-enum { LINE_LEAF, LINE_OPEN, LINE_CLOSE };
+/* LINE_CUT: a call at the depth limit whose children are hidden. */
+enum { LINE_LEAF, LINE_OPEN, LINE_CLOSE, LINE_CUT };
 
 /* "⚡ raise ValueError: bad" — an exception raised, re-raised or caught
  * in the frame of the enclosing node. */
@@ -117,11 +163,12 @@ put_marker(writer *w, const ft_node *nd, size_t depth)
 {
     const symbols *y = w->sym;
     put_indent(w, depth);
-    ft_sbuf_puts(&w->out, nd->kind == FT_NODE_RAISE     ? y->raised
-                          : nd->kind == FT_NODE_RERAISE ? y->reraised
-                                                        : y->caught);
+    put_painted(w, nd->kind == FT_NODE_HANDLED ? C_MARK : C_EXC,
+                nd->kind == FT_NODE_RAISE     ? y->raised
+                : nd->kind == FT_NODE_RERAISE ? y->reraised
+                                              : y->caught);
     ft_sbuf_put(&w->out, " ", 1);
-    if (put_value(w, nd, nd->exc) < 0) {
+    if (put_value(w, nd, nd->exc, C_EXC) < 0) {
         return -1;
     }
     ft_sbuf_put(&w->out, "\n", 1);
@@ -133,14 +180,14 @@ static int
 put_task(writer *w, const ft_node *nd, size_t depth)
 {
     put_indent(w, depth);
-    ft_sbuf_puts(&w->out, w->sym->task);
+    put_painted(w, C_MARK, w->sym->task);
     ft_sbuf_put(&w->out, " ", 1);
-    if (nd->args != FT_VAL_ABSENT && put_value(w, nd, nd->args) < 0) {
+    if (nd->args != FT_VAL_ABSENT && put_value(w, nd, nd->args, C_NAME) < 0) {
         return -1;
     }
     if (nd->result != FT_VAL_ABSENT) {
         ft_sbuf_puts(&w->out, " (from ");
-        if (put_value(w, nd, nd->result) < 0) {
+        if (put_value(w, nd, nd->result, C_NAME) < 0) {
             return -1;
         }
         ft_sbuf_puts(&w->out, ")");
@@ -160,8 +207,10 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
         return which == LINE_CLOSE ? 0 : put_task(w, nd, depth);
     }
     const char *prefix;
+    const char *prefix_sgr = C_MARK;
     if (which != LINE_OPEN && nd->end == FT_END_RAISE) {
         prefix = y->raise;
+        prefix_sgr = C_EXC;
     }
     else if (which == LINE_CLOSE) {
         prefix = y->close;
@@ -170,22 +219,25 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
         prefix = nd->kind == FT_NODE_CALL ? y->call : y->resume;
     }
     put_indent(w, depth);
-    ft_sbuf_puts(&w->out, prefix);
+    put_painted(w, prefix_sgr, prefix);
     ft_sbuf_put(&w->out, " ", 1);
     PyObject *name = ft_trace_name(w->t, nd->code_id);
     if (name == NULL) {
         return -1;
     }
+    paint(w, C_NAME);
     put_text(w, name);
+    unpaint(w);
     ft_sbuf_put(&w->out, "(", 1);
-    if (nd->args != FT_VAL_ABSENT && put_value(w, nd, nd->args) < 0) {
+    if (nd->args != FT_VAL_ABSENT && put_value(w, nd, nd->args, C_ARGS) < 0) {
         return -1;
     }
     ft_sbuf_put(&w->out, ")", 1);
-    const char *before = (nd->flags & FT_NF_CUT) ? " (began before the kept events)"
-                                                 : " (began before tracing)";
+    const char *before = (nd->flags & FT_NF_CUT) ? "(began before the kept events)"
+                                                 : "(began before tracing)";
     if (which == LINE_OPEN && (nd->flags & FT_NF_BEGAN_BEFORE)) {
-        ft_sbuf_puts(&w->out, before);
+        ft_sbuf_put(&w->out, " ", 1);
+        put_painted(w, C_MARK, before);
     }
     if (which != LINE_OPEN) {
         int has_outcome = nd->end != FT_END_RETURN || nd->result != FT_VAL_ABSENT;
@@ -195,50 +247,60 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
         }
         if (timed) {
             char buf[48];
-            snprintf(buf, sizeof(buf), " [%.6fs]", ft_node_seconds(w->t, nd));
-            ft_sbuf_puts(&w->out, buf);
+            snprintf(buf, sizeof(buf), "[%.6fs]", ft_node_seconds(w->t, nd));
+            ft_sbuf_put(&w->out, " ", 1);
+            put_painted(w, C_TIME, buf);
         }
         switch (nd->end) {
         case FT_END_RETURN:
             if (nd->result != FT_VAL_ABSENT) {
                 ft_sbuf_put(&w->out, " ", 1);
-                ft_sbuf_puts(&w->out, y->call);
+                put_painted(w, C_MARK, y->call);
                 ft_sbuf_put(&w->out, " ", 1);
-                if (put_value(w, nd, nd->result) < 0) {
+                if (put_value(w, nd, nd->result, C_RESULT) < 0) {
                     return -1;
                 }
             }
             break;
         case FT_END_YIELD:
             ft_sbuf_put(&w->out, " ", 1);
-            ft_sbuf_puts(&w->out, y->yield);
+            put_painted(w, C_MARK, y->yield);
             if (nd->result != FT_VAL_ABSENT) {
                 ft_sbuf_put(&w->out, " ", 1);
-                if (put_value(w, nd, nd->result) < 0) {
+                if (put_value(w, nd, nd->result, C_RESULT) < 0) {
                     return -1;
                 }
             }
             if (nd->flags & FT_NF_LEFT_SUSPENDED) {
-                ft_sbuf_puts(&w->out, " (left suspended)");
+                ft_sbuf_put(&w->out, " ", 1);
+                put_painted(w, C_MARK, "(left suspended)");
             }
             break;
         case FT_END_CLOSED:
             ft_sbuf_put(&w->out, " ", 1);
-            ft_sbuf_puts(&w->out, y->closed);
+            put_painted(w, C_MARK, y->closed);
             break;
         case FT_END_RAISE:
             ft_sbuf_put(&w->out, " ", 1);
-            if (put_value(w, nd, nd->exc) < 0) {
+            if (put_value(w, nd, nd->exc, C_EXC) < 0) {
                 return -1;
             }
             break;
         default:
-            ft_sbuf_puts(&w->out, " (unfinished)");
+            ft_sbuf_put(&w->out, " ", 1);
+            put_painted(w, C_MARK, "(unfinished)");
             break;
         }
         if (which == LINE_LEAF && (nd->flags & FT_NF_BEGAN_BEFORE)) {
-            ft_sbuf_puts(&w->out, before);
+            ft_sbuf_put(&w->out, " ", 1);
+            put_painted(w, C_MARK, before);
         }
+    }
+    if (which == LINE_CUT && w->hidden > 0) {
+        char buf[48];
+        snprintf(buf, sizeof(buf), "(+%zu call%s)", w->hidden, w->hidden == 1 ? "" : "s");
+        ft_sbuf_put(&w->out, " ", 1);
+        put_painted(w, C_MARK, buf);
     }
     ft_sbuf_put(&w->out, "\n", 1);
     if (w->out.len >= FLUSH_AT) {
@@ -247,8 +309,25 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
     return 0;
 }
 
+/* Close the open call at `depth`: its closing line, or the one line of a
+ * call at the depth limit, or nothing below the limit. */
 static int
-write_thread(writer *w, uint32_t thread, int header, int64_t **stackp, size_t *capp)
+close_line(writer *w, const ft_node *nd, size_t depth, size_t limit)
+{
+    if (limit == 0 || depth + 1 < limit) {
+        return put_line(w, nd, depth, LINE_CLOSE);
+    }
+    if (depth + 1 == limit) {
+        int rc = put_line(w, nd, depth, LINE_CUT);
+        w->hidden = 0;
+        return rc;
+    }
+    return 0;
+}
+
+static int
+write_thread(writer *w, uint32_t thread, int header, int64_t **stackp, size_t *capp,
+             size_t limit)
 {
     ft_trace *t = w->t;
     size_t first = t->thread_first[thread], last = t->thread_first[thread + 1];
@@ -260,11 +339,13 @@ write_thread(writer *w, uint32_t thread, int header, int64_t **stackp, size_t *c
         if (name == NULL) {
             return -1;
         }
+        paint(w, C_MARK);
         ft_sbuf_puts(&w->out, w->sym->header);
         ft_sbuf_puts(&w->out, " thread ");
         put_text(w, name);
         ft_sbuf_put(&w->out, " ", 1);
         ft_sbuf_puts(&w->out, w->sym->header);
+        unpaint(w);
         ft_sbuf_put(&w->out, "\n", 1);
     }
     uint64_t dropped = t->thread_vec[thread]->dropped;
@@ -280,18 +361,26 @@ write_thread(writer *w, uint32_t thread, int header, int64_t **stackp, size_t *c
         const ft_node *nd = &t->nodes[i];
         while (depth > 0 && (*stackp)[depth - 1] != nd->parent) {
             depth--;
-            if (put_line(w, &t->nodes[(*stackp)[depth]], depth, LINE_CLOSE) < 0) {
+            if (close_line(w, &t->nodes[(*stackp)[depth]], depth, limit) < 0) {
                 return -1;
             }
         }
-        if (nd->nchildren == 0) {
+        if (limit > 0 && depth >= limit) {
+            w->hidden++; /* counted, not shown */
+        }
+        else if (nd->nchildren == 0) {
             if (put_line(w, nd, depth, LINE_LEAF) < 0) {
                 return -1;
             }
             continue;
         }
-        if (put_line(w, nd, depth, LINE_OPEN) < 0) {
-            return -1;
+        else if (limit == 0 || depth + 1 < limit) {
+            if (put_line(w, nd, depth, LINE_OPEN) < 0) {
+                return -1;
+            }
+        }
+        if (nd->nchildren == 0) {
+            continue;
         }
         if (depth == *capp) {
             size_t nc = *capp ? *capp * 2 : 64;
@@ -307,7 +396,7 @@ write_thread(writer *w, uint32_t thread, int header, int64_t **stackp, size_t *c
     }
     while (depth > 0) {
         depth--;
-        if (put_line(w, &t->nodes[(*stackp)[depth]], depth, LINE_CLOSE) < 0) {
+        if (close_line(w, &t->nodes[(*stackp)[depth]], depth, limit) < 0) {
             return -1;
         }
     }
@@ -324,6 +413,7 @@ ft_write_text(ft_trace *t, PyObject *file, const ft_text_opts *o)
     w.t = t;
     w.sym = o->ascii ? &ASCII_SYMBOLS : &UNICODE_SYMBOLS;
     w.ascii = o->ascii;
+    w.color = o->color;
     w.write = PyObject_GetAttrString(file, "write");
     if (w.write == NULL) {
         return -1;
@@ -337,7 +427,8 @@ ft_write_text(ft_trace *t, PyObject *file, const ft_text_opts *o)
     size_t cap = 0;
     int rc = 0;
     for (uint32_t i = 0; i < t->nthreads && rc == 0; i++) {
-        rc = write_thread(&w, i, headers, &stack, &cap);
+        rc = write_thread(&w, i, headers, &stack, &cap,
+                          o->max_depth > 0 ? (size_t)o->max_depth : 0);
     }
     if (rc == 0) {
         rc = flush(&w);

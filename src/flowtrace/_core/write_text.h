@@ -7,6 +7,10 @@
 typedef struct {
     int ascii;          /* "->" "<-" "!!" instead of the arrows */
     int thread_headers; /* 1 always, 0 never, -1 when several threads */
+    int color;          /* ANSI colours around the same text */
+    int max_depth;      /* > 0: show calls up to this depth (1 = roots only);
+                           a call at the limit shows "(+N calls)" for the
+                           calls below it. 0: no limit */
 } ft_text_opts;
 
 /* Stream the tree to `file` (anything with .write(str)). 0 or -1. */

@@ -1,0 +1,142 @@
+/* stats.c - per-function summary of a trace, in one pass over its nodes.
+ *
+ * - calls: nodes that are calls (a generator's later resumptions are
+ *   counted apart, as resumes); raised: nodes that ended by an exception.
+ * - total: time inside the function, counting each outermost activation
+ *   once: a recursive call's time is already in its caller's (as
+ *   cProfile's cumtime). Resumptions of a generator add their own time.
+ * - self: total minus the time of the direct children of each node.
+ *
+ * Memory: one row per function and a stack as deep as the tree.
+ */
+#include "stats.h"
+
+typedef struct {
+    uint64_t calls, resumes, raised;
+    uint64_t total_ns;  /* outermost activations only */
+    int64_t self_ns;    /* own time: node time minus children's */
+    uint32_t active;    /* open nodes of this function (recursion depth) */
+    int seen;
+} row;
+
+static int
+node_time(const ft_node *nd, uint64_t *ns)
+{
+    if (!nd->timed || nd->end == FT_END_UNFINISHED) {
+        return 0;
+    }
+    *ns = nd->t1 >= nd->t0 ? nd->t1 - nd->t0 : 0;
+    return 1;
+}
+
+static PyObject *
+seconds_or_none(int timed, double ns)
+{
+    if (!timed) {
+        Py_RETURN_NONE;
+    }
+    return PyFloat_FromDouble(ns / 1e9);
+}
+
+PyObject *
+ft_trace_stats(ft_trace *t)
+{
+    if (ft_trace_build(t) < 0) {
+        return NULL;
+    }
+    row *rows = PyMem_RawCalloc(t->nnames ? t->nnames : 1, sizeof(row));
+    int64_t *stack = NULL;
+    size_t cap = 0;
+    PyObject *out = NULL;
+    if (rows == NULL) {
+        return PyErr_NoMemory();
+    }
+    int timed = t->nnodes > 0;
+    for (uint32_t th = 0; th < t->nthreads; th++) {
+        size_t depth = 0;
+        for (size_t i = t->thread_first[th]; i <= t->thread_first[th + 1]; i++) {
+            int end = i == t->thread_first[th + 1];
+            const ft_node *nd = end ? NULL : &t->nodes[i];
+            /* close the nodes that are not ancestors of this one */
+            while (depth > 0 && (end || stack[depth - 1] != nd->parent)) {
+                const ft_node *o = &t->nodes[stack[--depth]];
+                if (o->code_id < t->nnames) {
+                    rows[o->code_id].active--;
+                }
+            }
+            if (end) {
+                break;
+            }
+            if (nd->code_id >= t->nnames) {
+                continue;
+            }
+            row *r = &rows[nd->code_id];
+            r->seen = 1;
+            r->calls += nd->kind == FT_NODE_CALL;
+            r->resumes += nd->kind != FT_NODE_CALL;
+            r->raised += nd->end == FT_END_RAISE;
+            uint64_t ns = 0;
+            if (node_time(nd, &ns)) {
+                if (r->active == 0) {
+                    r->total_ns += ns;
+                }
+                r->self_ns += (int64_t)ns;
+                if (nd->parent >= 0 && t->nodes[nd->parent].code_id < t->nnames) {
+                    rows[t->nodes[nd->parent].code_id].self_ns -= (int64_t)ns;
+                }
+            }
+            else if (nd->end != FT_END_UNFINISHED) {
+                timed = 0;
+            }
+            if (depth == cap) {
+                size_t nc = cap ? cap * 2 : 64;
+                int64_t *ns2 = PyMem_RawRealloc(stack, nc * sizeof(int64_t));
+                if (ns2 == NULL) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                stack = ns2;
+                cap = nc;
+            }
+            stack[depth++] = (int64_t)i;
+            r->active++;
+        }
+    }
+    out = PyList_New(0);
+    if (out == NULL) {
+        goto done;
+    }
+    for (uint32_t c = 0; c < t->nnames; c++) {
+        row *r = &rows[c];
+        if (!r->seen) {
+            continue;
+        }
+        PyObject *name = ft_trace_name(t, c);
+        if (name == NULL) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        PyObject *module = ft_trace_module(t, c), *file = ft_trace_file(t, c);
+        PyObject *total = seconds_or_none(timed, (double)r->total_ns);
+        PyObject *self = seconds_or_none(timed, (double)(r->self_ns > 0 ? r->self_ns : 0));
+        PyObject *item = total && self
+                             ? Py_BuildValue("(OOOiKKKOO)", name, module ? module : Py_None,
+                                             file ? file : Py_None, ft_trace_line(t, c),
+                                             (unsigned long long)r->calls,
+                                             (unsigned long long)r->resumes,
+                                             (unsigned long long)r->raised, total, self)
+                             : NULL;
+        Py_XDECREF(total);
+        Py_XDECREF(self);
+        if (item == NULL || PyList_Append(out, item) < 0) {
+            Py_XDECREF(item);
+            Py_CLEAR(out);
+            goto done;
+        }
+        Py_DECREF(item);
+    }
+done:
+    PyMem_RawFree(rows);
+    PyMem_RawFree(stack);
+    return out;
+}
