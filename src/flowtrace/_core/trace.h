@@ -11,7 +11,8 @@
 #include "codetable.h"
 
 typedef struct {
-    double ns_per_tick; /* converts the recorded timestamps to ns */
+    double ns_per_tick; /* converts the recorded timestamps to ns (1.0 once
+                           the nodes are built: they hold ns) */
     int timing;  /* every event carries a timestamp */
     int results; /* returned/yielded values were captured */
     int midflight; /* show frames that began before tracing (not for the

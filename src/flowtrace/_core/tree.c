@@ -446,6 +446,32 @@ link_generators(builder *b)
     return 0;
 }
 
+/* Timestamps were recorded in the clock's raw ticks: from here on every
+ * reader (writers, stats, CallEvent) sees nanoseconds from the trace's
+ * first timestamp. */
+static void
+to_nanoseconds(ft_trace *t)
+{
+    uint64_t base = UINT64_MAX;
+    for (size_t i = 0; i < t->nnodes; i++) {
+        if (t->nodes[i].timed && t->nodes[i].t0 < base) {
+            base = t->nodes[i].t0;
+        }
+    }
+    if (base == UINT64_MAX) {
+        return;
+    }
+    double r = t->cfg.ns_per_tick;
+    for (size_t i = 0; i < t->nnodes; i++) {
+        ft_node *nd = &t->nodes[i];
+        if (nd->timed) {
+            nd->t0 = (uint64_t)((double)(nd->t0 - base) * r + 0.5);
+            nd->t1 = nd->t1 >= base ? (uint64_t)((double)(nd->t1 - base) * r + 0.5) : nd->t0;
+        }
+    }
+    t->cfg.ns_per_tick = 1.0;
+}
+
 int
 ft_trace_build(ft_trace *t)
 {
@@ -492,5 +518,6 @@ ft_trace_build(ft_trace *t)
     t->nodes = b.nodes;
     t->nnodes = b.n;
     t->thread_first = first;
+    to_nanoseconds(t);
     return 0;
 }
