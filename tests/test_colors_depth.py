@@ -121,6 +121,7 @@ def test_max_depth():
         "  → gen()  ⏸ 1",
         "  ▶ gen()  → None",
         "  ↯ boom()  KeyError: 'k'",
+        "  ✓ caught KeyError: 'k'",
         "← work()  → 'done'",
     ]
     assert tree_text(t, max_depth=50) == text

@@ -366,7 +366,9 @@ write_thread(writer *w, uint32_t thread, int header, int64_t **stackp, size_t *c
             }
         }
         if (limit > 0 && depth >= limit) {
-            w->hidden++; /* counted, not shown */
+            if (!FT_NODE_IS_MARKER(nd->kind) && nd->kind != FT_NODE_TASK) {
+                w->hidden++; /* counted, not shown */
+            }
         }
         else if (nd->nchildren == 0) {
             if (put_line(w, nd, depth, LINE_LEAF) < 0) {
