@@ -13,8 +13,27 @@
  * or NULL (no exception) when the frame is not the code's. */
 PyObject *ft_frame_args_text(PyObject *code, int full);
 
-/* Append an FT_REC_ARGS record for the START that follows. 0, or -1 when
- * the session ended while a user repr ran (`tb` is gone: do not touch). */
+/* Record the arguments of the START that follows: one FT_REC_ARGV record
+ * per named parameter (values captured like results: small ints inline,
+ * immutables by reference, no text made now), FT_REC_ARGX for *args items
+ * and **kwargs; or, with full reprs, one FT_REC_ARGS text. 0, or -1 when the
+ * session ended while a user repr ran (`tb` is gone: do not touch). */
 int ft_record_frame_args(ft_state *st, ft_threadbuf *tb, PyObject *code, uint32_t verdict);
+
+#define FT_ARGV_MAX 16 /* named parameters kept; *args items likewise */
+
+/* The arguments gathered from FT_REC_ARGV/ARGX records, by the builder. */
+typedef struct {
+    uint32_t code_id;             /* the code they belong to */
+    uint32_t named[FT_ARGV_MAX];  /* payloads, co_varnames order */
+    uint32_t nnamed;
+    uint32_t extra[FT_ARGV_MAX + 1]; /* *args items, then the **kwargs text */
+    uint8_t extra_kw[FT_ARGV_MAX + 1]; /* 1: the **kwargs text */
+    uint32_t nextra;
+} ft_argv;
+
+/* Their text, "3, 'x', *rest..., k=1, a=2", stored in `tb`: the payload, or
+ * FT_VAL_ABSENT. Runs at build time (names come from the code object). */
+uint32_t ft_argv_text(ft_threadbuf *tb, PyObject *code, const ft_argv *a);
 
 #endif

@@ -39,6 +39,11 @@ enum {
     FT_REC_TASK_NEW = 11, /* a task was created: payload = the name of the
                              task that created it; followed by a word with
                              the new task's address */
+    FT_REC_ARGV = 12,   /* --args: one named parameter's value, in
+                           co_varnames order (positional, then keyword-only),
+                           before the START of its code */
+    FT_REC_ARGX = 13,   /* --args: one item of *args, or (with FT_REC_FRAME
+                           set) the text of **kwargs */
 };
 
 #define FT_REC_TS 0x10u

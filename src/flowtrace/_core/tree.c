@@ -18,6 +18,7 @@
  */
 #include "trace.h"
 
+#include "frame_args.h"
 #include "lanes.h"
 #include "midflight.h"
 #include "record.h"
@@ -126,6 +127,7 @@ typedef struct {
                            the creating task's name) */
     int has_lanes;     /* some lane was made: lay the nodes out again */
     ft_threadbuf **threads; /* borrowed: the trace's buffers, by thread */
+    const ft_codetable *codes; /* borrowed: the trace's code table */
 } builder;
 
 static int
@@ -179,6 +181,9 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
 {
     pending_args pend[MAX_PENDING];
     int npend = 0;
+    ft_argv argv;  /* --args values for the next START */
+    argv.nnamed = argv.nextra = 0;
+    argv.code_id = UINT32_MAX;
     rec_iter it = {tb->head, 0};
     ft_record r;
     int64_t lane = -1;    /* lane root of the task running now, if any */
@@ -203,7 +208,22 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
         if ((kind == FT_REC_TASK || kind == FT_REC_TASK_NEW) && !rec_next(&it, &word)) {
             break;
         }
+        if ((kind == FT_REC_ARGV || kind == FT_REC_ARGX) && argv.code_id != code) {
+            argv.code_id = code; /* a new call's arguments */
+            argv.nnamed = argv.nextra = 0;
+        }
         switch (kind) {
+        case FT_REC_ARGV:
+            if (argv.nnamed < FT_ARGV_MAX) {
+                argv.named[argv.nnamed++] = ft_rec_payload(r);
+            }
+            break;
+        case FT_REC_ARGX:
+            if (argv.nextra < FT_ARGV_MAX + 1) {
+                argv.extra_kw[argv.nextra] = (uint8_t)ft_rec_has_frame(r);
+                argv.extra[argv.nextra++] = ft_rec_payload(r);
+            }
+            break;
         case FT_REC_TASK_NEW:
             if (fmap_put(&b->creators, word, ((int64_t)thread << 32) | ft_rec_payload(r)) < 0 ||
                 fmap_put(&b->lanes, word, -1) < 0) { /* a new task: a new lane */
@@ -264,6 +284,9 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
         case FT_REC_THROW: {
             ft_node nd = {0};
             nd.parent = (lane >= 0 && b->depth == lane_base) ? lane : top;
+            if (kind != FT_REC_START || argv.code_id != code) {
+                argv.code_id = UINT32_MAX;
+            }
             nd.code_id = code;
             nd.thread = thread;
             nd.kind = kind == FT_REC_START ? FT_NODE_CALL
@@ -280,6 +303,11 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
                         npend--;
                         break;
                     }
+                }
+                if (argv.code_id == code) {
+                    PyObject *co = code < b->codes->count ? b->codes->entries[code].code : NULL;
+                    nd.args = ft_argv_text(tb, co, &argv);
+                    argv.code_id = UINT32_MAX;
                 }
                 if (frame && fmap_put(&b->starts, frame, (int64_t)b->n) < 0) {
                     return -1;
@@ -480,6 +508,7 @@ ft_trace_build(ft_trace *t)
     }
     builder b = {0};
     b.threads = t->thread_vec;
+    b.codes = &t->codes;
     size_t *first = PyMem_RawCalloc((size_t)t->nthreads + 1, sizeof(size_t));
     int rc = first == NULL ? -1 : 0;
     for (uint32_t i = 0; i < t->nthreads && rc == 0; i++) {
