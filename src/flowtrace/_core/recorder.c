@@ -252,8 +252,9 @@ on_exit_value(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned ki
         if ((v & FT_CODE_TASKHOOK) && kind == FT_REC_RETURN) {
             note_task_created(st, tb, v, args[2]);
         }
-        if ((v & FT_CODE_CORO) && !(v & FT_CODE_EXCLUDED) && tb->coro_depth > 0) {
-            tb->coro_depth--; /* counted only where its entry was */
+        if ((v & FT_CODE_CORO) && !(v & FT_CODE_EXCLUDED) && tb->coro_depth > 0 &&
+            --tb->coro_depth == 0) {
+            tb->last_task = 0; /* the step is over: the next one says its task */
         }
         if (v & FT_CODE_EXCLUDED) {
             if (v & FT_CODE_TASKHOOK) {
@@ -331,8 +332,8 @@ on_unwind(ft_state *st, PyObject *const *args, Py_ssize_t nargs)
     if (v & FT_CODE_EXCLUDED) {
         Py_RETURN_NONE; /* PY_UNWIND cannot be disabled */
     }
-    if ((v & FT_CODE_CORO) && tb->coro_depth > 0) {
-        tb->coro_depth--;
+    if ((v & FT_CODE_CORO) && tb->coro_depth > 0 && --tb->coro_depth == 0) {
+        tb->last_task = 0;
     }
     uint32_t payload;
     if (PyObject_TypeCheck(exc, (PyTypeObject *)PyExc_GeneratorExit)) {

@@ -423,6 +423,9 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
                 nd->timed = 0;
             }
             b->depth = d - 1; /* anything above lost its exit: unfinished */
+            if (lane >= 0 && b->depth <= lane_base) {
+                lane = -1; /* the task's step is over: back in the event loop */
+            }
             break;
         }
         default:
