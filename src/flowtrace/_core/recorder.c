@@ -807,6 +807,7 @@ ft_recorder_stop(PyObject *module, ft_state *st)
         .timing = st->timing,
         .results = st->results,
         .midflight = !st->implicit,
+        .args = st->capture_args,
     };
     PyObject *trace = ft_trace_new(st->trace_type, &st->codes, rev, st->nthreads, &tc);
     st->nthreads = 0;

@@ -15,6 +15,7 @@ typedef struct {
                            the nodes are built: they hold ns) */
     int timing;  /* every event carries a timestamp */
     int results; /* returned/yielded values were captured */
+    int args;      /* arguments of every call were captured (--args) */
     int midflight; /* show frames that began before tracing (not for the
                       trace of a @trace call: its callers are not its story) */
 } ft_trace_config;

@@ -128,6 +128,7 @@ typedef struct {
     int has_lanes;     /* some lane was made: lay the nodes out again */
     ft_threadbuf **threads; /* borrowed: the trace's buffers, by thread */
     const ft_codetable *codes; /* borrowed: the trace's code table */
+    int all_args;      /* --args: every call's arguments were captured */
 } builder;
 
 static int
@@ -182,6 +183,7 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
     pending_args pend[MAX_PENDING];
     int npend = 0;
     ft_argv argv;  /* --args values for the next START */
+    uint32_t no_args = FT_VAL_ABSENT; /* payload of "" in this thread */
     argv.nnamed = argv.nextra = 0;
     argv.code_id = UINT32_MAX;
     rec_iter it = {tb->head, 0};
@@ -308,6 +310,13 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
                     PyObject *co = code < b->codes->count ? b->codes->entries[code].code : NULL;
                     nd.args = ft_argv_text(tb, co, &argv);
                     argv.code_id = UINT32_MAX;
+                }
+                else if (b->all_args && nd.args == FT_VAL_ABSENT) {
+                    /* --args and no parameter recorded: it takes none */
+                    if (no_args == FT_VAL_ABSENT) {
+                        no_args = ft_store_text(tb, PyUnicode_New(0, 0));
+                    }
+                    nd.args = no_args;
                 }
                 if (frame && fmap_put(&b->starts, frame, (int64_t)b->n) < 0) {
                     return -1;
@@ -512,6 +521,7 @@ ft_trace_build(ft_trace *t)
     builder b = {0};
     b.threads = t->thread_vec;
     b.codes = &t->codes;
+    b.all_args = t->cfg.args;
     size_t *first = PyMem_RawCalloc((size_t)t->nthreads + 1, sizeof(size_t));
     int rc = first == NULL ? -1 : 0;
     for (uint32_t i = 0; i < t->nthreads && rc == 0; i++) {
