@@ -3,18 +3,22 @@
  * The Python layer parses the file with the json module and checks the
  * header (format, version); everything else is checked here, field by
  * field, before it is used: types, ranges of every index, parents that
- * are earlier open calls of the same thread, calls grouped by thread in
- * tree order. A bad field gives a ValueError "calls[12].function: ...";
- * the document is never trusted enough to crash or to build a tree the
+ * are earlier open calls of the same thread (never an exception marker:
+ * markers have no children), calls grouped by thread in tree order,
+ * kinds and ends by name, origins that name a call, flags that fit the
+ * node. A bad field gives a ValueError "calls[12].function: ..."; the
+ * document is never trusted enough to crash or to build a tree the
  * writers could not walk. See docs/json-format.md.
  */
 #include "load_json.h"
 
 #include "values.h"
+#include "write_json.h"
 
 typedef struct {
-    PyObject *id, *name, *module, *file, *line, *ident, *parent, *thread, *function, *kind,
-        *end, *args, *result, *exception, *t0, *t1; /* owned: interned keys */
+    PyObject *id, *name, *module, *file, *line, *ident, *dropped, *parent, *thread,
+        *function, *kind, *end, *origin, *args, *result, *exception, *t0, *t1,
+        *left_suspended, *began_before, *cut; /* owned: interned keys */
 } keys;
 
 static void
@@ -29,9 +33,13 @@ keys_clear(keys *k)
 static int
 keys_init(keys *k)
 {
-    static const char *const names[] = {"id", "name", "module", "file", "line", "ident",
-                                        "parent", "thread", "function", "kind", "end",
-                                        "args", "result", "exception", "t0", "t1"};
+    static const char *const names[] = {
+        "id",     "name",   "module", "file",      "line",           "ident",
+        "dropped", "parent", "thread", "function", "kind",           "end",
+        "origin", "args",   "result", "exception", "t0",             "t1",
+        "left_suspended",   "began_before",        "cut"};
+    _Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(keys) / sizeof(PyObject *),
+                   "a name per key");
     PyObject **p = (PyObject **)k;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         p[i] = PyUnicode_InternFromString(names[i]);
@@ -107,19 +115,33 @@ get_int(PyObject *obj, PyObject *key, const char *where, Py_ssize_t i, int requi
     return 0;
 }
 
+/* An optional flag: true, or false / null / missing (0). */
 static int
-word(PyObject *s, const char *const *words, int n)
+get_flag(PyObject *obj, PyObject *key, const char *where, Py_ssize_t i, int *out)
 {
-    for (int k = 0; k < n; k++) {
-        if (PyUnicode_CompareWithASCIIString(s, words[k]) == 0) {
-            return k;
+    PyObject *v = field(obj, key);
+    *out = 0;
+    if (v == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    if (!PyBool_Check(v)) {
+        return bad(where, i, key, "expected true or false");
+    }
+    *out = v == Py_True;
+    return 0;
+}
+
+/* Index of the word `s` among the names `name(0..n-1)`, or -1. */
+static int
+word(PyObject *s, const char *(*name)(unsigned), unsigned n)
+{
+    for (unsigned k = 0; k < n; k++) {
+        if (PyUnicode_CompareWithASCIIString(s, name(k)) == 0) {
+            return (int)k;
         }
     }
     return -1;
 }
-
-static const char *const KINDS[] = {"call", "resume", "throw"};
-static const char *const ENDS[] = {"return", "raise", "yield", "unfinished"};
 
 static int
 load_functions(ft_trace *t, PyObject *list, const keys *k)
@@ -180,12 +202,13 @@ load_threads(ft_trace *t, PyObject *list, const keys *k)
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *o = PyList_GET_ITEM(list, i);
         PyObject *name;
-        long long ident;
+        long long ident, dropped;
         if (!PyDict_Check(o)) {
             return bad("threads", i, NULL, "expected an object");
         }
         if (get_str(o, k->name, "threads", i, 1, &name) < 0 ||
-            get_int(o, k->ident, "threads", i, 1, 0, LLONG_MAX, 0, &ident) < 0) {
+            get_int(o, k->ident, "threads", i, 1, 0, LLONG_MAX, 0, &ident) < 0 ||
+            get_int(o, k->dropped, "threads", i, 0, 0, LLONG_MAX, 0, &dropped) < 0) {
             return -1;
         }
         ft_threadbuf *tb = ft_threadbuf_new_empty();
@@ -195,6 +218,7 @@ load_threads(ft_trace *t, PyObject *list, const keys *k)
         }
         tb->ident = (unsigned long)ident;
         tb->name = Py_NewRef(name);
+        tb->dropped = (uint64_t)dropped;
         if (last == NULL) {
             t->threads = tb;
         }
@@ -227,6 +251,53 @@ text(ft_threadbuf *tb, PyObject *c, PyObject *key, Py_ssize_t i, uint32_t *out)
     return 0;
 }
 
+/* The words and flags of call i, checked against each other. */
+static int
+load_shape(ft_node *nd, PyObject *c, const keys *k, Py_ssize_t i)
+{
+    PyObject *kind, *end;
+    int left, before, cut;
+    if (get_str(c, k->kind, "calls", i, 1, &kind) < 0 ||
+        get_str(c, k->end, "calls", i, 1, &end) < 0 ||
+        get_flag(c, k->left_suspended, "calls", i, &left) < 0 ||
+        get_flag(c, k->began_before, "calls", i, &before) < 0 ||
+        get_flag(c, k->cut, "calls", i, &cut) < 0) {
+        return -1;
+    }
+    int kd = word(kind, ft_node_kind_name, FT_NODE_NKINDS);
+    int ed = word(end, ft_node_end_name, FT_END_NENDS);
+    if (kd < 0 || ed < 0) {
+        return bad("calls", i, kd < 0 ? k->kind : k->end, "unknown word");
+    }
+    if (FT_NODE_IS_MARKER(kd) && ed != FT_END_RETURN) {
+        return bad("calls", i, k->end, "an exception marker ends as \"return\"");
+    }
+    if (left && ed != FT_END_YIELD) {
+        return bad("calls", i, k->left_suspended, "only a segment that ended by \"yield\"");
+    }
+    if ((before || cut) && kd != FT_NODE_CALL) {
+        return bad("calls", i, before ? k->began_before : k->cut, "only a \"call\"");
+    }
+    if (cut && !before) {
+        return bad("calls", i, k->cut, "only with \"began_before\"");
+    }
+    nd->kind = (uint8_t)kd;
+    nd->end = (uint8_t)ed;
+    nd->flags = (uint8_t)((left ? FT_NF_LEFT_SUSPENDED : 0) |
+                          (before ? FT_NF_BEGAN_BEFORE : 0) | (cut ? FT_NF_CUT : 0));
+    return 0;
+}
+
+/* Does the node count in "every call was timed"? Exception markers, task
+ * lanes and frames that began before tracing never carry a duration. */
+static int
+needs_time(const ft_node *nd)
+{
+    return (nd->kind == FT_NODE_CALL || nd->kind == FT_NODE_RESUME ||
+            nd->kind == FT_NODE_THROW) &&
+           nd->end != FT_END_UNFINISHED && !(nd->flags & FT_NF_BEGAN_BEFORE);
+}
+
 static int
 load_calls(ft_trace *t, PyObject *list, const keys *k)
 {
@@ -241,13 +312,12 @@ load_calls(ft_trace *t, PyObject *list, const keys *k)
     }
     size_t depth = 0;
     long long cur_thread = 0;
-    Py_ssize_t nfinished = 0, ntimed = 0;
+    Py_ssize_t nneed = 0, ntimed = 0;
     int rc = -1;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *c = PyList_GET_ITEM(list, i);
         ft_node *nd = &t->nodes[i];
-        long long id, th, fn, parent, t0, t1;
-        PyObject *kind, *end;
+        long long id, th, fn, parent, origin, t0, t1;
         if (!PyDict_Check(c)) {
             bad("calls", i, NULL, "expected an object");
             goto done;
@@ -256,17 +326,13 @@ load_calls(ft_trace *t, PyObject *list, const keys *k)
             get_int(c, k->thread, "calls", i, 1, 0, (long long)t->nthreads - 1, 0, &th) < 0 ||
             get_int(c, k->function, "calls", i, 1, 0, (long long)t->nnames - 1, 0, &fn) < 0 ||
             get_int(c, k->parent, "calls", i, 0, 0, i - 1, -1, &parent) < 0 ||
-            get_str(c, k->kind, "calls", i, 1, &kind) < 0 ||
-            get_str(c, k->end, "calls", i, 1, &end) < 0 ||
+            load_shape(nd, c, k, i) < 0 ||
+            get_int(c, k->origin, "calls", i, 0, 0, n - 1, -1, &origin) < 0 ||
             get_int(c, k->t0, "calls", i, 0, 0, LLONG_MAX, -1, &t0) < 0 ||
             get_int(c, k->t1, "calls", i, 0, 0, LLONG_MAX, -1, &t1) < 0) {
             goto done;
         }
-        int kd = word(kind, KINDS, 3), ed = word(end, ENDS, 4);
-        if (kd < 0 || ed < 0) {
-            bad("calls", i, kd < 0 ? k->kind : k->end, "unknown word");
-            goto done;
-        }
+        int marker = FT_NODE_IS_MARKER(nd->kind);
         if (th < cur_thread) {
             bad("calls", i, k->thread, "calls must be grouped by thread, in thread order");
             goto done;
@@ -283,6 +349,27 @@ load_calls(ft_trace *t, PyObject *list, const keys *k)
                                        "in tree order)");
             goto done;
         }
+        if (parent >= 0 && FT_NODE_IS_MARKER(t->nodes[parent].kind)) {
+            bad("calls", i, k->parent, "an exception marker has no children");
+            goto done;
+        }
+        /* origin: a resumption's generator (checked to be a call once all
+         * calls are read: it may be on a later thread); null when unknown.
+         * Anything else is its own origin. */
+        if (nd->kind == FT_NODE_RESUME || nd->kind == FT_NODE_THROW) {
+            if (origin == i) {
+                bad("calls", i, k->origin, "a resumption is not its own generator");
+                goto done;
+            }
+            nd->origin = origin;
+        }
+        else if (origin >= 0 && origin != i) {
+            bad("calls", i, k->origin, "only a resumption refers to another call");
+            goto done;
+        }
+        else {
+            nd->origin = i;
+        }
         if (t0 >= 0 && t1 >= 0 && t1 < t0) {
             bad("calls", i, k->t1, "ends before it starts");
             goto done;
@@ -290,31 +377,37 @@ load_calls(ft_trace *t, PyObject *list, const keys *k)
         nd->parent = parent;
         nd->code_id = (uint32_t)fn;
         nd->thread = (uint32_t)th;
-        nd->kind = (uint8_t)kd;
-        nd->end = (uint8_t)ed;
         ft_threadbuf *tb = t->thread_vec[th];
         if (text(tb, c, k->args, i, &nd->args) < 0 ||
             text(tb, c, k->result, i, &nd->result) < 0 ||
             text(tb, c, k->exception, i, &nd->exc) < 0) {
             goto done;
         }
-        if (t0 >= 0 && (t1 >= 0 || ed == FT_END_UNFINISHED)) {
+        if (t0 >= 0 && (t1 >= 0 || marker || nd->end == FT_END_UNFINISHED)) {
+            /* an instant for a marker, an open end for an unfinished call */
             nd->timed = 1;
             nd->t0 = (uint64_t)t0;
-            nd->t1 = t1 >= 0 ? (uint64_t)t1 : (uint64_t)t0;
+            nd->t1 = t1 >= 0 && !marker ? (uint64_t)t1 : (uint64_t)t0;
         }
-        nfinished += ed != FT_END_UNFINISHED;
-        ntimed += ed != FT_END_UNFINISHED && nd->timed;
+        nneed += needs_time(nd);
+        ntimed += needs_time(nd) && nd->timed;
         if (parent >= 0) {
             t->nodes[parent].nchildren++;
         }
         stack[depth++] = i;
     }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t o = t->nodes[i].origin;
+        if (o >= 0 && o != i && t->nodes[o].kind != FT_NODE_CALL) {
+            bad("calls", i, k->origin, "not the id of a \"call\"");
+            goto done;
+        }
+    }
     while (cur_thread < (long long)t->nthreads) {
         t->thread_first[++cur_thread] = (size_t)n;
     }
     t->nnodes = (size_t)n;
-    t->cfg.timing = n > 0 && ntimed == nfinished;
+    t->cfg.timing = nneed > 0 && ntimed == nneed;
     rc = 0;
 done:
     PyMem_RawFree(stack);
@@ -334,7 +427,8 @@ ft_trace_from_saved(PyTypeObject *type, PyObject *functions, PyObject *threads,
         return NULL;
     }
     ft_codetable codes = {0};
-    ft_trace_config cfg = {.timing = 0, .results = results};
+    /* the nodes are built from the file: times are nanoseconds already */
+    ft_trace_config cfg = {.ns_per_tick = 1.0, .timing = 0, .results = results};
     ft_trace *t = (ft_trace *)ft_trace_new(type, &codes, NULL, 0, &cfg);
     if (t == NULL) {
         keys_clear(&k);
