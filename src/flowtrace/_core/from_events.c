@@ -63,6 +63,7 @@ text_payload(ft_threadbuf *tb, PyObject *o, const char *name, uint32_t *out)
 }
 
 typedef struct {
+    PyObject *origins; /* owned dict node index -> origin_id given */
     PyObject *names;   /* owned dict (func_name, filename, lineno) -> code id */
     PyObject *threads; /* owned dict thread_id -> thread index */
     PyObject *ids;     /* owned dict event id -> node index */
@@ -76,13 +77,14 @@ ft_trace_from_events(PyTypeObject *type, PyObject *events)
         return NULL;
     }
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-    indexes ix = {PyDict_New(), PyDict_New(), PyDict_New()};
+    indexes ix = {PyDict_New(), PyDict_New(), PyDict_New(), PyDict_New()};
     ft_codetable codes = {0};
     ft_trace_config cfg = {.ns_per_tick = 1.0, .timing = 0, .results = 1};
     ft_trace *t = NULL;
     ft_node *nodes = PyMem_RawCalloc(n ? (size_t)n : 1, sizeof(ft_node));
     uint32_t *order = PyMem_RawCalloc(n ? (size_t)n : 1, sizeof(uint32_t));
-    if (ix.names == NULL || ix.threads == NULL || ix.ids == NULL || nodes == NULL ||
+    if (ix.origins == NULL || ix.names == NULL || ix.threads == NULL || ix.ids == NULL ||
+        nodes == NULL ||
         order == NULL) {
         PyErr_NoMemory();
         goto fail;
@@ -269,6 +271,17 @@ ft_trace_from_events(PyTypeObject *type, PyObject *events)
         }
         nd->code_id = (uint32_t)PyLong_AsUnsignedLong(cid);
         nd->origin = (int64_t)j;
+        PyObject *oid = attr(ev, "origin_id");
+        if (oid != NULL) {
+            /* resolved below, once every event has its index */
+            PyObject *key = PyLong_FromSsize_t(j);
+            int rc = key ? PyDict_SetItem(ix.origins, key, oid) : -1;
+            Py_XDECREF(key);
+            Py_DECREF(oid);
+            if (rc < 0) {
+                goto fail;
+            }
+        }
         PyObject *left = attr(ev, "left_suspended");
         if (left != NULL && PyObject_IsTrue(left) == 1) {
             nd->flags |= FT_NF_LEFT_SUSPENDED;
@@ -371,8 +384,21 @@ ft_trace_from_events(PyTypeObject *type, PyObject *events)
         }
         PyMem_RawFree(stack);
     }
+    {
+        Py_ssize_t pos = 0;
+        PyObject *key, *oid;
+        while (PyDict_Next(ix.origins, &pos, &key, &oid)) {
+            PyObject *idx = PyDict_GetItemWithError(ix.ids, oid); /* borrowed */
+            if (idx == NULL) {
+                PyErr_Clear();
+                continue; /* not among these events: unknown */
+            }
+            t->nodes[PyLong_AsSsize_t(key)].origin = PyLong_AsLongLong(idx);
+        }
+    }
     PyMem_RawFree(nodes);
     PyMem_RawFree(order);
+    Py_DECREF(ix.origins);
     Py_DECREF(ix.names);
     Py_DECREF(ix.threads);
     Py_DECREF(ix.ids);
@@ -382,6 +408,7 @@ ft_trace_from_events(PyTypeObject *type, PyObject *events)
 fail:
     PyMem_RawFree(nodes);
     PyMem_RawFree(order);
+    Py_XDECREF(ix.origins);
     Py_XDECREF(ix.names);
     Py_XDECREF(ix.threads);
     Py_XDECREF(ix.ids);
