@@ -90,8 +90,10 @@ typedef struct ft_threadbuf {
                               exc_payload */
     PyTypeObject *exc_seen_type; /* identity only: its type */
     uint32_t exc_payload;  /* payload of exc_seen's formatted text */
-    int coro_depth;        /* coroutine frames entered and not yet left: 0
-                              means the event loop is between task steps */
+    int coro_depth;        /* coroutine and async generator frames entered
+                              and not yet left: 0 means the event loop is
+                              between task steps */
+    int saw_loop;          /* an asyncio task ran on this thread */
     uintptr_t last_task;   /* identity only: the asyncio task of the last
                               step recorded on this thread (0: none) */
     ft_chunkpool *pool;    /* borrowed: the module's pool (used only while

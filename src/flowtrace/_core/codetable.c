@@ -311,8 +311,8 @@ ft_codetable_lookup(ft_codetable *t, const ft_filter *f, PyObject *code)
     if (co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE)) {
         verdict |= FT_CODE_GEN;
     }
-    if (co_flags & (CO_COROUTINE | CO_ITERABLE_COROUTINE)) {
-        verdict |= FT_CODE_CORO;
+    if (co_flags & (CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR)) {
+        verdict |= FT_CODE_CORO; /* may start a task's step (aclose runs in one) */
     }
     if (is_task_factory(code)) {
         verdict |= FT_CODE_TASKHOOK;

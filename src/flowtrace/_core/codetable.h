@@ -20,8 +20,9 @@
 #define FT_CODE_EXCLUDED (1u << 27) /* not traced: DISABLE its events */
 #define FT_CODE_FULLREPR (1u << 28) /* @trace: full reprs of its values */
 #define FT_CODE_TIMED (1u << 29)    /* @trace(measure_time=True) */
-#define FT_CODE_CORO (1u << 30)     /* a coroutine: its entries may start an
-                                       asyncio task's step */
+#define FT_CODE_CORO (1u << 30)     /* a coroutine or async generator: its
+                                       entries may start an asyncio task's
+                                       step */
 #define FT_CODE_TASKHOOK (1u << 31) /* asyncio's BaseEventLoop.create_task:
                                        never disabled, its return value is
                                        the new task */

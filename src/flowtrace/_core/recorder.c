@@ -176,10 +176,13 @@ emit_word(ft_state *st, ft_threadbuf *tb, unsigned kind, uint32_t verdict, uint3
 /* A coroutine entered while no coroutine runs on this thread: the event
  * loop is starting a task's step. Note the task when it changed. */
 static void
-note_task_step(ft_state *st, ft_threadbuf *tb, uint32_t v)
+note_task_step(ft_state *st, ft_threadbuf *tb, uint32_t v, int always)
 {
     PyObject *task = current_task(st);
-    if ((uintptr_t)task == tb->last_task) {
+    if (task != NULL) {
+        tb->saw_loop = 1;
+    }
+    if ((uintptr_t)task == tb->last_task && !always) {
         Py_XDECREF(task);
         return;
     }
@@ -228,10 +231,17 @@ on_entry(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned kind,
         Py_RETURN_NONE;
     }
     if (v & FT_CODE_CORO) {
-        if (tb->coro_depth == 0) {
-            note_task_step(st, tb, v);
+        if (tb->coro_depth++ == 0) {
+            /* a coroutine (or async generator) entered while none runs on
+             * this thread: an event loop starting a task's step */
+            note_task_step(st, tb, v, 0);
         }
-        tb->coro_depth++;
+    }
+    else if (tb->coro_depth == 0 && tb->saw_loop) {
+        /* a plain generator where a loop runs: the __await__ of an
+         * awaitable a task drives. Its step's end is not counted, so the
+         * task is said every time. */
+        note_task_step(st, tb, v, 1);
     }
     /* A generator or coroutine: the identity of its frame ties the
      * resumptions to the first call. */
@@ -248,13 +258,9 @@ on_exit_value(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned ki
         Py_RETURN_NONE;
     }
     uint32_t v = ft_verdict(st, tb, args[0]);
-    if (v & (FT_CODE_EXCLUDED | FT_CODE_CORO | FT_CODE_TASKHOOK)) {
+    if (v & (FT_CODE_EXCLUDED | FT_CODE_TASKHOOK)) {
         if ((v & FT_CODE_TASKHOOK) && kind == FT_REC_RETURN) {
             note_task_created(st, tb, v, args[2]);
-        }
-        if ((v & FT_CODE_CORO) && !(v & FT_CODE_EXCLUDED) && tb->coro_depth > 0 &&
-            --tb->coro_depth == 0) {
-            tb->last_task = 0; /* the step is over: the next one says its task */
         }
         if (v & FT_CODE_EXCLUDED) {
             if (v & FT_CODE_TASKHOOK) {
@@ -262,6 +268,9 @@ on_exit_value(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned ki
             }
             return Py_NewRef(st->disable);
         }
+    }
+    if ((v & FT_CODE_CORO) && tb->coro_depth > 0 && --tb->coro_depth == 0) {
+        tb->last_task = 0; /* a task's step is over: the next says its task */
     }
     uint32_t payload = FT_VAL_ABSENT;
     if (st->results) {
