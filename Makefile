@@ -25,9 +25,10 @@ test-one:
 asan:
 	@tools/run_asan.sh
 
+# the benchmark in its own venv with the peers (VizTracer from PyPI; cProfile;
+# the floor module it builds): one table per Python
 bench:
-	@tools/venv.sh $(PY) $(VENV)
-	@$(VENV)/bin/python bench/run.py
+	@bench/setup_venv.sh $(PY)
 
 clean:
 	rm -rf build .venvs src/*.egg-info src/flowtrace/*.so bench/.build

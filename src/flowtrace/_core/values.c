@@ -484,6 +484,28 @@ ft_capture_slow(ft_threadbuf *tb, PyObject *v)
     return store_tagged(tb, r, FT_TAG_TEXT);
 }
 
+int
+ft_value_put_inline(ft_sbuf *s, uint32_t payload)
+{
+    if (ft_val_is_inline_int(payload)) {
+        put_int(s, ft_val_inline_int(payload));
+        return 1;
+    }
+    switch (payload) {
+    case FT_VAL_PYNONE:
+        ft_sbuf_put(s, "None", 4);
+        return 1;
+    case FT_VAL_FALSE:
+        ft_sbuf_put(s, "False", 5);
+        return 1;
+    case FT_VAL_TRUE:
+        ft_sbuf_put(s, "True", 4);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 PyObject *
 ft_value_text(const ft_threadbuf *tb, uint32_t payload)
 {
@@ -616,6 +638,10 @@ ft_format_call_args(PyObject *const *args, size_t nargsf, PyObject *kwnames)
         if (i >= npos) {
             ft_sbuf_put_str(&s, PyTuple_GET_ITEM(kwnames, i - npos));
             ft_sbuf_puts(&s, "=");
+        }
+        if (ft_is_scalar(args[i])) { /* their repr is C: no str made */
+            put_scalar(&s, args[i], FT_REPR_LIMIT);
+            continue;
         }
         PyObject *r = ft_safe_repr(args[i], FT_REPR_LIMIT);
         if (r == NULL) {

@@ -22,6 +22,7 @@
 
 #include "buffer.h"
 #include "record.h"
+#include "sbuf.h"
 
 #define FT_TAG_RAW 0u
 #define FT_TAG_TYPE 1u
@@ -76,6 +77,10 @@ PyObject *ft_task_name(PyObject *task);
 
 /* Store an already formatted text (steals `text`). */
 uint32_t ft_store_text(ft_threadbuf *tb, PyObject *text);
+
+/* Write the text of a payload that needs no object (small int, None,
+ * True, False) straight into `s`: 1 if done, 0 for any other payload. */
+int ft_value_put_inline(ft_sbuf *s, uint32_t payload);
 
 /* The text to show for a captured payload: new reference, or NULL with an
  * exception set on memory failure. FT_VAL_ABSENT gives NULL without one. */

@@ -142,6 +142,13 @@ put_text(writer *w, PyObject *s)
 static int
 put_value(writer *w, const ft_node *nd, uint32_t payload, const char *sgr)
 {
+    if (payload != FT_VAL_ABSENT && (payload < FT_VAL_GENEXIT || ft_val_is_inline_int(payload))) {
+        /* small ints, None, booleans: no object made */
+        paint(w, sgr);
+        ft_value_put_inline(&w->out, payload);
+        unpaint(w);
+        return 0;
+    }
     PyObject *s = ft_value_text(w->t->thread_vec[nd->thread], payload);
     if (s == NULL) {
         return PyErr_Occurred() ? -1 : 0;
