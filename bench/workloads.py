@@ -12,6 +12,11 @@ Sizes are chosen so that each runs for roughly 0.05-0.3 s untraced on a small
 from __future__ import annotations
 
 import asyncio
+import collections
+import dataclasses
+import json
+import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
@@ -368,6 +373,133 @@ def run_parser(expressions: list[str]) -> int:
 
 
 # ---------------------------------------------------------------------------
+# 6. stdlib mix: user code that leans on json, re, collections and dataclasses.
+#    Most of the Python frames that run are standard-library frames (json's
+#    encoder/decoder wrappers, dataclasses.asdict/replace, re's cache lookups,
+#    Counter.update...): what a tracer costs here depends on how cheaply it
+#    ignores code it does not record. User callbacks are also called *from*
+#    C and stdlib code (re.sub's replacement function, dataclass __post_init__).
+# ---------------------------------------------------------------------------
+
+_WORDS = (
+    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
+    "india", "juliet", "kilo", "lima", "mike", "november", "oscar", "papa",
+)
+
+
+@dataclasses.dataclass
+class Item:
+    ident: int
+    name: str
+    tags: list[str]
+    price: int
+
+    def __post_init__(self) -> None:
+        self.price = clamp(self.price, 0, 10_000)
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class GroupKey:
+    tag: str
+    bucket: int
+
+
+def clamp(x: int, lo: int, hi: int) -> int:
+    return lo if x < lo else hi if x > hi else x
+
+
+def item_name(i: int) -> str:
+    n = len(_WORDS)
+    return f"{_WORDS[i % n]} {i % 13} {_WORDS[(i * 7) % n]} {i % 101}"
+
+
+def tags_for(i: int) -> list[str]:
+    return [_WORDS[(i + k * 5) % len(_WORDS)] for k in range(i % 3 + 1)]
+
+
+def make_item(i: int) -> Item:
+    return Item(i, item_name(i), tags_for(i), (i * 7919) % 1000)
+
+
+def encode(item: Item) -> str:
+    return json.dumps(dataclasses.asdict(item), sort_keys=True)
+
+
+def decode(text: str) -> Item:
+    return Item(**json.loads(text))
+
+
+def doubled(m: re.Match[str]) -> str:
+    return str(int(m.group()) * 2)
+
+
+def normalize(text: str) -> str:
+    return re.sub(r"[0-9]+", doubled, text)  # module-level re: Python-level cache lookup
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z]+", text)
+
+
+def group_key(item: Item) -> GroupKey:
+    return GroupKey(item.tags[0], item.price // 100)
+
+
+def run_stdlib_mix(n: int) -> tuple[object, ...]:
+    items = [make_item(i) for i in range(n)]
+    texts = [encode(it) for it in items]
+    counts: collections.Counter[str] = collections.Counter()
+    groups: collections.defaultdict[GroupKey, list[int]] = collections.defaultdict(list)
+    recent: collections.deque[Item] = collections.deque(maxlen=16)
+    for text in texts:
+        item = decode(text)
+        counts.update(words(normalize(item.name)))
+        groups[group_key(item)].append(item.price)
+        recent.append(dataclasses.replace(item, price=item.price + 1))
+    summary = sorted((k.tag, k.bucket, sum(v), len(v)) for k, v in groups.items())
+    return (
+        tuple(counts.most_common(6)),
+        tuple(summary[:4]),
+        len(summary),
+        sum(r.price for r in recent),
+        sum(len(t) for t in texts),
+    )
+
+
+# ---------------------------------------------------------------------------
+# 7. Four threads doing call-heavy user work (recursion, small objects,
+#    generators), started and joined inside the workload. The GIL interleaves
+#    them, so a tracer's per-thread state is exercised with real switches.
+# ---------------------------------------------------------------------------
+
+
+def thread_work(seed: int, n: int) -> int:
+    total = 0
+    v = Vec(seed, -seed)
+    for i in range(n):
+        total += fib(10 + (seed + i) % 4)
+        v = v + Vec(i % 7, seed).scaled(1 + i % 2)
+        if v.outside_x(1000):
+            v = v.flip_x()
+        total += sum(squares(numbers(4 + i % 5)))
+    return total + v.norm1
+
+
+def run_threads4(n: int) -> int:
+    results = [0] * 4
+
+    def target(k: int) -> None:
+        results[k] = thread_work(k, n)
+
+    threads = [threading.Thread(target=target, args=(k,), name=f"worker-{k}") for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(results)
+
+
+# ---------------------------------------------------------------------------
 # Registry
 # ---------------------------------------------------------------------------
 
@@ -378,6 +510,8 @@ SIZES: dict[str, tuple[int, int]] = {
     "generators": (200_000, 50_000),
     "asyncio": (1000, 250),
     "parser": (4000, 1000),
+    "stdlib_mix": (4000, 1000),
+    "threads4": (1000, 250),  # per thread
 }
 
 
@@ -390,4 +524,6 @@ def make_workloads(quick: bool = False) -> dict[str, Callable[[], object]]:
         "generators": partial(run_generators, size["generators"]),
         "asyncio": partial(run_asyncio, size["asyncio"]),
         "parser": partial(run_parser, make_expressions(size["parser"])),
+        "stdlib_mix": partial(run_stdlib_mix, size["stdlib_mix"]),
+        "threads4": partial(run_threads4, size["threads4"]),
     }
