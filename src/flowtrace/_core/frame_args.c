@@ -277,6 +277,23 @@ record_argv(ft_threadbuf *tb, PyObject *code, uint32_t id)
     Py_DECREF(names);
 }
 
+/* The text of a captured value, "?" if it cannot be had. */
+static void
+put_payload(ft_sbuf *s, ft_threadbuf *tb, uint32_t payload)
+{
+    if (ft_value_put_inline(s, payload)) {
+        return;
+    }
+    PyObject *t = ft_value_text(tb, payload);
+    if (t == NULL) {
+        PyErr_Clear();
+        ft_sbuf_puts(s, "?");
+        return;
+    }
+    ft_sbuf_put_str(s, t);
+    Py_DECREF(t);
+}
+
 uint32_t
 ft_argv_text(ft_threadbuf *tb, PyObject *code, const ft_argv *a)
 {
@@ -291,30 +308,14 @@ ft_argv_text(ft_threadbuf *tb, PyObject *code, const ft_argv *a)
     /* positional, *args items, keyword-only as name=value, **kwargs */
     for (uint32_t i = 0; i < a->nnamed && (Py_ssize_t)i < npos; i++) {
         sep(&s);
-        PyObject *t = ft_value_text(tb, a->named[i]);
-        if (t != NULL) {
-            ft_sbuf_put_str(&s, t);
-            Py_DECREF(t);
-        }
-        else {
-            PyErr_Clear();
-            ft_sbuf_puts(&s, "?");
-        }
+        put_payload(&s, tb, a->named[i]);
     }
     for (uint32_t i = 0; i < a->nextra; i++) {
         if (a->extra_kw[i]) {
             continue;
         }
         sep(&s);
-        PyObject *t = ft_value_text(tb, a->extra[i]);
-        if (t != NULL) {
-            ft_sbuf_put_str(&s, t);
-            Py_DECREF(t);
-        }
-        else {
-            PyErr_Clear();
-            ft_sbuf_puts(&s, "?");
-        }
+        put_payload(&s, tb, a->extra[i]);
     }
     for (uint32_t i = (uint32_t)npos; i < a->nnamed; i++) {
         if ((Py_ssize_t)i >= PyTuple_GET_SIZE(names)) {
@@ -323,15 +324,7 @@ ft_argv_text(ft_threadbuf *tb, PyObject *code, const ft_argv *a)
         sep(&s);
         ft_sbuf_put_str(&s, PyTuple_GET_ITEM(names, i));
         ft_sbuf_puts(&s, "=");
-        PyObject *t = ft_value_text(tb, a->named[i]);
-        if (t != NULL) {
-            ft_sbuf_put_str(&s, t);
-            Py_DECREF(t);
-        }
-        else {
-            PyErr_Clear();
-            ft_sbuf_puts(&s, "?");
-        }
+        put_payload(&s, tb, a->named[i]);
     }
     for (uint32_t i = 0; i < a->nextra; i++) {
         if (!a->extra_kw[i]) {
