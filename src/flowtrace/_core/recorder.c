@@ -478,6 +478,49 @@ static PyType_Spec cb_spec = {
     .slots = cb_slots,
 };
 
+/* The verdict of a decorated code, its flags brought up to date (it may
+ * have been decorated after the session first saw it). */
+static uint32_t
+decorated_verdict(ft_state *st, ft_threadbuf *tb, PyObject *code, uint32_t flags)
+{
+    uint32_t v = ft_verdict(st, tb, code);
+    if (!(v & FT_CODE_EXCLUDED) && (v & (FT_CODE_FULLREPR | FT_CODE_TIMED)) != flags) {
+        ft_codetable_set_flags(&st->codes, code, flags);
+        ft_verdict_forget(tb, code);
+        v = ft_verdict(st, tb, code);
+    }
+    return v;
+}
+
+int
+ft_record_scalar_args(ft_state *st, PyObject *code, uint32_t flags, PyObject *const *args,
+                      size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf);
+    if (n == 0 || n > FT_ARGV_MAX || (kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0)) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!ft_is_scalar(args[i])) {
+            return 0; /* full reprs of user objects: the text path */
+        }
+    }
+    ft_threadbuf *tb = ft_current_buffer(st);
+    if (tb == NULL) {
+        return 1;
+    }
+    uint32_t v = decorated_verdict(st, tb, code, flags);
+    if (v & FT_CODE_EXCLUDED) {
+        return 1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        /* a scalar's repr is the builtin one: capturing it is exact */
+        ft_threadbuf_append(tb, ft_rec_make(FT_REC_ARGX, v & FT_CODE_ID_MASK,
+                                            ft_capture(tb, args[i])));
+    }
+    return 1;
+}
+
 void
 ft_record_args(ft_state *st, PyObject *code, uint32_t flags, PyObject *text)
 {
@@ -486,16 +529,10 @@ ft_record_args(ft_state *st, PyObject *code, uint32_t flags, PyObject *text)
         Py_XDECREF(text);
         return;
     }
-    uint32_t v = ft_verdict(st, tb, code);
+    uint32_t v = decorated_verdict(st, tb, code, flags);
     if ((v & FT_CODE_EXCLUDED) || text == NULL) {
         Py_XDECREF(text);
         return;
-    }
-    if ((v & (FT_CODE_FULLREPR | FT_CODE_TIMED)) != flags) {
-        /* decorated after the session first saw it */
-        ft_codetable_set_flags(&st->codes, code, flags);
-        ft_verdict_forget(tb, code);
-        v = ft_verdict(st, tb, code);
     }
     uint32_t payload = ft_store_text(tb, text);
     ft_threadbuf_append(tb, ft_rec_make(FT_REC_ARGS, v & FT_CODE_ID_MASK, payload));

@@ -33,4 +33,11 @@ void ft_recorder_clear(ft_state *st);
 /* Append an event from outside a callback (the @trace wrapper). */
 void ft_record_args(ft_state *st, PyObject *code, uint32_t flags, PyObject *text);
 
+/* The @trace wrapper's fast path: a call whose arguments are all
+ * positional builtin scalars is recorded as captured values (one
+ * FT_REC_ARGX record each; the text is made when the trace is built).
+ * Returns 1 if recorded, 0 if the caller must format the text itself. */
+int ft_record_scalar_args(ft_state *st, PyObject *code, uint32_t flags, PyObject *const *args,
+                          size_t nargsf, PyObject *kwnames);
+
 #endif

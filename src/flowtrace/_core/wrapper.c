@@ -86,7 +86,10 @@ tf_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw
         outer = 1;
     }
     ft_threadbuf *tb = ft_current_buffer(st);
-    if (tb != NULL) {
+    if (tb != NULL && tf->gen_kind == 0 && ft_record_scalar_args(st, tf->code, tf->flags, args, nargsf, kwnames)) {
+        /* recorded as values: no text made per call */
+    }
+    else if (tb != NULL) {
         uint64_t gen = st->gen;
         tb->paused++; /* the reprs below are FlowTrace's, not the program's */
         PyObject *text = ft_format_call_args(args, nargsf, kwnames);
