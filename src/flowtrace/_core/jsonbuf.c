@@ -1,6 +1,7 @@
 /* jsonbuf.c - JSON escaping, number formatting, and the file sink. */
 #include "jsonbuf.h"
 
+#include "trace.h"
 #include "values.h"
 
 int
@@ -182,4 +183,18 @@ ft_json_put_payload(ft_sbuf *s, const ft_threadbuf *tb, uint32_t payload)
     ft_json_put_str(s, text);
     Py_DECREF(text);
     return 0;
+}
+
+void
+ft_json_put_node_flags(ft_sbuf *s, unsigned flags)
+{
+    if (flags & FT_NF_LEFT_SUSPENDED) {
+        ft_sbuf_puts(s, ",\"left_suspended\":true");
+    }
+    if (flags & FT_NF_BEGAN_BEFORE) {
+        ft_sbuf_puts(s, ",\"began_before\":true");
+    }
+    if (flags & FT_NF_CUT) {
+        ft_sbuf_puts(s, ",\"cut\":true");
+    }
 }

@@ -35,6 +35,8 @@ void ft_json_put_str(ft_sbuf *s, PyObject *str);
 /* Integers and a fixed-point number with `decimals` digits. */
 void ft_json_put_i64(ft_sbuf *s, int64_t v);
 void ft_json_put_u64(ft_sbuf *s, uint64_t v);
+/* The set FT_NF_* flags of a node as `,"name":true` keys. */
+void ft_json_put_node_flags(ft_sbuf *s, unsigned flags);
 void ft_json_put_fixed(ft_sbuf *s, uint64_t units, unsigned decimals);
 /* The display text of a value payload as a JSON string (None, booleans and
  * small ints without making a Python object). 0, or -1 with an exception. */

@@ -288,16 +288,6 @@ load_shape(ft_node *nd, PyObject *c, const keys *k, Py_ssize_t i)
     return 0;
 }
 
-/* Does the node count in "every call was timed"? Exception markers, task
- * lanes and frames that began before tracing never carry a duration. */
-static int
-needs_time(const ft_node *nd)
-{
-    return (nd->kind == FT_NODE_CALL || nd->kind == FT_NODE_RESUME ||
-            nd->kind == FT_NODE_THROW) &&
-           nd->end != FT_END_UNFINISHED && !(nd->flags & FT_NF_BEGAN_BEFORE);
-}
-
 static int
 load_calls(ft_trace *t, PyObject *list, const keys *k)
 {
@@ -389,8 +379,8 @@ load_calls(ft_trace *t, PyObject *list, const keys *k)
             nd->t0 = (uint64_t)t0;
             nd->t1 = t1 >= 0 && !marker ? (uint64_t)t1 : (uint64_t)t0;
         }
-        nneed += needs_time(nd);
-        ntimed += needs_time(nd) && nd->timed;
+        nneed += ft_node_needs_time(nd);
+        ntimed += ft_node_needs_time(nd) && nd->timed;
         if (parent >= 0) {
             t->nodes[parent].nchildren++;
         }

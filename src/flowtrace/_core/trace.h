@@ -105,6 +105,17 @@ PyObject *ft_trace_from_events(PyTypeObject *type, PyObject *events);
 
 /* Build the nodes if not built yet. 0 or -1 with an exception. */
 int ft_trace_build(ft_trace *t);
+/* Does the node carry its own start and end times when the trace is timed?
+ * Exception markers, task lanes, unfinished calls and frames that began
+ * before tracing do not. */
+static inline int
+ft_node_needs_time(const ft_node *nd)
+{
+    return (nd->kind == FT_NODE_CALL || nd->kind == FT_NODE_RESUME ||
+            nd->kind == FT_NODE_THROW) &&
+           nd->end != FT_END_UNFINISHED && !(nd->flags & FT_NF_BEGAN_BEFORE);
+}
+
 /* Duration of a timed node in seconds. */
 static inline double
 ft_node_seconds(const ft_trace *t, const ft_node *nd)

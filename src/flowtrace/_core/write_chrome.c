@@ -250,15 +250,7 @@ put_node(chrome *c, const open_call *e, uint64_t *t0, uint64_t *t1)
             return -1;
         }
     }
-    if (nd->flags & FT_NF_LEFT_SUSPENDED) {
-        ft_sbuf_puts(s, ",\"left_suspended\":true");
-    }
-    if (nd->flags & FT_NF_BEGAN_BEFORE) {
-        ft_sbuf_puts(s, ",\"began_before\":true");
-    }
-    if (nd->flags & FT_NF_CUT) {
-        ft_sbuf_puts(s, ",\"cut\":true");
-    }
+    ft_json_put_node_flags(s, nd->flags);
     put_location(c, nd->code_id);
     ft_sbuf_puts(s, "}}");
     return ft_sink_maybe_flush(&c->k);
@@ -465,16 +457,6 @@ write_metadata(chrome *c)
     return 0;
 }
 
-/* Does the node need its own times for the real-time clock? Markers, task
- * lanes and frames that began before tracing take them from around. */
-static int
-needs_time(const ft_node *nd)
-{
-    return (nd->kind == FT_NODE_CALL || nd->kind == FT_NODE_RESUME ||
-            nd->kind == FT_NODE_THROW) &&
-           nd->end != FT_END_UNFINISHED && !(nd->flags & FT_NF_BEGAN_BEFORE);
-}
-
 /* Real time when every call carries its own timestamps. Sets the origin
  * and the last timestamp. */
 static void
@@ -488,7 +470,7 @@ choose_clock(chrome *c)
     for (size_t i = 0; i < t->nnodes && c->real_time; i++) {
         const ft_node *nd = &t->nodes[i];
         if (!nd->timed) {
-            if (needs_time(nd)) {
+            if (ft_node_needs_time(nd)) {
                 c->real_time = 0;
             }
             continue;

@@ -239,15 +239,7 @@ write_calls(ft_trace *t, ft_sink *k, const uint32_t *fmap, const uint32_t *tmap)
                 ft_json_put_u64(s, nd->t1 - base);
             }
         }
-        if (nd->flags & FT_NF_LEFT_SUSPENDED) {
-            ft_sbuf_puts(s, ",\"left_suspended\":true");
-        }
-        if (nd->flags & FT_NF_BEGAN_BEFORE) {
-            ft_sbuf_puts(s, ",\"began_before\":true");
-        }
-        if (nd->flags & FT_NF_CUT) {
-            ft_sbuf_puts(s, ",\"cut\":true");
-        }
+        ft_json_put_node_flags(s, nd->flags);
         ft_sbuf_puts(s, "}");
         if (ft_sink_maybe_flush(k) < 0) {
             return -1;
