@@ -3,7 +3,8 @@
  * Layout of the argument names in co_varnames: co_argcount positional
  * parameters (positional-only included), co_kwonlyargcount keyword-only
  * ones, then *args if CO_VARARGS, then **kwargs if CO_VARKEYWORDS. Each is
- * read with PyFrame_GetVar (no locals dict is built). Shown like a call:
+ * read from the frame's fast locals (no locals dict is built), captured,
+ * and made into text when the trace is built. Shown like a call:
  * positional values bare, keyword-only ones as name=value, *args spread,
  * **kwargs as key=value.
  */
@@ -49,106 +50,9 @@ sep(ft_sbuf *s)
     }
 }
 
-PyObject *
-ft_frame_args_text(PyObject *code, int full)
-{
-    PyFrameObject *f = PyEval_GetFrame(); /* borrowed */
-    if (f == NULL) {
-        return NULL;
-    }
-    PyCodeObject *fc = PyFrame_GetCode(f);
-    Py_DECREF(fc);
-    if ((PyObject *)fc != code) {
-        return NULL;
-    }
-    PyCodeObject *co = (PyCodeObject *)code;
-    PyObject *names = PyCode_GetVarnames(co);
-    if (names == NULL) {
-        PyErr_Clear();
-        return NULL;
-    }
-    Py_ssize_t npos = co->co_argcount, nkw = co->co_kwonlyargcount;
-    Py_ssize_t i = 0, nnames = PyTuple_GET_SIZE(names);
-    ft_sbuf s = {0};
-    PyObject *star = NULL, *dstar = NULL;
-    Py_ssize_t after = npos + nkw;
-    if ((co->co_flags & CO_VARARGS) && after < nnames) {
-        star = PyTuple_GET_ITEM(names, after++);
-    }
-    if ((co->co_flags & CO_VARKEYWORDS) && after < nnames) {
-        dstar = PyTuple_GET_ITEM(names, after);
-    }
-    for (; i < npos && i < nnames && s.len < ARGS_TEXT_LIMIT; i++) {
-        PyObject *v = PyFrame_GetVar(f, PyTuple_GET_ITEM(names, i));
-        sep(&s);
-        if (v == NULL) {
-            PyErr_Clear();
-            ft_sbuf_puts(&s, "?");
-            continue;
-        }
-        put_value(&s, v, full);
-        Py_DECREF(v);
-    }
-    if (star != NULL && s.len < ARGS_TEXT_LIMIT) {
-        PyObject *v = PyFrame_GetVar(f, star);
-        if (v != NULL && PyTuple_Check(v)) {
-            for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(v) && s.len < ARGS_TEXT_LIMIT; k++) {
-                sep(&s);
-                put_value(&s, PyTuple_GET_ITEM(v, k), full);
-            }
-        }
-        Py_XDECREF(v);
-        PyErr_Clear();
-    }
-    for (i = npos; i < npos + nkw && i < nnames && s.len < ARGS_TEXT_LIMIT; i++) {
-        PyObject *name = PyTuple_GET_ITEM(names, i);
-        PyObject *v = PyFrame_GetVar(f, name);
-        sep(&s);
-        ft_sbuf_put_str(&s, name);
-        ft_sbuf_puts(&s, "=");
-        if (v == NULL) {
-            PyErr_Clear();
-            ft_sbuf_puts(&s, "?");
-            continue;
-        }
-        put_value(&s, v, full);
-        Py_DECREF(v);
-    }
-    if (dstar != NULL && s.len < ARGS_TEXT_LIMIT) {
-        PyObject *v = PyFrame_GetVar(f, dstar);
-        if (v != NULL && PyDict_CheckExact(v)) {
-            Py_ssize_t pos = 0;
-            PyObject *k, *val;
-            while (PyDict_Next(v, &pos, &k, &val) && s.len < ARGS_TEXT_LIMIT) {
-                sep(&s);
-                if (PyUnicode_Check(k)) {
-                    ft_sbuf_put_str(&s, k);
-                }
-                else {
-                    ft_sbuf_puts(&s, "?");
-                }
-                ft_sbuf_puts(&s, "=");
-                put_value(&s, val, full);
-            }
-        }
-        Py_XDECREF(v);
-        PyErr_Clear();
-    }
-    if (s.len >= ARGS_TEXT_LIMIT) {
-        ft_sbuf_puts(&s, ", \xe2\x80\xa6");
-    }
-    Py_DECREF(names);
-    PyObject *r = PyUnicode_DecodeUTF8(s.buf ? s.buf : "", (Py_ssize_t)s.len, "replace");
-    ft_sbuf_free(&s);
-    if (r == NULL) {
-        PyErr_Clear();
-    }
-    return r;
-}
-
-/* **kwargs as "k=v, k2=v2" (rare: formatted now). */
+/* **kwargs as "k=v, k2=v2" (rare: formatted when captured). */
 static PyObject *
-kwargs_text(PyObject *d)
+kwargs_text(PyObject *d, int full)
 {
     ft_sbuf s = {0};
     Py_ssize_t pos = 0;
@@ -162,7 +66,7 @@ kwargs_text(PyObject *d)
             ft_sbuf_puts(&s, "?");
         }
         ft_sbuf_puts(&s, "=");
-        put_value(&s, val, 0);
+        put_value(&s, val, full);
     }
     PyObject *r = PyUnicode_DecodeUTF8(s.buf ? s.buf : "", (Py_ssize_t)s.len, "replace");
     ft_sbuf_free(&s);
@@ -218,10 +122,34 @@ local_value(PyCodeObject *co, PyObject **locals, PyFrameObject *f, PyObject *nam
     return v;
 }
 
-/* The fast path: values captured, text made when the trace is built. Runs
- * no Python code. */
+/* The arguments of the starting call, gathered before anything is
+ * formatted (a user repr, with full reprs, may run any code). */
+typedef struct {
+    PyObject *named[FT_ARGV_MAX]; /* owned or NULL (unbound) */
+    uint8_t named_text[FT_ARGV_MAX]; /* 1: replaced by its full repr */
+    Py_ssize_t nnamed;
+    PyObject *extra[FT_ARGV_MAX]; /* owned: *args items */
+    uint8_t extra_text[FT_ARGV_MAX]; /* 1: replaced by its full repr */
+    Py_ssize_t nextra;
+    PyObject *kwargs;             /* owned or NULL: a non-empty **kwargs */
+} gathered;
+
 static void
-record_argv(ft_threadbuf *tb, PyObject *code, uint32_t id)
+gathered_clear(gathered *g)
+{
+    for (Py_ssize_t i = 0; i < g->nnamed; i++) {
+        Py_XDECREF(g->named[i]);
+    }
+    for (Py_ssize_t i = 0; i < g->nextra; i++) {
+        Py_DECREF(g->extra[i]);
+    }
+    Py_XDECREF(g->kwargs);
+}
+
+/* Read the arguments of `code`'s starting frame. 0, or -1 when the running
+ * frame is not its. Runs no Python code. */
+static int
+gather(PyObject *code, gathered *g)
 {
     PyCodeObject *co = (PyCodeObject *)code;
     PyObject **locals = direct_locals(co);
@@ -229,36 +157,29 @@ record_argv(ft_threadbuf *tb, PyObject *code, uint32_t id)
     if (locals == NULL) {
         f = PyEval_GetFrame(); /* borrowed */
         if (f == NULL) {
-            return;
+            return -1;
         }
         PyCodeObject *fc = PyFrame_GetCode(f);
         Py_DECREF(fc);
         if (fc != co) {
-            return;
+            return -1;
         }
     }
     PyObject *names = PyCode_GetVarnames(co); /* cached by the code object */
     if (names == NULL) {
         PyErr_Clear();
-        return;
+        return -1;
     }
     Py_ssize_t nnames = PyTuple_GET_SIZE(names);
-    Py_ssize_t nnamed = co->co_argcount + co->co_kwonlyargcount;
-    if (nnamed > nnames) {
-        nnamed = nnames;
-    }
-    for (Py_ssize_t i = 0; i < nnamed && i < FT_ARGV_MAX; i++) {
-        PyObject *v = local_value(co, locals, f, names, i);
-        uint32_t p = v != NULL ? ft_capture(tb, v) : FT_VAL_ABSENT;
-        ft_threadbuf_append(tb, ft_rec_make(FT_REC_ARGV, id, p));
-    }
     Py_ssize_t after = co->co_argcount + co->co_kwonlyargcount;
+    for (Py_ssize_t i = 0; i < after && i < nnames && i < FT_ARGV_MAX; i++) {
+        g->named[g->nnamed++] = Py_XNewRef(local_value(co, locals, f, names, i));
+    }
     if ((co->co_flags & CO_VARARGS) && after < nnames) {
         PyObject *v = local_value(co, locals, f, names, after);
         if (v != NULL && PyTuple_Check(v)) {
             for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(v) && k < FT_ARGV_MAX; k++) {
-                uint32_t p = ft_capture(tb, PyTuple_GET_ITEM(v, k));
-                ft_threadbuf_append(tb, ft_rec_make(FT_REC_ARGX, id, p));
+                g->extra[g->nextra++] = Py_NewRef(PyTuple_GET_ITEM(v, k));
             }
         }
         after++;
@@ -266,15 +187,43 @@ record_argv(ft_threadbuf *tb, PyObject *code, uint32_t id)
     if ((co->co_flags & CO_VARKEYWORDS) && after < nnames) {
         PyObject *v = local_value(co, locals, f, names, after);
         if (v != NULL && PyDict_CheckExact(v) && PyDict_GET_SIZE(v) > 0) {
-            PyObject *text = kwargs_text(v);
-            if (text == NULL) {
-                PyErr_Clear();
-            }
-            uint32_t p = ft_store_text(tb, text);
-            ft_threadbuf_append(tb, ft_rec_make(FT_REC_ARGX | FT_REC_FRAME, id, p));
+            g->kwargs = Py_NewRef(v);
         }
     }
     Py_DECREF(names);
+    return 0;
+}
+
+/* With full reprs, replace each value by its repr (user code): then every
+ * item is a str to store as text. */
+static void
+to_full_text(gathered *g)
+{
+    for (Py_ssize_t i = 0; i < g->nnamed; i++) {
+        if (g->named[i] != NULL && !ft_is_scalar(g->named[i])) {
+            Py_XSETREF(g->named[i], ft_full_text(g->named[i]));
+            g->named_text[i] = 1;
+        }
+    }
+    for (Py_ssize_t i = 0; i < g->nextra; i++) {
+        if (!ft_is_scalar(g->extra[i])) {
+            PyObject *t = ft_full_text(g->extra[i]);
+            Py_SETREF(g->extra[i], t != NULL ? t : Py_NewRef(Py_None));
+            g->extra_text[i] = t != NULL;
+        }
+    }
+    PyErr_Clear();
+}
+
+/* A gathered value's payload: a full repr is stored as text, anything
+ * else captured by the builtin rules. */
+static uint32_t
+capture(ft_threadbuf *tb, PyObject *v, int is_text)
+{
+    if (v == NULL) {
+        return FT_VAL_ABSENT;
+    }
+    return is_text ? ft_store_text(tb, Py_NewRef(v)) : ft_capture(tb, v);
 }
 
 /* The text of a captured value, "?" if it cannot be had. */
@@ -351,25 +300,42 @@ ft_argv_text(ft_threadbuf *tb, PyObject *code, const ft_argv *a)
 int
 ft_record_frame_args(ft_state *st, ft_threadbuf *tb, PyObject *code, uint32_t verdict)
 {
-    if (!st->full_repr) {
-        PyObject *saved = PyErr_GetRaisedException();
-        record_argv(tb, code, verdict & FT_CODE_ID_MASK);
+    uint32_t id = verdict & FT_CODE_ID_MASK;
+    int full = st->full_repr;
+    gathered g = {0};
+    PyObject *saved = PyErr_GetRaisedException();
+    if (gather(code, &g) < 0) {
         PyErr_SetRaisedException(saved);
         return 0;
     }
+    PyObject *kw = NULL;
     uint64_t gen = st->gen;
-    PyObject *saved = PyErr_GetRaisedException();
-    tb->paused++; /* a user repr (full) is FlowTrace's, not the program's */
-    PyObject *text = ft_frame_args_text(code, st->full_repr);
+    if (full) {
+        tb->paused++; /* the user reprs are FlowTrace's, not the program's */
+        to_full_text(&g);
+    }
+    if (g.kwargs != NULL) {
+        kw = kwargs_text(g.kwargs, full);
+    }
+    PyErr_Clear();
     PyErr_SetRaisedException(saved);
-    if (st->gen != gen || ft_tl_gen != gen) {
-        Py_XDECREF(text); /* stopped meanwhile: tb was handed over */
-        return -1;
+    if (full) {
+        if (st->gen != gen || ft_tl_gen != gen) {
+            Py_XDECREF(kw); /* stopped meanwhile: tb was handed over */
+            gathered_clear(&g);
+            return -1;
+        }
+        tb->paused--;
     }
-    tb->paused--;
-    if (text != NULL) {
-        uint32_t payload = ft_store_text(tb, text);
-        ft_threadbuf_append(tb, ft_rec_make(FT_REC_ARGS, verdict & FT_CODE_ID_MASK, payload));
+    for (Py_ssize_t i = 0; i < g.nnamed; i++) {
+        ft_threadbuf_append(tb, ft_rec_make(FT_REC_ARGV, id, capture(tb, g.named[i], g.named_text[i])));
     }
+    for (Py_ssize_t i = 0; i < g.nextra; i++) {
+        ft_threadbuf_append(tb, ft_rec_make(FT_REC_ARGX, id, capture(tb, g.extra[i], g.extra_text[i])));
+    }
+    if (kw != NULL) {
+        ft_threadbuf_append(tb, ft_rec_make(FT_REC_ARGX | FT_REC_FRAME, id, ft_store_text(tb, kw)));
+    }
+    gathered_clear(&g);
     return 0;
 }

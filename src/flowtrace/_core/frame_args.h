@@ -6,17 +6,10 @@
 
 #include "state.h"
 
-/* Text of the arguments of the call of `code` that is starting now (the
- * current frame must be its frame): "3, 'x', k=1". Values are shown by the
- * builtin formatter (no user code runs; objects of user classes are
- * "<Name object>"), or with their own repr() when `full`. New reference,
- * or NULL (no exception) when the frame is not the code's. */
-PyObject *ft_frame_args_text(PyObject *code, int full);
-
 /* Record the arguments of the START that follows: one FT_REC_ARGV record
  * per named parameter (values captured like results: small ints inline,
- * immutables by reference, no text made now), FT_REC_ARGX for *args items
- * and **kwargs; or, with full reprs, one FT_REC_ARGS text. 0, or -1 when the
+ * immutables by reference, no text made now; with full reprs, objects' own
+ * reprs as text), FT_REC_ARGX for *args items and **kwargs. 0, or -1 when the
  * session ended while a user repr ran (`tb` is gone: do not touch). */
 int ft_record_frame_args(ft_state *st, ft_threadbuf *tb, PyObject *code, uint32_t verdict);
 
