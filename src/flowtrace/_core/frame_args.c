@@ -123,20 +123,27 @@ local_value(PyCodeObject *co, PyObject **locals, PyFrameObject *f, PyObject *nam
 }
 
 /* The arguments of the starting call, gathered before anything is
- * formatted (a user repr, with full reprs, may run any code). */
+ * formatted (a user repr, with full reprs, may run any code). The
+ * references are owned only then (`owned`); otherwise nothing runs between
+ * gathering and capturing and they stay borrowed from the frame. */
 typedef struct {
-    PyObject *named[FT_ARGV_MAX]; /* owned or NULL (unbound) */
+    int owned;                    /* the references below are owned */
+    PyObject *named[FT_ARGV_MAX]; /* owned or borrowed; NULL: unbound */
     uint8_t named_text[FT_ARGV_MAX]; /* 1: replaced by its full repr */
     Py_ssize_t nnamed;
-    PyObject *extra[FT_ARGV_MAX]; /* owned: *args items */
+    PyObject *extra[FT_ARGV_MAX]; /* owned or borrowed: *args items */
     uint8_t extra_text[FT_ARGV_MAX]; /* 1: replaced by its full repr */
     Py_ssize_t nextra;
-    PyObject *kwargs;             /* owned or NULL: a non-empty **kwargs */
+    PyObject *kwargs;             /* owned or borrowed, or NULL: a
+                                     non-empty **kwargs */
 } gathered;
 
 static void
 gathered_clear(gathered *g)
 {
+    if (!g->owned) {
+        return;
+    }
     for (Py_ssize_t i = 0; i < g->nnamed; i++) {
         Py_XDECREF(g->named[i]);
     }
@@ -173,13 +180,17 @@ gather(PyObject *code, gathered *g)
     Py_ssize_t nnames = PyTuple_GET_SIZE(names);
     Py_ssize_t after = co->co_argcount + co->co_kwonlyargcount;
     for (Py_ssize_t i = 0; i < after && i < nnames && i < FT_ARGV_MAX; i++) {
-        g->named[g->nnamed++] = Py_XNewRef(local_value(co, locals, f, names, i));
+        g->named_text[g->nnamed] = 0;
+        PyObject *v = local_value(co, locals, f, names, i);
+        g->named[g->nnamed++] = g->owned ? Py_XNewRef(v) : v;
     }
     if ((co->co_flags & CO_VARARGS) && after < nnames) {
         PyObject *v = local_value(co, locals, f, names, after);
         if (v != NULL && PyTuple_Check(v)) {
             for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(v) && k < FT_ARGV_MAX; k++) {
-                g->extra[g->nextra++] = Py_NewRef(PyTuple_GET_ITEM(v, k));
+                g->extra_text[g->nextra] = 0;
+                PyObject *item = PyTuple_GET_ITEM(v, k);
+                g->extra[g->nextra++] = g->owned ? Py_NewRef(item) : item;
             }
         }
         after++;
@@ -187,7 +198,7 @@ gather(PyObject *code, gathered *g)
     if ((co->co_flags & CO_VARKEYWORDS) && after < nnames) {
         PyObject *v = local_value(co, locals, f, names, after);
         if (v != NULL && PyDict_CheckExact(v) && PyDict_GET_SIZE(v) > 0) {
-            g->kwargs = Py_NewRef(v);
+            g->kwargs = g->owned ? Py_NewRef(v) : v;
         }
     }
     Py_DECREF(names);
@@ -302,7 +313,10 @@ ft_record_frame_args(ft_state *st, ft_threadbuf *tb, PyObject *code, uint32_t ve
 {
     uint32_t id = verdict & FT_CODE_ID_MASK;
     int full = st->full_repr;
-    gathered g = {0};
+    gathered g; /* not zeroed whole: only what gather() fills is read */
+    g.nnamed = g.nextra = 0;
+    g.kwargs = NULL;
+    g.owned = full;
     PyObject *saved = PyErr_GetRaisedException();
     if (gather(code, &g) < 0) {
         PyErr_SetRaisedException(saved);
@@ -316,8 +330,8 @@ ft_record_frame_args(ft_state *st, ft_threadbuf *tb, PyObject *code, uint32_t ve
     }
     if (g.kwargs != NULL) {
         kw = kwargs_text(g.kwargs, full);
+        PyErr_Clear();
     }
-    PyErr_Clear();
     PyErr_SetRaisedException(saved);
     if (full) {
         if (st->gen != gen || ft_tl_gen != gen) {
