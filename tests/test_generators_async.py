@@ -401,3 +401,38 @@ def test_asyncio_tasks_are_lanes():
     assert names == ["Task-N", "Task-N", "Task-N", "worker", "grouped"]
     assert all(tasks_numbered(e.result_repr) == "Task-N" for e in lanes[1:])
     assert lanes[0].result_repr is None  # the main task: created by asyncio.run
+
+
+class LoudTask(asyncio.Task):
+    """A Task subclass whose get_name is user code: FlowTrace must not run it."""
+
+    calls = 0
+
+    def get_name(self):
+        LoudTask.calls += 1
+        return "overridden"
+
+
+async def loud_child():
+    await asyncio.sleep(0)
+    return 1
+
+
+async def loud_main():
+    loop = asyncio.get_running_loop()
+    loop.set_task_factory(lambda lp, coro, **kw: LoudTask(coro, loop=lp, **kw))
+    t = asyncio.create_task(loud_child(), name="subclassed")
+    return await t
+
+
+def test_task_subclass_named_without_running_its_override():
+    start_tracing()
+    try:
+        assert asyncio.run(loud_main()) == 1
+    finally:
+        t = stop_tracing()
+    assert LoudTask.calls == 0
+    lanes = [e for e in t if e.kind == "task"]
+    assert [e.func_name for e in lanes] == ["loud_main", "loud_child"]
+    assert tasks_numbered(lanes[1].args_repr) == "subclassed"
+    assert tasks_numbered(lanes[1].result_repr) == "Task-N"

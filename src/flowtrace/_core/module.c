@@ -223,6 +223,8 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->traced_function_type);
     Py_VISIT(st->last_trace);
     Py_VISIT(st->current_task_fn);
+    Py_VISIT(st->task_type);
+    Py_VISIT(st->task_get_name);
     Py_VISIT(st->callback_type);
     for (int i = 0; i < FT_NEVENTS; i++) {
         Py_VISIT(st->callbacks[i]);
@@ -243,6 +245,8 @@ module_clear(PyObject *module)
     Py_CLEAR(st->hook_drive);
     Py_CLEAR(st->last_trace);
     Py_CLEAR(st->current_task_fn);
+    Py_CLEAR(st->task_type);
+    Py_CLEAR(st->task_get_name);
     Py_CLEAR(st->trace_type);
     Py_CLEAR(st->traced_function_type);
     Py_CLEAR(st->default_excludes);

@@ -144,11 +144,23 @@ current_task(ft_state *st)
             return NULL; /* asyncio is not in use */
         }
         st->current_task_fn = PyObject_GetAttrString(mod, "current_task");
-        Py_DECREF(mod);
         if (st->current_task_fn == NULL) {
             PyErr_Clear();
+            Py_DECREF(mod);
             return NULL;
         }
+        /* Task.get_name, called as a C function on each task step: no
+         * attribute lookup, no bound method, no user override */
+        st->task_type = PyObject_GetAttrString(mod, "Task");
+        PyObject *d = st->task_type ? PyObject_GetAttrString(st->task_type, "get_name") : NULL;
+        if (d != NULL && Py_IS_TYPE(d, &PyMethodDescr_Type)) {
+            st->task_get_name = d;
+        }
+        else {
+            Py_XDECREF(d);
+        }
+        PyErr_Clear();
+        Py_DECREF(mod);
     }
     PyObject *saved = PyErr_GetRaisedException();
     PyObject *task = PyObject_CallNoArgs(st->current_task_fn); /* C code */
@@ -187,7 +199,7 @@ note_task_step(ft_state *st, ft_threadbuf *tb, uint32_t v, int always)
         return;
     }
     tb->last_task = (uintptr_t)task;
-    uint32_t payload = task ? ft_store_text(tb, ft_task_name(task)) : FT_VAL_ABSENT;
+    uint32_t payload = task ? ft_store_text(tb, ft_task_name(task, st->task_get_name)) : FT_VAL_ABSENT;
     emit_word(st, tb, FT_REC_TASK, v, payload, (uint64_t)(uintptr_t)task);
     Py_XDECREF(task);
 }
@@ -197,7 +209,7 @@ static void
 note_task_created(ft_state *st, ft_threadbuf *tb, uint32_t v, PyObject *task)
 {
     PyObject *parent = current_task(st);
-    uint32_t payload = parent ? ft_store_text(tb, ft_task_name(parent)) : FT_VAL_ABSENT;
+    uint32_t payload = parent ? ft_store_text(tb, ft_task_name(parent, st->task_get_name)) : FT_VAL_ABSENT;
     Py_XDECREF(parent);
     if (tb->last_task == (uintptr_t)task) {
         tb->last_task = 0; /* a new task where a dead one was: not the same */
@@ -274,7 +286,10 @@ on_exit_value(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned ki
     }
     uint32_t payload = FT_VAL_ABSENT;
     if (st->results) {
-        PyObject *value = kind == FT_REC_YIELD ? ft_unwrap_async_yield(args[2]) : args[2];
+        /* only an async generator yields wrapped values */
+        PyObject *value = (kind == FT_REC_YIELD && (v & FT_CODE_CORO))
+                              ? ft_unwrap_async_yield(args[2])
+                              : args[2];
         if (!(st->full_repr || (v & FT_CODE_FULLREPR)) || ft_is_scalar(value)) {
             payload = ft_capture(tb, value);
         }

@@ -54,6 +54,12 @@ typedef struct {
     PyObject *current_task_fn;         /* owned or NULL: asyncio's C
                                           current_task(), found once asyncio
                                           is imported */
+    PyObject *task_type;               /* owned or NULL: _asyncio.Task, found
+                                          with current_task_fn */
+    PyObject *task_get_name;           /* owned or NULL: its C get_name
+                                          method descriptor, called
+                                          directly: an override in a
+                                          subclass (user code) never runs */
     /* --- the running session --- */
     uint64_t gen;                      /* session generation, 0 = none */
     int tool_id;                       /* sys.monitoring tool id, -1 = none */

@@ -359,11 +359,18 @@ is_c_task(PyObject *v)
 }
 
 PyObject *
-ft_task_name(PyObject *task)
+ft_task_name(PyObject *task, PyObject *get_name)
 {
     PyObject *saved = PyErr_GetRaisedException();
     PyObject *name = NULL;
-    if (is_c_task(task)) {
+    if (get_name != NULL) {
+        /* the descriptor checks that `task` is an _asyncio.Task */
+        name = PyObject_CallOneArg(get_name, task);
+        if (name != NULL && !PyUnicode_Check(name)) {
+            Py_CLEAR(name);
+        }
+    }
+    else if (is_c_task(task)) {
         name = PyObject_CallMethod(task, "get_name", NULL);
         if (name != NULL && !PyUnicode_Check(name)) {
             Py_CLEAR(name);
@@ -463,7 +470,7 @@ ft_capture_slow(ft_threadbuf *tb, PyObject *v)
     PyTypeObject *t = Py_TYPE(v);
     if (is_c_task(v)) {
         /* awaiting another task: say which */
-        PyObject *name = ft_task_name(v);
+        PyObject *name = ft_task_name(v, NULL);
         PyObject *text = name ? PyUnicode_FromFormat("<Task %U>", name) : NULL;
         Py_XDECREF(name);
         if (text == NULL) {

@@ -70,10 +70,13 @@ PyObject *ft_full_text(PyObject *v);
  * object: the value itself (borrowed), or `v` unchanged. */
 PyObject *ft_unwrap_async_yield(PyObject *v);
 
-/* "Task-3": the name of an asyncio task of asyncio's own (C) class, read
- * by its C get_name(); other task classes by class and address, so that no
- * user code runs. New reference, never an exception. */
-PyObject *ft_task_name(PyObject *task);
+/* "Task-3": the name of an asyncio task of asyncio's own (C) class or a
+ * subclass, read by calling `get_name` (the C method descriptor of
+ * _asyncio.Task, borrowed) on it directly; without it (NULL), by looking up
+ * get_name on tasks of the exact C class. Other task classes are named by
+ * class and address, so that no user code runs. New reference, never an
+ * exception. */
+PyObject *ft_task_name(PyObject *task, PyObject *get_name);
 
 /* Store an already formatted text (steals `text`). */
 uint32_t ft_store_text(ft_threadbuf *tb, PyObject *text);
