@@ -258,12 +258,25 @@ uint32_t
 ft_argv_text(ft_threadbuf *tb, PyObject *code, const ft_argv *a)
 {
     PyCodeObject *co = (PyCodeObject *)code;
-    PyObject *names = code ? PyCode_GetVarnames(co) : NULL;
-    if (names == NULL) {
-        PyErr_Clear();
+    if (co == NULL) {
         return FT_VAL_ABSENT;
     }
     Py_ssize_t npos = co->co_argcount;
+    /* One positional argument (a parameter, or an item of *args / of a
+     * decorated call): its text is the text of its value, so the value
+     * itself stands for the arguments (no string made). */
+    if (a->nnamed == 1 && npos >= 1 && a->nextra == 0 && a->named[0] != FT_VAL_ABSENT) {
+        return a->named[0];
+    }
+    if (a->nnamed == 0 && a->nextra == 1 && !a->extra_kw[0] && a->extra[0] != FT_VAL_ABSENT) {
+        return a->extra[0];
+    }
+    /* the names are needed for keyword-only parameters only */
+    PyObject *names = (Py_ssize_t)a->nnamed > npos ? PyCode_GetVarnames(co) : NULL;
+    if ((Py_ssize_t)a->nnamed > npos && names == NULL) {
+        PyErr_Clear();
+        return FT_VAL_ABSENT;
+    }
     ft_sbuf s = {0};
     /* positional, *args items, keyword-only as name=value, **kwargs */
     for (uint32_t i = 0; i < a->nnamed && (Py_ssize_t)i < npos; i++) {
@@ -277,7 +290,7 @@ ft_argv_text(ft_threadbuf *tb, PyObject *code, const ft_argv *a)
         sep(&s);
         put_payload(&s, tb, a->extra[i]);
     }
-    for (uint32_t i = (uint32_t)npos; i < a->nnamed; i++) {
+    for (uint32_t i = (uint32_t)npos; names != NULL && i < a->nnamed; i++) {
         if ((Py_ssize_t)i >= PyTuple_GET_SIZE(names)) {
             break;
         }
@@ -298,7 +311,7 @@ ft_argv_text(ft_threadbuf *tb, PyObject *code, const ft_argv *a)
         Py_XDECREF(t);
         PyErr_Clear();
     }
-    Py_DECREF(names);
+    Py_XDECREF(names);
     PyObject *r = PyUnicode_DecodeUTF8(s.buf ? s.buf : "", (Py_ssize_t)s.len, "replace");
     ft_sbuf_free(&s);
     if (r == NULL) {

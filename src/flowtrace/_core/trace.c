@@ -217,11 +217,12 @@ trace_item(ft_trace *t, Py_ssize_t i)
 static PyObject *
 trace_write_text(ft_trace *t, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"file", "ascii", "thread_headers", "color", "max_depth", NULL};
-    PyObject *file;
+    static char *kwlist[] = {"file", "ascii", "thread_headers", "color", "max_depth", "raw",
+                             NULL};
+    PyObject *file, *raw = Py_None;
     int ascii = 0, headers = -1, color = 0, max_depth = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pi$pi:write_text", kwlist, &file, &ascii,
-                                     &headers, &color, &max_depth)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pi$piO:write_text", kwlist, &file, &ascii,
+                                     &headers, &color, &max_depth, &raw)) {
         return NULL;
     }
     if (max_depth < 0) {
@@ -229,7 +230,8 @@ trace_write_text(ft_trace *t, PyObject *args, PyObject *kw)
         return NULL;
     }
     ft_text_opts o = {
-        .ascii = ascii, .thread_headers = headers, .color = color, .max_depth = max_depth};
+        .ascii = ascii, .thread_headers = headers, .color = color, .max_depth = max_depth,
+        .raw = raw == Py_None ? NULL : raw};
     if (ft_write_text(t, file, &o) < 0) {
         return NULL;
     }
@@ -344,8 +346,9 @@ static PyMethodDef trace_methods[] = {
     {"from_events", (PyCFunction)trace_from_events, METH_O | METH_CLASS,
      "from_events(events) -> Trace: rebuild a trace from CallEvent-like objects."},
     {"write_text", (PyCFunction)(void (*)(void))trace_write_text, METH_VARARGS | METH_KEYWORDS,
-     "write_text(file, ascii=False, thread_headers=-1)\n"
-     "Stream the call tree as text to file (anything with .write(str))."},
+     "write_text(file, ascii=False, thread_headers=-1, *, color=False, max_depth=0, raw=None)\n"
+     "Stream the call tree as text to file (anything with .write(str)); with raw (the\n"
+     "binary stream under a UTF-8 text file), as UTF-8 bytes to raw after flushing file."},
     {"write_json", (PyCFunction)(void (*)(void))trace_write_json, METH_VARARGS | METH_KEYWORDS,
      "write_json(file, *, binary=False, meta=None)\n"
      "Stream the trace as FlowTrace JSON (docs/json-format.md). binary: file takes "

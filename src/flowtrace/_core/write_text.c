@@ -49,7 +49,8 @@ static const symbols ASCII_SYMBOLS = {"->", ">>", "<-", "!!", "||", "--",
 
 typedef struct {
     ft_trace *t;         /* borrowed */
-    PyObject *write;     /* owned: file.write */
+    PyObject *write;     /* owned: file.write, or raw.write (bytes) */
+    int bytes;           /* `write` takes bytes */
     ft_sbuf out;         /* owned: pending text */
     const symbols *sym;  /* borrowed: static table */
     int ascii;           /* non-ASCII value text is escaped */
@@ -95,7 +96,8 @@ flush(writer *w)
     if (w->out.len == 0) {
         return 0;
     }
-    PyObject *s = PyUnicode_DecodeUTF8(w->out.buf, (Py_ssize_t)w->out.len, "replace");
+    PyObject *s = w->bytes ? PyBytes_FromStringAndSize(w->out.buf, (Py_ssize_t)w->out.len)
+                           : PyUnicode_DecodeUTF8(w->out.buf, (Py_ssize_t)w->out.len, "replace");
     w->out.len = 0;
     if (s == NULL) {
         return -1;
@@ -112,9 +114,11 @@ flush(writer *w)
 static void
 put_indent(writer *w, size_t depth)
 {
-    for (size_t i = 0; i < depth; i++) {
-        ft_sbuf_put(&w->out, "  ", 2);
+    if (depth == 0 || ft_sbuf_reserve(&w->out, 2 * depth) < 0) {
+        return;
     }
+    memset(w->out.buf + w->out.len, ' ', 2 * depth);
+    w->out.len += 2 * depth;
 }
 
 static void
@@ -412,6 +416,25 @@ write_thread(writer *w, uint32_t thread, int header, int64_t **stackp, size_t *c
     return 0;
 }
 
+/* A line-buffered text file (a terminal) shows each line at once: bytes
+ * written under it reach the screen when its buffer is flushed. */
+static int
+flush_raw_if_line_buffered(PyObject *file, PyObject *raw)
+{
+    PyObject *lb = PyObject_GetAttrString(file, "line_buffering");
+    if (lb == NULL) {
+        return -1;
+    }
+    int on = PyObject_IsTrue(lb);
+    Py_DECREF(lb);
+    if (on <= 0) {
+        return on;
+    }
+    PyObject *r = PyObject_CallMethod(raw, "flush", NULL);
+    Py_XDECREF(r);
+    return r == NULL ? -1 : 0;
+}
+
 int
 ft_write_text(ft_trace *t, PyObject *file, const ft_text_opts *o)
 {
@@ -423,7 +446,16 @@ ft_write_text(ft_trace *t, PyObject *file, const ft_text_opts *o)
     w.sym = o->ascii ? &ASCII_SYMBOLS : &UNICODE_SYMBOLS;
     w.ascii = o->ascii;
     w.color = o->color;
-    w.write = PyObject_GetAttrString(file, "write");
+    if (o->raw != NULL) {
+        /* what the text layer holds goes out first */
+        PyObject *r = PyObject_CallMethod(file, "flush", NULL);
+        if (r == NULL) {
+            return -1;
+        }
+        Py_DECREF(r);
+        w.bytes = 1;
+    }
+    w.write = PyObject_GetAttrString(o->raw != NULL ? o->raw : file, "write");
     if (w.write == NULL) {
         return -1;
     }
@@ -441,6 +473,9 @@ ft_write_text(ft_trace *t, PyObject *file, const ft_text_opts *o)
     }
     if (rc == 0) {
         rc = flush(&w);
+    }
+    if (rc == 0 && o->raw != NULL) {
+        rc = flush_raw_if_line_buffered(file, o->raw);
     }
     PyMem_RawFree(stack);
     ft_sbuf_free(&w.out);

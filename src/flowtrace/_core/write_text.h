@@ -11,9 +11,14 @@ typedef struct {
     int max_depth;      /* > 0: show calls up to this depth (1 = roots only);
                            a call at the limit shows "(+N calls)" for the
                            calls below it. 0: no limit */
+    PyObject *raw;      /* borrowed, or NULL: the binary stream under
+                           `file` (its .buffer), to write the UTF-8 text to
+                           directly; `file` is flushed first, and `raw` at
+                           the end when `file` is line-buffered */
 } ft_text_opts;
 
-/* Stream the tree to `file` (anything with .write(str)). 0 or -1. */
+/* Stream the tree to `file` (anything with .write(str)), or as bytes to
+ * o->raw. 0 or -1. */
 int ft_write_text(ft_trace *t, PyObject *file, const ft_text_opts *o);
 
 #endif
