@@ -131,6 +131,30 @@ typedef struct {
     int all_args;      /* --args: every call's arguments were captured */
 } builder;
 
+/* Room for the nodes at once: a call takes two records at least (its
+ * start and its end), so half the records is enough for most traces; the
+ * arrays still grow if not. Pages of the estimate that are never written
+ * cost nothing (large allocations are mapped lazily), whereas growing by
+ * doubling copied the whole tree several times. */
+static int
+presize(builder *b, const ft_trace *t)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < t->nthreads; i++) {
+        for (const ft_chunk *c = t->thread_vec[i]->head; c != NULL; c = c->next) {
+            n += c->used;
+        }
+    }
+    size_t cap = n / 2 + 16;
+    b->nodes = PyMem_RawMalloc(cap * sizeof(ft_node));
+    b->frames = PyMem_RawMalloc(cap * sizeof(uint64_t));
+    if (b->nodes == NULL || b->frames == NULL) {
+        return -1;
+    }
+    b->cap = cap;
+    return 0;
+}
+
 static int
 add_node(builder *b, const ft_node *nd, uint64_t frame, int push)
 {
@@ -524,6 +548,9 @@ ft_trace_build(ft_trace *t)
     b.all_args = t->cfg.args;
     size_t *first = PyMem_RawCalloc((size_t)t->nthreads + 1, sizeof(size_t));
     int rc = first == NULL ? -1 : 0;
+    if (rc == 0) {
+        rc = presize(&b, t);
+    }
     for (uint32_t i = 0; i < t->nthreads && rc == 0; i++) {
         first[i] = b.n;
         rc = build_thread(&b, t->thread_vec[i], i);
@@ -556,6 +583,11 @@ ft_trace_build(ft_trace *t)
         PyMem_RawFree(first);
         PyErr_NoMemory();
         return -1;
+    }
+    if (b.n > 0 && b.n < b.cap && b.nodes != NULL) {
+        /* give back the unused part of the estimate (never touched) */
+        ft_node *fit = PyMem_RawRealloc(b.nodes, b.n * sizeof(ft_node));
+        b.nodes = fit != NULL ? fit : b.nodes;
     }
     t->nodes = b.nodes;
     t->nnodes = b.n;

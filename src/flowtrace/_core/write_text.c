@@ -27,17 +27,18 @@
 typedef struct {
     const char *call, *resume, *close, *raise, *yield, *header;
     const char *raised, *reraised, *caught, *closed, *task;
+    size_t arrow_len; /* bytes of each of call..yield (all the same) */
 } symbols;
 
 static const symbols UNICODE_SYMBOLS = {
     "\xe2\x86\x92", "\xe2\x96\xb6", "\xe2\x86\x90", "\xe2\x86\xaf", "\xe2\x8f\xb8",
     "\xe2\x94\x80\xe2\x94\x80",
     "\xe2\x9a\xa1 raise", "\xe2\x9f\xb3 re-raise", "\xe2\x9c\x93 caught",
-    "\xe2\x8f\xb9 closed", "\xe2\x97\x86 task",
+    "\xe2\x8f\xb9 closed", "\xe2\x97\x86 task", 3,
 };
 static const symbols ASCII_SYMBOLS = {"->", ">>", "<-", "!!", "||", "--",
                                       "!> raise", "^^ re-raise", "<< caught", "[] closed",
-                                      "## task"};
+                                      "## task", 2};
 
 /* SGR codes of each element. */
 #define C_MARK "36"  /* arrows, thread headers, (unfinished), (+N calls) */
@@ -55,6 +56,10 @@ typedef struct {
     const symbols *sym;  /* borrowed: static table */
     int ascii;           /* non-ASCII value text is escaped */
     int color;           /* ANSI colours on */
+    const char **name_utf8; /* owned array (items borrowed from the trace's
+                               names), or NULL: UTF-8 of each code id's
+                               name, found on first use */
+    size_t *name_len;    /* owned: their lengths */
     size_t hidden;       /* calls below the depth limit, for the open call
                             at the limit */
 } writer;
@@ -79,12 +84,19 @@ unpaint(writer *w)
 
 /* A piece of fixed text in a colour. */
 static void
-put_painted(writer *w, const char *sgr, const char *text)
+put_painted_n(writer *w, const char *sgr, const char *text, size_t n)
 {
     paint(w, sgr);
-    ft_sbuf_puts(&w->out, text);
+    ft_sbuf_put(&w->out, text, n);
     unpaint(w);
 }
+
+static void
+put_painted(writer *w, const char *sgr, const char *text)
+{
+    put_painted_n(w, sgr, text, strlen(text));
+}
+
 
 static int
 flush(writer *w)
@@ -140,6 +152,37 @@ put_text(writer *w, PyObject *s)
         ft_sbuf_put(&w->out, u + 1, (size_t)n - 2); /* drop the quotes */
     }
     Py_DECREF(a);
+}
+
+/* A function's name: its UTF-8 bytes are found once per code id (they live
+ * as long as the trace's name strings). */
+static int
+put_name(writer *w, uint32_t code_id)
+{
+    PyObject *name = ft_trace_name(w->t, code_id);
+    if (name == NULL) {
+        return -1;
+    }
+    paint(w, C_NAME);
+    if (w->ascii || w->name_utf8 == NULL) {
+        put_text(w, name);
+    }
+    else {
+        if (w->name_utf8[code_id] == NULL) {
+            Py_ssize_t n;
+            const char *u = PyUnicode_AsUTF8AndSize(name, &n);
+            if (u == NULL) {
+                PyErr_Clear();
+                u = "?";
+                n = 1;
+            }
+            w->name_utf8[code_id] = u;
+            w->name_len[code_id] = (size_t)n;
+        }
+        ft_sbuf_put(&w->out, w->name_utf8[code_id], w->name_len[code_id]);
+    }
+    unpaint(w);
+    return 0;
 }
 
 /* Append the text of a value payload; returns 0 or -1. */
@@ -230,15 +273,11 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
         prefix = nd->kind == FT_NODE_CALL ? y->call : y->resume;
     }
     put_indent(w, depth);
-    put_painted(w, prefix_sgr, prefix);
+    put_painted_n(w, prefix_sgr, prefix, y->arrow_len);
     ft_sbuf_put(&w->out, " ", 1);
-    PyObject *name = ft_trace_name(w->t, nd->code_id);
-    if (name == NULL) {
+    if (put_name(w, nd->code_id) < 0) {
         return -1;
     }
-    paint(w, C_NAME);
-    put_text(w, name);
-    unpaint(w);
     ft_sbuf_put(&w->out, "(", 1);
     if (nd->args != FT_VAL_ABSENT && put_value(w, nd, nd->args, C_ARGS) < 0) {
         return -1;
@@ -266,7 +305,7 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
         case FT_END_RETURN:
             if (nd->result != FT_VAL_ABSENT) {
                 ft_sbuf_put(&w->out, " ", 1);
-                put_painted(w, C_MARK, y->call);
+                put_painted_n(w, C_MARK, y->call, y->arrow_len);
                 ft_sbuf_put(&w->out, " ", 1);
                 if (put_value(w, nd, nd->result, C_RESULT) < 0) {
                     return -1;
@@ -275,7 +314,7 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
             break;
         case FT_END_YIELD:
             ft_sbuf_put(&w->out, " ", 1);
-            put_painted(w, C_MARK, y->yield);
+            put_painted_n(w, C_MARK, y->yield, y->arrow_len);
             if (nd->result != FT_VAL_ABSENT) {
                 ft_sbuf_put(&w->out, " ", 1);
                 if (put_value(w, nd, nd->result, C_RESULT) < 0) {
@@ -467,6 +506,17 @@ ft_write_text(ft_trace *t, PyObject *file, const ft_text_opts *o)
     int64_t *stack = NULL;
     size_t cap = 0;
     int rc = 0;
+    if (t->nnames > 0) {
+        w.name_utf8 = PyMem_RawCalloc(t->nnames, sizeof(*w.name_utf8));
+        w.name_len = PyMem_RawCalloc(t->nnames, sizeof(*w.name_len));
+        if (w.name_utf8 == NULL || w.name_len == NULL) {
+            PyMem_RawFree(w.name_utf8);
+            PyMem_RawFree(w.name_len);
+            w.name_utf8 = NULL; /* the slower path still works */
+            w.name_len = NULL;
+        }
+    }
+    ft_sbuf_reserve(&w.out, FLUSH_AT + 4096); /* one buffer for the whole tree */
     for (uint32_t i = 0; i < t->nthreads && rc == 0; i++) {
         rc = write_thread(&w, i, headers, &stack, &cap,
                           o->max_depth > 0 ? (size_t)o->max_depth : 0);
@@ -478,6 +528,8 @@ ft_write_text(ft_trace *t, PyObject *file, const ft_text_opts *o)
         rc = flush_raw_if_line_buffered(file, o->raw);
     }
     PyMem_RawFree(stack);
+    PyMem_RawFree(w.name_utf8);
+    PyMem_RawFree(w.name_len);
     ft_sbuf_free(&w.out);
     Py_DECREF(w.write);
     return rc;
