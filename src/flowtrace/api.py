@@ -216,17 +216,48 @@ def want_color(file: Any, color: bool | str | None = None) -> bool:
         return False
     if color not in (None, "auto"):
         raise ValueError(f"color must be 'auto', 'always' or 'never', not {color!r}")
+    # the same decision, in the order that reads least for a file or a pipe
+    force = os.environ.get("FORCE_COLOR")
+    if not force and not _file_facts(file)[0]:
+        return False
     if os.environ.get("NO_COLOR"):
         return False
-    if os.environ.get("FORCE_COLOR"):
+    if force:
         return True
-    if os.environ.get("TERM") == "dumb":
-        return False
+    return os.environ.get("TERM") != "dumb"  # a terminal
+
+
+def _isatty(file: Any) -> bool:
     isatty = getattr(file, "isatty", None)
     try:
         return bool(isatty is not None and isatty())
     except (OSError, ValueError):
         return False
+
+
+# What print_tree needs to know of a file costs a system call (isatty) and
+# codec lookups: an @trace function called in a loop prints on every call.
+# Kept per file object while it lives, and while its encoding is the same
+# (reconfigure() may change it).
+_facts: weakref.WeakKeyDictionary[Any, tuple[Any, tuple[bool, bool, Any]]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _file_facts(file: Any) -> tuple[bool, bool, Any]:
+    """(is a terminal, needs the ASCII arrows, UTF-8 binary buffer or None)."""
+    enc = getattr(file, "encoding", None)
+    try:
+        hit = _facts.get(file)
+    except TypeError:  # not weakly referenceable, or unhashable
+        hit = None
+    if hit is not None and hit[0] == enc:
+        return hit[1]
+    facts = (_isatty(file), _needs_ascii(file), _utf8_buffer(file))
+    try:
+        _facts[file] = (enc, facts)
+    except TypeError:
+        pass
+    return facts
 
 
 def _core_of(events: Sequence[CallEvent]) -> Any:
@@ -260,8 +291,9 @@ def print_tree(
         events = get_trace_data()
     if file is None:
         file = sys.stdout
+    _, needs_ascii, raw = _file_facts(file)
     if ascii is None:
-        ascii = _needs_ascii(file)
+        ascii = needs_ascii
     if max_depth is not None and (not isinstance(max_depth, int) or max_depth < 1):
         raise ValueError("max_depth must be an int >= 1 (None: no limit)")
     use_color = want_color(file, color)
@@ -269,7 +301,7 @@ def print_tree(
         return
     core = _core_of(events)
     core.write_text(file, ascii=ascii, color=use_color, max_depth=max_depth or 0,
-                    raw=_utf8_buffer(file))
+                    raw=raw)
 
 
 # --------------------------------------------------------------------------

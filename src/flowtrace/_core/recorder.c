@@ -567,6 +567,19 @@ ft_recorder_init(PyObject *module, ft_state *st)
         return -1;
     }
     Py_INCREF(st->monitoring);
+    static const char *const fn_names[FT_MON_NFN] = {
+        "get_tool", "use_tool_id", "free_tool_id", "register_callback", "set_events",
+        "restart_events"};
+    for (int i = 0; i < FT_MON_NFN; i++) {
+        st->mon_fn[i] = PyObject_GetAttrString(st->monitoring, fn_names[i]);
+        if (st->mon_fn[i] == NULL) {
+            return -1;
+        }
+    }
+    st->tool_name = PyUnicode_InternFromString("flowtrace");
+    if (st->tool_name == NULL) {
+        return -1;
+    }
     st->disable = PyObject_GetAttrString(st->monitoring, "DISABLE");
     st->callback_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &cb_spec, NULL);
     if (st->callback_type == NULL) {
@@ -605,24 +618,28 @@ ft_recorder_init(PyObject *module, ft_state *st)
     return 0;
 }
 
-/* Call sys.monitoring.<name>(*args); returns a new reference or NULL. */
+/* Call sys.monitoring.<fn>(a[, b][, obj]): `nints` leading int arguments
+ * (0, 1 or 2), then `obj` if not NULL. A new reference or NULL. */
 static PyObject *
-mon_call(ft_state *st, const char *name, const char *fmt, ...)
+mon_call(ft_state *st, int fn, int nints, long a, long b, PyObject *obj)
 {
-    PyObject *fn = PyObject_GetAttrString(st->monitoring, name);
-    if (fn == NULL) {
-        return NULL;
-    }
-    va_list va;
-    va_start(va, fmt);
-    PyObject *args = Py_VaBuildValue(fmt, va);
-    va_end(va);
+    PyObject *args[3] = {NULL, NULL, NULL};
+    Py_ssize_t n = 0;
     PyObject *r = NULL;
-    if (args != NULL) {
-        r = PyObject_Call(fn, args, NULL);
-        Py_DECREF(args);
+    if (nints > 0 && (args[n++] = PyLong_FromLong(a)) == NULL) {
+        goto done;
     }
-    Py_DECREF(fn);
+    if (nints > 1 && (args[n++] = PyLong_FromLong(b)) == NULL) {
+        goto done;
+    }
+    if (obj != NULL) {
+        args[n++] = Py_NewRef(obj);
+    }
+    r = PyObject_Vectorcall(st->mon_fn[fn], args, (size_t)n, NULL);
+done:
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_XDECREF(args[i]);
+    }
     return r;
 }
 
@@ -637,14 +654,14 @@ take_tool_id(ft_state *st)
     }
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
         int id = order[i];
-        PyObject *who = mon_call(st, "get_tool", "(i)", id);
+        PyObject *who = mon_call(st, FT_MON_GET_TOOL, 1, id, 0, NULL);
         if (who == NULL) {
             Py_DECREF(holders);
             return -1;
         }
         if (who == Py_None) {
             Py_DECREF(who);
-            PyObject *r = mon_call(st, "use_tool_id", "(is)", id, "flowtrace");
+            PyObject *r = mon_call(st, FT_MON_USE_TOOL_ID, 1, id, 0, st->tool_name);
             if (r != NULL) {
                 Py_DECREF(r);
                 Py_DECREF(holders);
@@ -686,14 +703,14 @@ release_tool(ft_state *st, int id)
 {
     int ok = 0;
     PyObject *saved = NULL;
-    PyObject *r = mon_call(st, "set_events", "(ii)", id, 0);
+    PyObject *r = mon_call(st, FT_MON_SET_EVENTS, 2, id, 0, NULL);
     if (r == NULL) {
         ok = -1;
         saved = PyErr_GetRaisedException();
     }
     Py_XDECREF(r);
     for (int i = 0; i < FT_NEVENTS; i++) {
-        r = mon_call(st, "register_callback", "(ilO)", id, st->ev_bits[i], Py_None);
+        r = mon_call(st, FT_MON_REGISTER_CALLBACK, 2, id, st->ev_bits[i], Py_None);
         if (r == NULL) {
             if (ok == 0) {
                 saved = PyErr_GetRaisedException();
@@ -705,7 +722,7 @@ release_tool(ft_state *st, int id)
         }
         Py_XDECREF(r);
     }
-    r = mon_call(st, "free_tool_id", "(i)", id);
+    r = mon_call(st, FT_MON_FREE_TOOL_ID, 1, id, 0, NULL);
     if (r == NULL) {
         if (ok == 0) {
             saved = PyErr_GetRaisedException();
@@ -744,7 +761,7 @@ ft_recorder_start(PyObject *module, ft_state *st, const ft_session_config *cfg)
     long mask = 0;
     PyObject *key = NULL;
     for (int i = 0; i < FT_NEVENTS; i++) {
-        PyObject *r = mon_call(st, "register_callback", "(ilO)", id, st->ev_bits[i],
+        PyObject *r = mon_call(st, FT_MON_REGISTER_CALLBACK, 2, id, st->ev_bits[i],
                                st->callbacks[i]);
         if (r == NULL) {
             goto fail;
@@ -783,7 +800,7 @@ ft_recorder_start(PyObject *module, ft_state *st, const ft_session_config *cfg)
         }
     }
     if (!same) {
-        PyObject *r = mon_call(st, "restart_events", "()");
+        PyObject *r = mon_call(st, FT_MON_RESTART_EVENTS, 0, 0, 0, NULL);
         if (r == NULL) {
             goto fail;
         }
@@ -811,7 +828,7 @@ ft_recorder_start(PyObject *module, ft_state *st, const ft_session_config *cfg)
     st->broken = 0;
     st->tool_id = id;
     st->gen = ++next_gen;
-    PyObject *r = mon_call(st, "set_events", "(il)", id, mask);
+    PyObject *r = mon_call(st, FT_MON_SET_EVENTS, 2, id, mask, NULL);
     if (r == NULL) {
         st->gen = 0;
         st->tool_id = -1;
@@ -907,5 +924,9 @@ ft_recorder_clear(ft_state *st)
     Py_CLEAR(st->callback_type);
     Py_CLEAR(st->monitoring);
     Py_CLEAR(st->disable);
+    Py_CLEAR(st->tool_name);
+    for (int i = 0; i < FT_MON_NFN; i++) {
+        Py_CLEAR(st->mon_fn[i]);
+    }
     Py_CLEAR(st->last_filter_key);
 }

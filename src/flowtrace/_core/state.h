@@ -26,9 +26,24 @@ enum {
     FT_NEVENTS
 };
 
+/* The sys.monitoring functions FlowTrace calls, found once at import: a
+ * session start and stop make about twenty calls, which an @trace function
+ * called in a loop pays on every call. */
+enum {
+    FT_MON_GET_TOOL,
+    FT_MON_USE_TOOL_ID,
+    FT_MON_FREE_TOOL_ID,
+    FT_MON_REGISTER_CALLBACK,
+    FT_MON_SET_EVENTS,
+    FT_MON_RESTART_EVENTS,
+    FT_MON_NFN
+};
+
 typedef struct {
     /* --- read once at import --- */
     PyObject *monitoring;              /* owned: the sys.monitoring module */
+    PyObject *mon_fn[FT_MON_NFN];      /* owned: its functions (FT_MON_*) */
+    PyObject *tool_name;               /* owned: "flowtrace", for use_tool_id */
     PyObject *disable;                 /* owned: sys.monitoring.DISABLE */
     long ev_bits[FT_NEVENTS];          /* event bit values (they change
                                           between Python versions) */

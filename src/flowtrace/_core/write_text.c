@@ -516,7 +516,9 @@ ft_write_text(ft_trace *t, PyObject *file, const ft_text_opts *o)
             w.name_len = NULL;
         }
     }
-    ft_sbuf_reserve(&w.out, FLUSH_AT + 4096); /* one buffer for the whole tree */
+    /* one buffer for the whole tree, no larger than a small tree needs */
+    size_t guess = t->nnodes < FLUSH_AT / 64 ? t->nnodes * 64 + 256 : FLUSH_AT + 4096;
+    ft_sbuf_reserve(&w.out, guess);
     for (uint32_t i = 0; i < t->nthreads && rc == 0; i++) {
         rc = write_thread(&w, i, headers, &stack, &cap,
                           o->max_depth > 0 ? (size_t)o->max_depth : 0);
