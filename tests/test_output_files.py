@@ -90,3 +90,15 @@ def test_stdout_pipe_keeps_order_with_print():
     """)
     assert p.returncode == 0, p.stderr
     assert p.stdout == "one\n→ f(2) → 4\ntwo\n"
+
+
+def test_facts_follow_a_change_of_encoding(tmp_path):
+    t = traced()
+    path = tmp_path / "re.txt"
+    with open(path, "w", encoding="latin-1") as f:
+        print_tree(t, file=f)  # ASCII arrows, through write()
+        f.reconfigure(encoding="utf-8")
+        assert _utf8_buffer(f) is f.buffer
+        print_tree(t, file=f)  # arrows now, through the buffer
+    text = path.read_bytes().decode("utf-8")
+    assert text == tree_text(t, ascii=True) + tree_text(t)
