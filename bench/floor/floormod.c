@@ -19,17 +19,35 @@
  * The time of a workload under this module, divided by its untraced time, is the
  * floor that FlowTrace's recorder is compared against.
  *
+ * With start(prefixes, clock=True) the callbacks for user code also read a clock
+ * once per event and store the timestamp: the reference for FlowTrace's timing
+ * mode (start_tracing(timing=True)), which reads one timestamp per event. The clock
+ * is the one FlowTrace uses (src/flowtrace/_core/clock.h): the TSC (__rdtsc) on
+ * x86-64 with GCC/clang when CPUID says it is invariant, else
+ * clock_gettime(CLOCK_MONOTONIC). Timestamps go into a fixed ring of
+ * CLOCK_RING_SIZE uint64 in the module state (index = reads & mask): the store
+ * cannot be optimised away and the ring stays cache-resident, so what is added to
+ * the floor is the clock read itself, not memory traffic. Skipped code reads no
+ * clock. Without clock=True a different vectorcall function runs, the same as
+ * before this option existed (no extra branch on the floor's path).
+ *
  * Callbacks are instances of a small heap type with per-instance vectorcall
  * (Py_TPFLAGS_HAVE_VECTORCALL), slightly cheaper than METH_FASTCALL functions.
  * One instance per event kind: sys.monitoring does not tell a callback which
  * event fired.
  *
  * Python API:
- *   start(prefixes: tuple[str, ...]) -> int   claim a tool id, register, set_events;
- *                                             returns the tool id used
- *   stop() -> dict                            set_events(id, 0), unregister, free the
- *                                             id; returns {"tool_id", "codes", "skipped"}
- *   active() -> bool                          True between start() and stop()
+ *   start(prefixes: tuple[str, ...], /, *, clock: bool = False) -> int
+ *                                claim a tool id, register, set_events; returns the
+ *                                tool id used; clock=True: read the clock per event
+ *   stop() -> dict               set_events(id, 0), unregister, free the id; returns
+ *                                {"tool_id", "codes", "skipped", "clock", "clock_reads"}
+ *   active() -> bool             True between start() and stop()
+ *   clock_reads() -> int         clock reads made since the last start() (0 unless
+ *                                clock=True); kept after stop()
+ *   clock_last() -> int          the last timestamp stored in the ring (raw ticks or
+ *                                ns), 0 if none since the last start()
+ *   CLOCK_SOURCE: str            "rdtsc" or "clock_gettime(CLOCK_MONOTONIC)"
  *
  * A file is "skipped" when co_filename starts with one of `prefixes` or with
  * "<frozen". The caller passes sysconfig's stdlib/platstdlib/purelib/platlib paths
@@ -44,6 +62,15 @@
 
 #include <stddef.h> /* offsetof */
 #include <stdint.h> /* uintptr_t, uint64_t */
+#include <string.h> /* memset */
+#include <time.h>   /* clock_gettime (POSIX; Python.h set the feature macros) */
+
+/* As in FlowTrace's clock.h: the TSC only on x86-64 with GCC/clang. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>     /* __get_cpuid */
+#include <x86intrin.h> /* __rdtsc */
+#define FLOOR_HAVE_TSC 1
+#endif
 
 #if PY_VERSION_HEX < 0x030C0000
 #error "floormod needs Python 3.12 or later (sys.monitoring)"
@@ -190,11 +217,49 @@ codemap_grow(CodeMap *map)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Clock (start(..., clock=True))                                             */
+/* ------------------------------------------------------------------------ */
+
+#define CLOCK_RING_SIZE 4096 /* power of two: 32 KiB of timestamps */
+#define CLOCK_RING_MASK (CLOCK_RING_SIZE - 1)
+
+/* Whether the TSC can serve as a clock: CPUID 0x80000007 EDX bit 8 (invariant
+ * TSC: constant rate in all power states, across cores). FlowTrace makes the same
+ * test (clock.c) and falls back to CLOCK_MONOTONIC otherwise. */
+static int
+tsc_is_usable(void)
+{
+#ifdef FLOOR_HAVE_TSC
+    unsigned a, b, c, d;
+    return __get_cpuid(0x80000007, &a, &b, &c, &d) && (d & (1u << 8));
+#else
+    return 0;
+#endif
+}
+
+/* The cheapest timestamp: raw TSC ticks, or CLOCK_MONOTONIC nanoseconds. */
+static inline uint64_t
+read_clock(int use_tsc)
+{
+#ifdef FLOOR_HAVE_TSC
+    if (use_tsc) {
+        return (uint64_t)__rdtsc();
+    }
+#else
+    (void)use_tsc;
+#endif
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Module state                                                               */
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
     PyTypeObject *callback_type; /* owned: the FloorCallback heap type */
+    int use_tsc;                 /* set once by exec: read the TSC (else CLOCK_MONOTONIC) */
 
     /* Everything below is set by start() and released by stop(). */
     int tool_id;                    /* claimed tool id, or -1 when stopped */
@@ -205,6 +270,12 @@ typedef struct {
     PyObject *callbacks[N_EVENTS];  /* owned: registered callback objects (NULL = not registered) */
     long event_bits[N_EVENTS];      /* bit of each event in sys.monitoring.events */
     CodeMap map;                    /* verdict per code object seen */
+    int clock;                      /* start(clock=True): user-code callbacks read the clock */
+
+    /* Set to zero by start(), kept after stop() (read by clock_reads()/clock_last()). */
+    uint64_t clock_reads;                  /* clock reads made by the callbacks */
+    uint64_t clock_ring[CLOCK_RING_SIZE];  /* inline (part of the state): timestamps, the
+                                              n-th read in slot n & CLOCK_RING_MASK */
 } floor_state;
 
 static inline floor_state *
@@ -269,20 +340,21 @@ classify_and_insert(floor_state *st, PyObject *code)
 
 typedef struct {
     PyObject_HEAD
-    vectorcallfunc vectorcall; /* per-instance vectorcall slot (= floorcb_vectorcall) */
+    vectorcallfunc vectorcall; /* per-instance vectorcall slot: floorcb_vectorcall or
+                                  floorcb_vectorcall_clock (fixed at creation) */
     PyObject *module;          /* owned: keeps `state` alive; never cleared before dealloc */
     floor_state *state;        /* borrowed: the state of `module` */
     int may_disable;           /* the event accepts DISABLE */
 } FloorCallback;
 
-/* The callback: (code, offset[, value or exc]) -> None or DISABLE. */
-static PyObject *
-floorcb_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
-                   PyObject *kwnames)
+/* The callback: (code, offset[, value or exc]) -> None or DISABLE. Inlined into
+ * two vectorcall functions: `with_clock` is a constant, so the floor's own
+ * function has no clock code at all. */
+static inline Py_ALWAYS_INLINE PyObject *
+floorcb_body(PyObject *callable, PyObject *const *args, size_t nargsf, const int with_clock)
 {
     FloorCallback *self = (FloorCallback *)callable;
     floor_state *st = self->state;
-    (void)kwnames;
 
     /* Not started (a stale reference called after stop()), or not a code object
      * (3.13's PyMonitoring_* firing API allows other first arguments). */
@@ -295,7 +367,29 @@ floorcb_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
     if (verdict == VERDICT_SKIP && self->may_disable) {
         return Py_NewRef(st->disable);
     }
+    if (with_clock && verdict == VERDICT_USER) {
+        st->clock_ring[st->clock_reads & CLOCK_RING_MASK] = read_clock(st->use_tsc);
+        st->clock_reads++;
+    }
     return Py_NewRef(Py_None);
+}
+
+/* start(prefixes): no clock. */
+static PyObject *
+floorcb_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
+                   PyObject *kwnames)
+{
+    (void)kwnames;
+    return floorcb_body(callable, args, nargsf, 0);
+}
+
+/* start(prefixes, clock=True): one clock read per user-code event. */
+static PyObject *
+floorcb_vectorcall_clock(PyObject *callable, PyObject *const *args, size_t nargsf,
+                         PyObject *kwnames)
+{
+    (void)kwnames;
+    return floorcb_body(callable, args, nargsf, 1);
 }
 
 static int
@@ -349,14 +443,14 @@ static PyType_Spec floorcb_spec = {
 
 /* New reference to a callback for event `ev`, or NULL with an exception set. */
 static PyObject *
-floorcb_new(PyObject *module, floor_state *st, int ev)
+floorcb_new(PyObject *module, floor_state *st, int ev, int with_clock)
 {
     PyTypeObject *tp = st->callback_type;
     FloorCallback *self = (FloorCallback *)tp->tp_alloc(tp, 0); /* zeroed, GC-tracked */
     if (self == NULL) {
         return NULL;
     }
-    self->vectorcall = floorcb_vectorcall;
+    self->vectorcall = with_clock ? floorcb_vectorcall_clock : floorcb_vectorcall;
     self->module = Py_NewRef(module);
     self->state = st;
     self->may_disable = EVENT_INFO[ev].may_disable;
@@ -436,6 +530,7 @@ floor_teardown(floor_state *st)
         }
     }
     st->tool_id = -1;
+    st->clock = 0; /* clock_reads and the ring stay readable */
     for (int ev = 0; ev < N_EVENTS; ev++) {
         Py_CLEAR(st->callbacks[ev]);
     }
@@ -538,8 +633,11 @@ read_event_bits(floor_state *st)
 
 /* The body of start(); on failure the caller tears down the partial state. */
 static int
-floor_setup(PyObject *module, floor_state *st, PyObject *prefixes)
+floor_setup(PyObject *module, floor_state *st, PyObject *prefixes, int with_clock)
 {
+    st->clock = with_clock;
+    st->clock_reads = 0;
+    memset(st->clock_ring, 0, sizeof(st->clock_ring));
     st->prefixes = build_prefixes(prefixes);
     if (st->prefixes == NULL) {
         return -1;
@@ -566,7 +664,7 @@ floor_setup(PyObject *module, floor_state *st, PyObject *prefixes)
     }
     long mask = 0;
     for (int ev = 0; ev < N_EVENTS; ev++) {
-        PyObject *cb = floorcb_new(module, st, ev);
+        PyObject *cb = floorcb_new(module, st, ev, with_clock);
         if (cb == NULL) {
             return -1;
         }
@@ -586,21 +684,31 @@ floor_setup(PyObject *module, floor_state *st, PyObject *prefixes)
 }
 
 PyDoc_STRVAR(floor_start_doc,
-"start(prefixes, /) -> int\n\n"
+"start(prefixes, /, *, clock=False) -> int\n\n"
 "Claim a free sys.monitoring tool id (2 first, then 0-5), register the floor\n"
 "callbacks for PY_START, PY_RESUME, PY_RETURN, PY_YIELD, PY_UNWIND, PY_THROW and\n"
 "enable those events. Code whose co_filename starts with one of `prefixes`\n"
-"(a tuple of str) or with '<frozen' is disabled at first sight. Returns the id.");
+"(a tuple of str) or with '<frozen' is disabled at first sight. Returns the id.\n\n"
+"clock=True: every event of user code also reads the clock once (CLOCK_SOURCE)\n"
+"and stores the timestamp in a fixed ring in the module state; clock_reads()\n"
+"counts the reads (reset by start()).");
 
 static PyObject *
-floor_start(PyObject *module, PyObject *prefixes)
+floor_start(PyObject *module, PyObject *args, PyObject *kwargs)
 {
+    static char *kwlist[] = {"", "clock", NULL}; /* "": positional-only */
+    PyObject *prefixes = NULL;                   /* borrowed */
+    int with_clock = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$p:start", kwlist, &prefixes,
+                                     &with_clock)) {
+        return NULL;
+    }
     floor_state *st = get_state(module);
     if (st->tool_id >= 0) {
         PyErr_SetString(PyExc_RuntimeError, "floormod is already started");
         return NULL;
     }
-    if (floor_setup(module, st, prefixes) < 0) {
+    if (floor_setup(module, st, prefixes, with_clock) < 0) {
         PyObject *exc = PyErr_GetRaisedException();
         if (floor_teardown(st) < 0) {
             PyErr_WriteUnraisable(module); /* secondary error; report, keep the first */
@@ -614,7 +722,8 @@ floor_start(PyObject *module, PyObject *prefixes)
 PyDoc_STRVAR(floor_stop_doc,
 "stop() -> dict\n\n"
 "Disable the events, unregister the callbacks and free the tool id. Returns\n"
-"{'tool_id': id, 'codes': code objects seen, 'skipped': of which disabled}.\n"
+"{'tool_id': id, 'codes': code objects seen, 'skipped': of which disabled,\n"
+" 'clock': clock=True was given, 'clock_reads': clock reads made}.\n"
 "Raises RuntimeError if not started.");
 
 static PyObject *
@@ -625,13 +734,15 @@ floor_stop(PyObject *module, PyObject *Py_UNUSED(ignored))
         PyErr_SetString(PyExc_RuntimeError, "floormod is not started");
         return NULL;
     }
-    int tool_id = st->tool_id;
+    int tool_id = st->tool_id, clock = st->clock;
     size_t codes = st->map.used, skipped = st->map.skipped;
     if (floor_teardown(st) < 0) {
         return NULL;
     }
-    return Py_BuildValue("{s:i,s:n,s:n}", "tool_id", tool_id, "codes", (Py_ssize_t)codes,
-                         "skipped", (Py_ssize_t)skipped);
+    return Py_BuildValue("{s:i,s:n,s:n,s:O,s:K}", "tool_id", tool_id, "codes",
+                         (Py_ssize_t)codes, "skipped", (Py_ssize_t)skipped, "clock",
+                         clock ? Py_True : Py_False, "clock_reads",
+                         (unsigned long long)st->clock_reads);
 }
 
 PyDoc_STRVAR(floor_active_doc, "active() -> bool\n\nTrue between start() and stop().");
@@ -642,10 +753,37 @@ floor_active(PyObject *module, PyObject *Py_UNUSED(ignored))
     return PyBool_FromLong(get_state(module)->tool_id >= 0);
 }
 
+PyDoc_STRVAR(floor_clock_reads_doc,
+"clock_reads() -> int\n\n"
+"Clock reads made by the callbacks since the last start() (0 unless it was given\n"
+"clock=True); still readable after stop().");
+
+static PyObject *
+floor_clock_reads(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    return PyLong_FromUnsignedLongLong(get_state(module)->clock_reads);
+}
+
+PyDoc_STRVAR(floor_clock_last_doc,
+"clock_last() -> int\n\n"
+"The timestamp of the last clock read, as stored in the ring (TSC ticks or\n"
+"CLOCK_MONOTONIC ns, see CLOCK_SOURCE); 0 if no read since the last start().");
+
+static PyObject *
+floor_clock_last(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    floor_state *st = get_state(module);
+    uint64_t n = st->clock_reads;
+    return PyLong_FromUnsignedLongLong(n ? st->clock_ring[(n - 1) & CLOCK_RING_MASK] : 0);
+}
+
 static PyMethodDef floor_methods[] = {
-    {"start", floor_start, METH_O, floor_start_doc},
+    {"start", (PyCFunction)(void (*)(void))floor_start, METH_VARARGS | METH_KEYWORDS,
+     floor_start_doc},
     {"stop", floor_stop, METH_NOARGS, floor_stop_doc},
     {"active", floor_active, METH_NOARGS, floor_active_doc},
+    {"clock_reads", floor_clock_reads, METH_NOARGS, floor_clock_reads_doc},
+    {"clock_last", floor_clock_last, METH_NOARGS, floor_clock_last_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -658,11 +796,13 @@ floor_exec(PyObject *module)
 {
     floor_state *st = get_state(module);
     st->tool_id = -1;
+    st->use_tsc = tsc_is_usable();
     st->callback_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &floorcb_spec, NULL);
     if (st->callback_type == NULL) {
         return -1;
     }
-    return 0;
+    const char *source = st->use_tsc ? "rdtsc" : "clock_gettime(CLOCK_MONOTONIC)";
+    return PyModule_AddStringConstant(module, "CLOCK_SOURCE", source);
 }
 
 static int
@@ -694,6 +834,7 @@ floor_clear(PyObject *module)
     }
     st->tool_id = -1;
     st->events_set = 0;
+    st->clock = 0;
     codemap_clear(&st->map); /* late callbacks see slots == NULL and return None */
     for (int ev = 0; ev < N_EVENTS; ev++) {
         Py_CLEAR(st->callbacks[ev]);

@@ -4,7 +4,10 @@
 
 Checks: start/stop bookkeeping, tool-id fallback, that callbacks are really
 unregistered, user vs stdlib verdicts, reference counts of code objects, and that
-traced programs behave the same (generators, exceptions, throw(), asyncio).
+traced programs behave the same (generators, exceptions, throw(), asyncio); then
+the clock option (start(prefixes, clock=True)): one clock read per event of user
+code, none for skipped code, none without the option, timestamps really stored
+in the ring (clock_reads(), clock_last()).
 """
 
 from __future__ import annotations
@@ -71,6 +74,75 @@ def check(cond: bool, what: str) -> None:
     if not cond:
         raise SystemExit(f"FAIL: {what}")
     print(f"ok   {what}")
+
+
+def check_clock(floormod, prefixes: tuple[str, ...], expected: list, before: dict) -> None:
+    """start(prefixes, clock=True): one clock read per event of user code.
+
+    Each run starts with sys.monitoring.restart_events(): locations DISABLEd by a
+    previous run (the prefix "/" one above disables fib) would fire no event."""
+    print(f"clock source: {floormod.CLOCK_SOURCE}")
+    check(floormod.CLOCK_SOURCE in ("rdtsc", "clock_gettime(CLOCK_MONOTONIC)"), "CLOCK_SOURCE is known")
+
+    # Without the option: the program runs, no clock is read, the ring stays empty.
+    M.restart_events()
+    floormod.start(prefixes)
+    got = program()
+    stats = floormod.stop()
+    check(got == expected and floormod.clock_reads() == 0 and floormod.clock_last() == 0
+          and stats["clock"] is False and stats["clock_reads"] == 0, "clock=False reads no clock")
+    M.restart_events()
+    floormod.start(prefixes, clock=False)
+    fib(10)
+    floormod.stop()
+    check(floormod.clock_reads() == 0, "clock=False given explicitly: no read either")
+
+    # Exactly one read per event: fib(15) is 1,973 calls = 3,946 PY_START + PY_RETURN
+    # (main() itself fires no event while it runs; start() and stop() are C).
+    M.restart_events()
+    floormod.start(prefixes, clock=True)
+    fib(15)
+    stats = floormod.stop()
+    first = floormod.clock_last()
+    check(floormod.clock_reads() == 3946 and stats["clock_reads"] == 3946 and stats["clock"] is True,
+          f"clock=True: one read per event of fib(15) ({floormod.clock_reads()} for 3,946 events)")
+    check(first > 0, f"the ring holds the timestamps (last {first})")
+    check(not floormod.active() and floormod.clock_reads() == 3946, "clock_reads() readable after stop()")
+
+    # More reads than the ring has slots (fib(17): 5,167 calls, 10,334 events): wraps,
+    # keeps counting; the last timestamp is later than the previous run's.
+    M.restart_events()
+    floormod.start(prefixes, clock=True)
+    fib(17)
+    floormod.stop()
+    check(floormod.clock_reads() == 10334, f"ring wraps, every read counted ({floormod.clock_reads()})")
+    check(floormod.clock_last() > first, "timestamps move forward from run to run")
+
+    # Skipped code reads no clock; the full program behaves the same with the clock on.
+    M.restart_events()
+    floormod.start(("/",), clock=True)
+    fib(12)
+    floormod.stop()
+    check(floormod.clock_reads() == 0 and floormod.clock_last() == 0, "skipped code reads no clock")
+    M.restart_events()
+    floormod.start(prefixes, clock=True)
+    got = program()
+    floormod.stop()
+    check(got == expected and floormod.clock_reads() > 3946,
+          f"clock=True: same results ({floormod.clock_reads()} reads)")
+
+    # start() resets the count; the clock is a keyword-only option.
+    M.restart_events()
+    floormod.start(prefixes)
+    floormod.stop()
+    check(floormod.clock_reads() == 0 and floormod.clock_last() == 0, "start() resets clock_reads()")
+    try:
+        floormod.start(prefixes, True)
+    except TypeError:
+        check(not floormod.active() and used_tools() == before, "start(prefixes, True) raises TypeError")
+    else:
+        floormod.stop()
+        check(False, "start(prefixes, True) raises TypeError")
 
 
 def main() -> None:
@@ -142,6 +214,8 @@ def main() -> None:
     fib(12)
     stats = floormod.stop()
     check(stats["codes"] == stats["skipped"] > 0, f"prefix '/' skips everything: {stats}")
+
+    check_clock(floormod, prefixes, expected, before)
     print("all floor self-tests passed on", sys.version.split()[0])
 
 
