@@ -355,7 +355,9 @@ ft_unwrap_async_yield(PyObject *v)
 static int
 is_c_task(PyObject *v)
 {
-    return strcmp(Py_TYPE(v)->tp_name, "_asyncio.Task") == 0;
+    /* the first letter first: every user object returned comes here */
+    const char *n = Py_TYPE(v)->tp_name;
+    return n[0] == '_' && strcmp(n, "_asyncio.Task") == 0;
 }
 
 PyObject *
