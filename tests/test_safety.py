@@ -1,11 +1,17 @@
 """Values are captured safely: failing or huge reprs, user __repr__ not run
 in sessions, bounded containers, values as they were at return time."""
+import gc
+import json
+import os
 import sys
+import tempfile
+import weakref
 
 import pytest
 
 from conftest import session
 
+import flowtrace
 from flowtrace import get_trace_data, start_tracing, stop_tracing, trace
 
 
@@ -375,3 +381,90 @@ def test_references_kept_by_a_trace_are_released():
     gc.collect()
     assert sys.getrefcount(Owned) == before_type
     assert sys.getrefcount(big) == before_big
+
+
+# ---------------------------------------------------------------------------
+# values recorded without a stored reference: one-character strings and
+# instances of user classes (a per-thread class table)
+
+def chars():
+    return ["", "a", "\n", "'", '"', "\\", "\x00", "é", "\xff", "€", "ab"]
+
+
+def ret(v):
+    return v
+
+
+def return_each(values):
+    for v in values:
+        ret(v)
+
+
+def test_short_strings_show_as_their_repr():
+    values = chars()
+    _, t = session(return_each, values)
+    got = [e.result_repr for e in t if e.func_name == "ret"]
+    assert got == [repr(v) for v in values]
+    # and the same in JSON and in a rebuilt trace
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "t.json")
+        flowtrace.save(t, path)
+        doc = json.load(open(path, encoding="utf-8"))
+        assert [c.get("result") for c in doc["calls"][1:]] == [repr(v) for v in values]
+        back = flowtrace.load(path)
+        assert [e.result_repr for e in back if e.func_name == "ret"] == got
+
+
+def test_instances_are_not_kept_alive_but_still_named():
+    class Short:
+        pass
+
+    refs = []
+
+    def make():
+        o = Short()
+        refs.append(weakref.ref(o))
+        return o
+
+    def run():
+        for _ in range(3):
+            make()
+
+    _, t = session(run)
+    gc.collect()
+    assert all(r() is None for r in refs)  # the trace holds no instance
+    assert [e.result_repr for e in t if e.func_name.endswith("make")] == [
+        "<test_instances_are_not_kept_alive_but_still_named.<locals>.Short object>"] * 3
+
+
+def test_many_classes_in_one_session_and_in_ring_mode():
+    classes = [type(f"C{i}", (), {}) for i in range(300)]  # the table grows
+
+    def run():
+        for c in classes:
+            ret(c())
+        for c in reversed(classes):
+            ret(c())
+
+    for opts in ({}, {"max_events": 200}):
+        _, t = session(run, **opts)
+        got = [e.result_repr for e in t if e.func_name == "ret"]
+        names = [f"<C{i} object>" for i in range(300)]
+        expected = names + names[::-1]
+        assert got and got == expected[-len(got):]
+        if not opts:
+            assert len(got) == 600
+
+
+def test_args_and_results_with_chars_and_objects():
+    class P:
+        pass
+
+    def f(c, p):
+        return c
+
+    _, t = session(lambda: f("x", P()), args=True)
+    e = [e for e in t if e.func_name.endswith("f")][0]
+    assert e.args_repr.startswith("'x', <")
+    assert e.args_repr.endswith(".P object>")
+    assert e.result_repr == "'x'"

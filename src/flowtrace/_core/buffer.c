@@ -131,6 +131,11 @@ ft_threadbuf_free_list(ft_threadbuf *tb, ft_chunkpool *pool)
             Py_XDECREF(v);
         }
         PyMem_RawFree(tb->values);
+        for (uint32_t i = 0; i < tb->nclasses; i++) {
+            Py_DECREF(tb->classes[i]);
+        }
+        PyMem_RawFree(tb->classes);
+        PyMem_RawFree(tb->class_slots);
         Py_XDECREF(tb->name);
         PyMem_RawFree(tb);
         tb = next;
@@ -198,6 +203,64 @@ ft_threadbuf_seal(ft_threadbuf *tb)
 {
     if (tb->tail != NULL) {
         tb->tail->used = (size_t)(tb->pos - tb->tail->recs);
+    }
+}
+
+static inline uint32_t
+class_hash(const PyTypeObject *t)
+{
+    return (uint32_t)((((uintptr_t)t >> 4) * 0x9E3779B97F4A7C15ull) >> 32);
+}
+
+/* Double the slot table (and the class array with it); 0 or -1. */
+static int
+classes_grow(ft_threadbuf *tb)
+{
+    uint32_t size = tb->class_mask ? (tb->class_mask + 1) * 2 : 64;
+    uint32_t *slots = PyMem_RawCalloc(size, sizeof(uint32_t));
+    /* at most half full: size / 2 classes */
+    PyObject **classes = PyMem_RawRealloc(tb->classes, (size / 2) * sizeof(PyObject *));
+    if (slots == NULL || classes == NULL) {
+        PyMem_RawFree(slots);
+        if (classes != NULL) {
+            tb->classes = classes;
+        }
+        return -1;
+    }
+    tb->classes = classes;
+    for (uint32_t k = 0; k < tb->nclasses; k++) {
+        uint32_t i = class_hash((PyTypeObject *)classes[k]) & (size - 1);
+        while (slots[i] != 0) {
+            i = (i + 1) & (size - 1);
+        }
+        slots[i] = k + 1;
+    }
+    PyMem_RawFree(tb->class_slots);
+    tb->class_slots = slots;
+    tb->class_mask = size - 1;
+    return 0;
+}
+
+uint32_t
+ft_threadbuf_class(ft_threadbuf *tb, PyTypeObject *t)
+{
+    if ((tb->nclasses + 1) * 2 > tb->class_mask + 1 || tb->class_slots == NULL) {
+        if (tb->nclasses >= FT_VAL_OBJ_LIMIT - FT_VAL_OBJ_BASE || classes_grow(tb) < 0) {
+            return FT_VAL_ABSENT;
+        }
+    }
+    uint32_t i = class_hash(t) & tb->class_mask;
+    for (;;) {
+        uint32_t s = tb->class_slots[i];
+        if (s == 0) {
+            tb->classes[tb->nclasses] = Py_NewRef((PyObject *)t);
+            tb->class_slots[i] = ++tb->nclasses;
+            return FT_VAL_OBJ_BASE + tb->nclasses - 1;
+        }
+        if (tb->classes[s - 1] == (PyObject *)t) {
+            return FT_VAL_OBJ_BASE + s - 1;
+        }
+        i = (i + 1) & tb->class_mask;
     }
 }
 

@@ -75,6 +75,14 @@ typedef struct ft_threadbuf {
     uint32_t cap_values;   /* allocated entries of `values` */
     uint32_t vbase;        /* value-store index of values[0]: values of
                               recycled chunks are released (ring mode) */
+    PyObject **classes;    /* owned array of owned refs: the user classes
+                              of captured instances (payload
+                              FT_VAL_OBJ_BASE + index), for the whole
+                              session, ring mode included */
+    uint32_t nclasses;     /* used entries of `classes` */
+    uint32_t class_mask;   /* size - 1 of class_slots (0: none yet) */
+    uint32_t *class_slots; /* owned: open addressing, index + 1 of a class
+                              in `classes` (0: empty), by address */
     size_t ring_chunks;    /* ring mode: chunks kept at most (0: grow) */
     size_t nchunks;        /* chunks in the list */
     uint64_t dropped;      /* records of recycled chunks: not kept */
@@ -121,6 +129,19 @@ void ft_threadbuf_seal(ft_threadbuf *tb);
 /* Append one owned reference to the value store; returns its payload or
  * FT_VAL_ABSENT on memory failure (the reference is then released). */
 uint32_t ft_threadbuf_store(ft_threadbuf *tb, PyObject *owned);
+
+/* The payload of an instance of class `t`: FT_VAL_OBJ_BASE + its index
+ * in the thread's class table (added on first sight), or FT_VAL_ABSENT on
+ * memory failure or when the table is full. */
+uint32_t ft_threadbuf_class(ft_threadbuf *tb, PyTypeObject *t);
+
+/* The class of a FT_VAL_OBJ_* payload (borrowed), or NULL. */
+static inline PyObject *
+ft_threadbuf_class_of(const ft_threadbuf *tb, uint32_t payload)
+{
+    uint32_t k = payload - FT_VAL_OBJ_BASE;
+    return k < tb->nclasses ? tb->classes[k] : NULL;
+}
 
 /* The stored (tagged) entry of a payload, or NULL when it was released
  * (ring mode) or is not an index. */

@@ -68,12 +68,24 @@ static inline uint32_t ft_rec_payload(ft_record r) { return (uint32_t)(r >> 32);
 #define FT_VAL_FALSE 2u         /* False */
 #define FT_VAL_TRUE 3u          /* True */
 #define FT_VAL_GENEXIT 4u       /* UNWIND by GeneratorExit: closed */
-#define FT_VAL_FIRST_INDEX 8u   /* payload - 8 = index in the value store */
+#define FT_VAL_FIRST_INDEX 8u   /* payload - 8 = index in the value store
+                                   (modulo 2^30: up to 0x40000007) */
+/* Above the value store's range, values that need no stored reference: */
+#define FT_VAL_CHAR_BASE 0x40000100u /* + c (c < 256): the str chr(c);
+                                        + 256: the empty str */
+#define FT_VAL_OBJ_BASE 0x40001000u  /* + k: an instance of the k-th class
+                                        of its thread's class table */
+#define FT_VAL_OBJ_LIMIT 0x7FFFFFFFu /* last payload of that range */
 #define FT_VAL_INLINE_INT 0x80000000u /* low 31 bits: a signed int */
 #define FT_INLINE_INT_MIN (-(1L << 30))
 #define FT_INLINE_INT_MAX ((1L << 30) - 1)
 
 static inline int ft_val_is_inline_int(uint32_t p) { return (p & FT_VAL_INLINE_INT) != 0; }
+static inline int ft_val_is_char(uint32_t p) { return p - FT_VAL_CHAR_BASE <= 256u; }
+static inline int ft_val_is_obj(uint32_t p)
+{
+    return p >= FT_VAL_OBJ_BASE && p <= FT_VAL_OBJ_LIMIT;
+}
 static inline long ft_val_inline_int(uint32_t p)
 {
     /* sign-extend 31 bits */

@@ -465,6 +465,12 @@ ft_capture_slow(ft_threadbuf *tb, PyObject *v)
             return store_tagged(tb, snap, FT_TAG_LIST);
         }
     }
+    if (PyUnicode_CheckExact(v) && PyUnicode_GET_LENGTH(v) <= 1 &&
+        PyUnicode_KIND(v) == PyUnicode_1BYTE_KIND) {
+        /* "" and one Latin-1 character (a lexer's peek): no reference */
+        return FT_VAL_CHAR_BASE +
+               (PyUnicode_GET_LENGTH(v) ? (uint32_t)PyUnicode_READ_CHAR(v, 0) : 256u);
+    }
     if (PyLong_CheckExact(v) || PyFloat_CheckExact(v) || PyComplex_CheckExact(v) ||
         PyUnicode_CheckExact(v) || PyBytes_CheckExact(v) || is_frozen_tuple(v)) {
         return store_tagged(tb, Py_NewRef(v), FT_TAG_RAW);
@@ -482,8 +488,11 @@ ft_capture_slow(ft_threadbuf *tb, PyObject *v)
         return store_tagged(tb, text, FT_TAG_TEXT);
     }
     if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) {
-        /* A user class: its name is enough, shown as "<Name object>". */
-        return store_tagged(tb, Py_NewRef((PyObject *)t), FT_TAG_TYPE);
+        /* A user class: its name is enough, shown as "<Name object>". The
+         * class goes into the thread's class table once; the instance is
+         * not kept. */
+        uint32_t p = ft_threadbuf_class(tb, t);
+        return p != FT_VAL_ABSENT ? p : store_tagged(tb, Py_NewRef((PyObject *)t), FT_TAG_TYPE);
     }
     PyObject *r = ft_builtin_repr(v, FT_REPR_LIMIT);
     if (r == NULL) {
@@ -515,6 +524,19 @@ ft_value_put_inline(ft_sbuf *s, uint32_t payload)
     }
 }
 
+/* "<Name object>": an instance of a user class. */
+static PyObject *
+type_text(PyTypeObject *t)
+{
+    PyObject *q = PyType_GetQualName(t);
+    if (q == NULL) {
+        return NULL;
+    }
+    PyObject *r = PyUnicode_FromFormat("<%U object>", q);
+    Py_DECREF(q);
+    return r;
+}
+
 PyObject *
 ft_value_text(const ft_threadbuf *tb, uint32_t payload)
 {
@@ -533,6 +555,17 @@ ft_value_text(const ft_threadbuf *tb, uint32_t payload)
     if (ft_val_is_inline_int(payload)) {
         return PyUnicode_FromFormat("%ld", ft_val_inline_int(payload));
     }
+    if (ft_val_is_char(payload)) {
+        uint32_t c = payload - FT_VAL_CHAR_BASE;
+        PyObject *str = c < 256 ? PyUnicode_FromOrdinal((int)c) : PyUnicode_New(0, 0);
+        PyObject *r = str ? ft_builtin_repr(str, FT_REPR_LIMIT) : NULL;
+        Py_XDECREF(str);
+        return r;
+    }
+    if (ft_val_is_obj(payload)) {
+        PyObject *cls = tb ? ft_threadbuf_class_of(tb, payload) : NULL;
+        return cls ? type_text((PyTypeObject *)cls) : PyUnicode_FromString("?");
+    }
     PyObject *p = tb ? ft_threadbuf_value(tb, payload) : NULL;
     if (p == NULL) {
         return PyUnicode_FromString("\xe2\x80\xa6"); /* not kept (ring mode) */
@@ -543,15 +576,8 @@ ft_value_text(const ft_threadbuf *tb, uint32_t payload)
         return Py_NewRef(o);
     case FT_TAG_LIST:
         return list_snapshot_text(o);
-    case FT_TAG_TYPE: {
-        PyObject *q = PyType_GetQualName((PyTypeObject *)o);
-        if (q == NULL) {
-            return NULL;
-        }
-        PyObject *r = PyUnicode_FromFormat("<%U object>", q);
-        Py_DECREF(q);
-        return r;
-    }
+    case FT_TAG_TYPE:
+        return type_text((PyTypeObject *)o);
     default:
         return ft_builtin_repr(o, FT_REPR_LIMIT);
     }
