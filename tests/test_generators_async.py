@@ -436,3 +436,37 @@ def test_task_subclass_named_without_running_its_override():
     assert [e.func_name for e in lanes] == ["loud_main", "loud_child"]
     assert tasks_numbered(lanes[1].args_repr) == "subclassed"
     assert tasks_numbered(lanes[1].result_repr) == "Task-N"
+
+
+def count_up(n):
+    yield from range(n)
+
+
+def plain_gen_loop():
+    total = 0
+    for _ in range(50):
+        total += sum(x for x in count_up(3))
+    return total
+
+
+async def tiny_task():
+    await asyncio.sleep(0)
+    return 1
+
+
+def test_generators_after_the_loop_finished_pay_no_task_bookkeeping():
+    # once asyncio.run() is over, plain generators are outside any task:
+    # nothing more is recorded for them than without asyncio
+    def records(fn):
+        start_tracing()
+        try:
+            fn()
+        finally:
+            t = stop_tracing()
+        return t._c().nrecords
+
+    loop_only = records(lambda: asyncio.run(tiny_task()))
+    gens_only = records(plain_gen_loop)
+    both = records(lambda: (asyncio.run(tiny_task()), plain_gen_loop()))
+    # the first generator after the loop says "no task" once (two words)
+    assert loop_only + gens_only <= both <= loop_only + gens_only + 2

@@ -101,7 +101,9 @@ typedef struct ft_threadbuf {
     int coro_depth;        /* coroutine and async generator frames entered
                               and not yet left: 0 means the event loop is
                               between task steps */
-    int saw_loop;          /* an asyncio task ran on this thread */
+    int saw_loop;          /* an asyncio task ran (or was created) on this
+                              thread since a plain generator last ran
+                              outside any task */
     uintptr_t last_task;   /* identity only: the asyncio task of the last
                               step recorded on this thread (0: none) */
     ft_chunkpool *pool;    /* borrowed: the module's pool (used only while

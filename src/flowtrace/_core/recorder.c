@@ -194,6 +194,12 @@ note_task_step(ft_state *st, ft_threadbuf *tb, uint32_t v, int always)
     if (task != NULL) {
         tb->saw_loop = 1;
     }
+    else if (always) {
+        /* a plain generator outside any task: the loop has finished, or
+         * runs a callback. Later plain generators need not ask again until
+         * a task is seen (asking costs a call on every resumption). */
+        tb->saw_loop = 0;
+    }
     if ((uintptr_t)task == tb->last_task && !always) {
         Py_XDECREF(task);
         return;
@@ -209,6 +215,7 @@ static void
 note_task_created(ft_state *st, ft_threadbuf *tb, uint32_t v, PyObject *task)
 {
     PyObject *parent = current_task(st);
+    tb->saw_loop = 1; /* a loop runs on this thread: it will step the task */
     uint32_t payload = parent ? ft_store_text(tb, ft_task_name(parent, st->task_get_name)) : FT_VAL_ABSENT;
     Py_XDECREF(parent);
     if (tb->last_task == (uintptr_t)task) {
