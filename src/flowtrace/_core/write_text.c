@@ -8,7 +8,7 @@
  *
  * Two spaces of indent per level. When the arguments were not captured the
  * empty argument slot still takes its space: "→ fib()  → 1" (the seed's
- * format). Text goes out in 64 KiB pieces: memory does not grow with the
+ * format). Text goes out in 256 KiB pieces: memory does not grow with the
  * trace.
  *
  * Colour (opts.color) only adds ANSI codes around pieces of the same text:
@@ -18,11 +18,11 @@
  */
 #include "write_text.h"
 
+#include "jsonbuf.h"
 #include "record.h"
 #include "sbuf.h"
 #include "values.h"
 
-#define FLUSH_AT (64 * 1024)
 
 typedef struct {
     const char *call, *resume, *close, *raise, *yield, *header;
@@ -50,9 +50,8 @@ static const symbols ASCII_SYMBOLS = {"->", ">>", "<-", "!!", "||", "--",
 
 typedef struct {
     ft_trace *t;         /* borrowed */
-    PyObject *write;     /* owned: file.write, or raw.write (bytes) */
-    int bytes;           /* `write` takes bytes */
-    ft_sbuf out;         /* owned: pending text */
+    ft_sink sink;        /* owned: file.write (str), or raw.write (bytes),
+                            and the pending text */
     const symbols *sym;  /* borrowed: static table */
     int ascii;           /* non-ASCII value text is escaped */
     int color;           /* ANSI colours on */
@@ -68,9 +67,9 @@ static void
 paint(writer *w, const char *sgr)
 {
     if (w->color) {
-        ft_sbuf_puts(&w->out, "\x1b[");
-        ft_sbuf_puts(&w->out, sgr);
-        ft_sbuf_puts(&w->out, "m");
+        ft_sbuf_puts(&w->sink.out, "\x1b[");
+        ft_sbuf_puts(&w->sink.out, sgr);
+        ft_sbuf_puts(&w->sink.out, "m");
     }
 }
 
@@ -78,7 +77,7 @@ static void
 unpaint(writer *w)
 {
     if (w->color) {
-        ft_sbuf_puts(&w->out, "\x1b[0m");
+        ft_sbuf_puts(&w->sink.out, "\x1b[0m");
     }
 }
 
@@ -87,7 +86,7 @@ static void
 put_painted_n(writer *w, const char *sgr, const char *text, size_t n)
 {
     paint(w, sgr);
-    ft_sbuf_put(&w->out, text, n);
+    ft_sbuf_put(&w->sink.out, text, n);
     unpaint(w);
 }
 
@@ -98,58 +97,33 @@ put_painted(writer *w, const char *sgr, const char *text)
 }
 
 
-static int
-flush(writer *w)
-{
-    if (w->out.oom) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    if (w->out.len == 0) {
-        return 0;
-    }
-    PyObject *s = w->bytes ? PyBytes_FromStringAndSize(w->out.buf, (Py_ssize_t)w->out.len)
-                           : PyUnicode_DecodeUTF8(w->out.buf, (Py_ssize_t)w->out.len, "replace");
-    w->out.len = 0;
-    if (s == NULL) {
-        return -1;
-    }
-    PyObject *r = PyObject_CallOneArg(w->write, s);
-    Py_DECREF(s);
-    if (r == NULL) {
-        return -1;
-    }
-    Py_DECREF(r);
-    return 0;
-}
-
 static void
 put_indent(writer *w, size_t depth)
 {
-    if (depth == 0 || ft_sbuf_reserve(&w->out, 2 * depth) < 0) {
+    if (depth == 0 || ft_sbuf_reserve(&w->sink.out, 2 * depth) < 0) {
         return;
     }
-    memset(w->out.buf + w->out.len, ' ', 2 * depth);
-    w->out.len += 2 * depth;
+    memset(w->sink.out.buf + w->sink.out.len, ' ', 2 * depth);
+    w->sink.out.len += 2 * depth;
 }
 
 static void
 put_text(writer *w, PyObject *s)
 {
     if (!w->ascii) {
-        ft_sbuf_put_str(&w->out, s);
+        ft_sbuf_put_str(&w->sink.out, s);
         return;
     }
     PyObject *a = PyObject_ASCII(s); /* 'quoted' with escapes */
     if (a == NULL) {
         PyErr_Clear();
-        ft_sbuf_puts(&w->out, "?");
+        ft_sbuf_puts(&w->sink.out, "?");
         return;
     }
     Py_ssize_t n;
     const char *u = PyUnicode_AsUTF8AndSize(a, &n);
     if (u != NULL && n >= 2) {
-        ft_sbuf_put(&w->out, u + 1, (size_t)n - 2); /* drop the quotes */
+        ft_sbuf_put(&w->sink.out, u + 1, (size_t)n - 2); /* drop the quotes */
     }
     Py_DECREF(a);
 }
@@ -179,7 +153,7 @@ put_name(writer *w, uint32_t code_id)
             w->name_utf8[code_id] = u;
             w->name_len[code_id] = (size_t)n;
         }
-        ft_sbuf_put(&w->out, w->name_utf8[code_id], w->name_len[code_id]);
+        ft_sbuf_put(&w->sink.out, w->name_utf8[code_id], w->name_len[code_id]);
     }
     unpaint(w);
     return 0;
@@ -192,7 +166,7 @@ put_value(writer *w, const ft_node *nd, uint32_t payload, const char *sgr)
     if (payload != FT_VAL_ABSENT && (payload < FT_VAL_GENEXIT || ft_val_is_inline_int(payload))) {
         /* small ints, None, booleans: no object made */
         paint(w, sgr);
-        ft_value_put_inline(&w->out, payload);
+        ft_value_put_inline(&w->sink.out, payload);
         unpaint(w);
         return 0;
     }
@@ -221,12 +195,12 @@ put_marker(writer *w, const ft_node *nd, size_t depth)
                 nd->kind == FT_NODE_RAISE     ? y->raised
                 : nd->kind == FT_NODE_RERAISE ? y->reraised
                                               : y->caught);
-    ft_sbuf_put(&w->out, " ", 1);
+    ft_sbuf_put(&w->sink.out, " ", 1);
     if (put_value(w, nd, nd->exc, C_EXC) < 0) {
         return -1;
     }
-    ft_sbuf_put(&w->out, "\n", 1);
-    return w->out.len >= FLUSH_AT ? flush(w) : 0;
+    ft_sbuf_put(&w->sink.out, "\n", 1);
+    return ft_sink_maybe_flush(&w->sink);
 }
 
 /* "◆ task Task-2 (from Task-1)": the lane of an asyncio task. */
@@ -235,19 +209,19 @@ put_task(writer *w, const ft_node *nd, size_t depth)
 {
     put_indent(w, depth);
     put_painted(w, C_MARK, w->sym->task);
-    ft_sbuf_put(&w->out, " ", 1);
+    ft_sbuf_put(&w->sink.out, " ", 1);
     if (nd->args != FT_VAL_ABSENT && put_value(w, nd, nd->args, C_NAME) < 0) {
         return -1;
     }
     if (nd->result != FT_VAL_ABSENT) {
-        ft_sbuf_puts(&w->out, " (from ");
+        ft_sbuf_puts(&w->sink.out, " (from ");
         if (put_value(w, nd, nd->result, C_NAME) < 0) {
             return -1;
         }
-        ft_sbuf_puts(&w->out, ")");
+        ft_sbuf_puts(&w->sink.out, ")");
     }
-    ft_sbuf_put(&w->out, "\n", 1);
-    return w->out.len >= FLUSH_AT ? flush(w) : 0;
+    ft_sbuf_put(&w->sink.out, "\n", 1);
+    return ft_sink_maybe_flush(&w->sink);
 }
 
 static int
@@ -274,89 +248,86 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
     }
     put_indent(w, depth);
     put_painted_n(w, prefix_sgr, prefix, y->arrow_len);
-    ft_sbuf_put(&w->out, " ", 1);
+    ft_sbuf_put(&w->sink.out, " ", 1);
     if (put_name(w, nd->code_id) < 0) {
         return -1;
     }
-    ft_sbuf_put(&w->out, "(", 1);
+    ft_sbuf_put(&w->sink.out, "(", 1);
     if (nd->args != FT_VAL_ABSENT && put_value(w, nd, nd->args, C_ARGS) < 0) {
         return -1;
     }
-    ft_sbuf_put(&w->out, ")", 1);
+    ft_sbuf_put(&w->sink.out, ")", 1);
     const char *before = (nd->flags & FT_NF_CUT) ? "(began before the kept events)"
                                                  : "(began before tracing)";
     if (which == LINE_OPEN && (nd->flags & FT_NF_BEGAN_BEFORE)) {
-        ft_sbuf_put(&w->out, " ", 1);
+        ft_sbuf_put(&w->sink.out, " ", 1);
         put_painted(w, C_MARK, before);
     }
     if (which != LINE_OPEN) {
         int has_outcome = nd->end != FT_END_RETURN || nd->result != FT_VAL_ABSENT;
         int timed = nd->timed && nd->end != FT_END_UNFINISHED;
         if (nd->args == FT_VAL_ABSENT && (has_outcome || timed)) {
-            ft_sbuf_put(&w->out, " ", 1); /* the empty argument slot */
+            ft_sbuf_put(&w->sink.out, " ", 1); /* the empty argument slot */
         }
         if (timed) {
             char buf[48];
             snprintf(buf, sizeof(buf), "[%.6fs]", ft_node_seconds(w->t, nd));
-            ft_sbuf_put(&w->out, " ", 1);
+            ft_sbuf_put(&w->sink.out, " ", 1);
             put_painted(w, C_TIME, buf);
         }
         switch (nd->end) {
         case FT_END_RETURN:
             if (nd->result != FT_VAL_ABSENT) {
-                ft_sbuf_put(&w->out, " ", 1);
+                ft_sbuf_put(&w->sink.out, " ", 1);
                 put_painted_n(w, C_MARK, y->call, y->arrow_len);
-                ft_sbuf_put(&w->out, " ", 1);
+                ft_sbuf_put(&w->sink.out, " ", 1);
                 if (put_value(w, nd, nd->result, C_RESULT) < 0) {
                     return -1;
                 }
             }
             break;
         case FT_END_YIELD:
-            ft_sbuf_put(&w->out, " ", 1);
+            ft_sbuf_put(&w->sink.out, " ", 1);
             put_painted_n(w, C_MARK, y->yield, y->arrow_len);
             if (nd->result != FT_VAL_ABSENT) {
-                ft_sbuf_put(&w->out, " ", 1);
+                ft_sbuf_put(&w->sink.out, " ", 1);
                 if (put_value(w, nd, nd->result, C_RESULT) < 0) {
                     return -1;
                 }
             }
             if (nd->flags & FT_NF_LEFT_SUSPENDED) {
-                ft_sbuf_put(&w->out, " ", 1);
+                ft_sbuf_put(&w->sink.out, " ", 1);
                 put_painted(w, C_MARK, "(left suspended)");
             }
             break;
         case FT_END_CLOSED:
-            ft_sbuf_put(&w->out, " ", 1);
+            ft_sbuf_put(&w->sink.out, " ", 1);
             put_painted(w, C_MARK, y->closed);
             break;
         case FT_END_RAISE:
-            ft_sbuf_put(&w->out, " ", 1);
+            ft_sbuf_put(&w->sink.out, " ", 1);
             if (put_value(w, nd, nd->exc, C_EXC) < 0) {
                 return -1;
             }
             break;
         default:
-            ft_sbuf_put(&w->out, " ", 1);
+            ft_sbuf_put(&w->sink.out, " ", 1);
             put_painted(w, C_MARK, "(unfinished)");
             break;
         }
         if (which == LINE_LEAF && (nd->flags & FT_NF_BEGAN_BEFORE)) {
-            ft_sbuf_put(&w->out, " ", 1);
+            ft_sbuf_put(&w->sink.out, " ", 1);
             put_painted(w, C_MARK, before);
         }
     }
     if (which == LINE_CUT && w->hidden > 0) {
         char buf[48];
         snprintf(buf, sizeof(buf), "(+%zu call%s)", w->hidden, w->hidden == 1 ? "" : "s");
-        ft_sbuf_put(&w->out, " ", 1);
+        ft_sbuf_put(&w->sink.out, " ", 1);
         put_painted(w, C_MARK, buf);
     }
-    ft_sbuf_put(&w->out, "\n", 1);
-    if (w->out.len >= FLUSH_AT) {
-        return flush(w);
-    }
-    return 0;
+    ft_sbuf_put(&w->sink.out, "\n", 1);
+    return ft_sink_maybe_flush(&w->sink);
 }
 
 /* Close the open call at `depth`: its closing line, or the one line of a
@@ -390,20 +361,20 @@ write_thread(writer *w, uint32_t thread, int header, int64_t **stackp, size_t *c
             return -1;
         }
         paint(w, C_MARK);
-        ft_sbuf_puts(&w->out, w->sym->header);
-        ft_sbuf_puts(&w->out, " thread ");
+        ft_sbuf_puts(&w->sink.out, w->sym->header);
+        ft_sbuf_puts(&w->sink.out, " thread ");
         put_text(w, name);
-        ft_sbuf_put(&w->out, " ", 1);
-        ft_sbuf_puts(&w->out, w->sym->header);
+        ft_sbuf_put(&w->sink.out, " ", 1);
+        ft_sbuf_puts(&w->sink.out, w->sym->header);
         unpaint(w);
-        ft_sbuf_put(&w->out, "\n", 1);
+        ft_sbuf_put(&w->sink.out, "\n", 1);
     }
     uint64_t dropped = t->thread_vec[thread]->dropped;
     if (dropped) {
         char buf[96];
         snprintf(buf, sizeof(buf), "%s %llu earlier events not kept (max_events)\n",
                  w->ascii ? "..." : "\xe2\x8b\xaf", (unsigned long long)dropped);
-        ft_sbuf_puts(&w->out, buf);
+        ft_sbuf_puts(&w->sink.out, buf);
     }
     /* The stack holds the open ancestors of the next node, in order. */
     size_t depth = 0;
@@ -492,10 +463,8 @@ ft_write_text(ft_trace *t, PyObject *file, const ft_text_opts *o)
             return -1;
         }
         Py_DECREF(r);
-        w.bytes = 1;
     }
-    w.write = PyObject_GetAttrString(o->raw != NULL ? o->raw : file, "write");
-    if (w.write == NULL) {
+    if (ft_sink_open(&w.sink, o->raw != NULL ? o->raw : file, o->raw != NULL) < 0) {
         return -1;
     }
     uint32_t busy = 0;
@@ -517,14 +486,15 @@ ft_write_text(ft_trace *t, PyObject *file, const ft_text_opts *o)
         }
     }
     /* one buffer for the whole tree, no larger than a small tree needs */
-    size_t guess = t->nnodes < FLUSH_AT / 64 ? t->nnodes * 64 + 256 : FLUSH_AT + 4096;
-    ft_sbuf_reserve(&w.out, guess);
+    size_t guess = t->nnodes < FT_SINK_FLUSH_AT / 64 ? t->nnodes * 64 + 256
+                                                      : FT_SINK_FLUSH_AT + 4096;
+    ft_sbuf_reserve(&w.sink.out, guess);
     for (uint32_t i = 0; i < t->nthreads && rc == 0; i++) {
         rc = write_thread(&w, i, headers, &stack, &cap,
                           o->max_depth > 0 ? (size_t)o->max_depth : 0);
     }
     if (rc == 0) {
-        rc = flush(&w);
+        rc = ft_sink_flush(&w.sink);
     }
     if (rc == 0 && o->raw != NULL) {
         rc = flush_raw_if_line_buffered(file, o->raw);
@@ -532,7 +502,6 @@ ft_write_text(ft_trace *t, PyObject *file, const ft_text_opts *o)
     PyMem_RawFree(stack);
     PyMem_RawFree(w.name_utf8);
     PyMem_RawFree(w.name_len);
-    ft_sbuf_free(&w.out);
-    Py_DECREF(w.write);
+    ft_sink_close(&w.sink);
     return rc;
 }
