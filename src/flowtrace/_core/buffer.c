@@ -155,12 +155,13 @@ recycle_head(ft_threadbuf *tb)
         PyObject *v = (PyObject *)((uintptr_t)tb->values[i] & ~FT_VALUE_TAG_BITS);
         Py_XDECREF(v);
     }
-    memmove(tb->values, tb->values + n, (tb->nvalues - n) * sizeof(PyObject *));
+    if (n > 0) { /* values is NULL while nothing was stored */
+        memmove(tb->values, tb->values + n, (tb->nvalues - n) * sizeof(PyObject *));
+    }
     tb->nvalues -= n;
     tb->vbase = keep_from;
     if (tb->exc_payload && ft_threadbuf_value(tb, tb->exc_payload) == NULL) {
-        tb->exc_seen = NULL; /* its text is gone */
-        tb->exc_payload = 0;
+        tb->exc_payload = 0; /* its text is gone: not to be shared any more */
     }
     tb->dropped += h->used;
     tb->nchunks--;

@@ -90,14 +90,12 @@ typedef struct ft_threadbuf {
     PyObject *name;        /* owned: thread name (str) or NULL */
     int name_tries;        /* attempts to read the name while running */
     int failed;            /* a memory failure happened: stop appending */
-    PyObject *inflight;    /* identity only, never dereferenced: the
-                              exception last seen unwinding a frame of this
-                              thread (its RAISE in the caller is propagation,
-                              not a new raise) */
-    PyObject *exc_seen;    /* identity only: exception whose text is
-                              exc_payload */
-    PyTypeObject *exc_seen_type; /* identity only: its type */
-    uint32_t exc_payload;  /* payload of exc_seen's formatted text */
+    PyObject *unwound_code; /* borrowed (kept alive by the session's code
+                              table) or NULL: code of the frame whose
+                              PY_UNWIND was this thread's last exception
+                              event (recorder.c: propagation or new raise) */
+    uint32_t exc_payload;  /* payload of the last exception text stored:
+                              an equal text shares it */
     int coro_depth;        /* coroutine and async generator frames entered
                               and not yet left: 0 means the event loop is
                               between task steps */

@@ -314,17 +314,20 @@ on_exit_value(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned ki
     Py_RETURN_NONE;
 }
 
-/* The text of an exception, formatted once while it propagates: the same
- * exception object seen again (next frame of the unwinding, its handler)
- * reuses the stored text. Returns FT_VAL_ABSENT, and sets *gone, when the
- * session ended while formatting ran user code. */
+/* The text of an exception, formatted at each of its events (it may have
+ * changed: a handler can edit its args before re-raising). A text equal to
+ * the last one stored on this thread shares its payload, so an exception
+ * unwinding many frames is stored once, and the tree can tell that a
+ * handler's re-raise is the exception it caught. Nothing is keyed by the
+ * exception's address (a new exception can be allocated where a freed one
+ * was), and no reference to it is kept (that would change when the
+ * program's exception, its traceback and its frames' locals die).
+ * Returns FT_VAL_ABSENT, and sets *gone, when the session ended while
+ * formatting ran user code. */
 static uint32_t
 exception_payload(ft_state *st, ft_threadbuf *tb, PyObject *exc, uint32_t v, int *gone)
 {
     *gone = 0;
-    if (exc == tb->exc_seen && Py_TYPE(exc) == tb->exc_seen_type && tb->exc_payload) {
-        return tb->exc_payload;
-    }
     uint64_t gen = st->gen;
     PyObject *text = ft_format_exception(exc, st->full_repr || (v & FT_CODE_FULLREPR));
     if (!still_ours(st, gen)) {
@@ -332,11 +335,47 @@ exception_payload(ft_state *st, ft_threadbuf *tb, PyObject *exc, uint32_t v, int
         *gone = 1;
         return FT_VAL_ABSENT;
     }
+    if (text == NULL) {
+        return FT_VAL_ABSENT;
+    }
+    if (tb->exc_payload) {
+        uintptr_t tagged = (uintptr_t)ft_threadbuf_value(tb, tb->exc_payload);
+        PyObject *last = (PyObject *)(tagged & ~FT_VALUE_TAG_BITS);
+        if ((tagged & FT_VALUE_TAG_BITS) == FT_TAG_TEXT && last != NULL &&
+            PyUnicode_Compare(last, text) == 0) {
+            Py_DECREF(text);
+            return tb->exc_payload;
+        }
+    }
     uint32_t p = ft_store_text(tb, text);
-    tb->exc_seen = exc;
-    tb->exc_seen_type = Py_TYPE(exc);
     tb->exc_payload = p;
     return p;
+}
+
+/* Is this RAISE of `exc` its propagation out of the frame of `code` that
+ * has just unwound (its callee), rather than a new raise? The interpreter
+ * adds the raising frame's entry to the traceback before the RAISE event,
+ * so a propagated exception's traceback goes on, right after that entry,
+ * with the callee's; a new exception's traceback has no second entry, and
+ * one re-raised from a variable continues with the frame where it was
+ * caught before. `code` is alive (the code table holds it), so comparing
+ * it is sound. No user code runs. */
+static int
+propagated_from(PyObject *exc, PyObject *code)
+{
+    PyObject *head = PyException_GetTraceback(exc);
+    if (head == NULL) {
+        return 0;
+    }
+    int same = 0;
+    PyTracebackObject *next = ((PyTracebackObject *)head)->tb_next;
+    if (next != NULL && next->tb_frame != NULL) {
+        PyCodeObject *c = PyFrame_GetCode(next->tb_frame);
+        same = (PyObject *)c == code;
+        Py_DECREF(c);
+    }
+    Py_DECREF(head);
+    return same;
 }
 
 /* Exceptions that are iteration machinery, not the program's errors. */
@@ -358,8 +397,8 @@ on_unwind(ft_state *st, PyObject *const *args, Py_ssize_t nargs)
         Py_RETURN_NONE;
     }
     PyObject *exc = args[2];
-    tb->inflight = exc; /* its RAISE in the caller is propagation */
     uint32_t v = ft_verdict(st, tb, args[0]);
+    tb->unwound_code = args[0]; /* in the code table now */
     if (v & FT_CODE_EXCLUDED) {
         Py_RETURN_NONE; /* PY_UNWIND cannot be disabled */
     }
@@ -392,8 +431,9 @@ on_exception(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned kin
         Py_RETURN_NONE;
     }
     PyObject *exc = args[2];
-    int propagated = kind == FT_REC_RAISE && exc == tb->inflight;
-    tb->inflight = NULL;
+    int propagated = kind == FT_REC_RAISE && tb->unwound_code != NULL &&
+                     propagated_from(exc, tb->unwound_code);
+    tb->unwound_code = NULL;
     if (propagated || is_iteration_signal(exc)) {
         Py_RETURN_NONE; /* the callee's "↯" line already says it */
     }
