@@ -337,7 +337,7 @@ ft_patterns_set(ft_patterns *p, PyObject *tuple)
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *s = PyTuple_GET_ITEM(tuple, i);
         if (!PyUnicode_Check(s)) {
-            PyErr_Format(PyExc_TypeError, "a pattern must be str, not %T", s);
+            PyErr_Format(PyExc_TypeError, "a pattern must be str, not %.200s", Py_TYPE(s)->tp_name);
             ft_patterns_clear(p);
             return -1;
         }

@@ -54,7 +54,7 @@ text_payload(ft_threadbuf *tb, PyObject *o, const char *name, uint32_t *out)
         return 0;
     }
     if (!PyUnicode_Check(v)) {
-        PyErr_Format(PyExc_TypeError, "CallEvent.%s must be str or None, not %T", name, v);
+        PyErr_Format(PyExc_TypeError, "CallEvent.%s must be str or None, not %.200s", name, Py_TYPE(v)->tp_name);
         Py_DECREF(v);
         return -1;
     }

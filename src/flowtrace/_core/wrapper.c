@@ -141,7 +141,7 @@ tf_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     }
     ft_patterns_clear(&check);
     if (!PyCallable_Check(func)) {
-        PyErr_Format(PyExc_TypeError, "@trace needs a callable, not %T", func);
+        PyErr_Format(PyExc_TypeError, "@trace needs a callable, not %.200s", Py_TYPE(func)->tp_name);
         return NULL;
     }
     PyObject *module = PyType_GetModule(type); /* borrowed */
