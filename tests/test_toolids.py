@@ -6,7 +6,7 @@ import warnings
 
 import pytest
 
-from conftest import session, tree_text
+from conftest import run_cmd, session, tree_text
 
 from flowtrace import _core, start_tracing, stop_tracing, trace
 
@@ -187,3 +187,89 @@ def test_registered_callbacks_are_the_c_ones():
             assert not isinstance(prev, types.FunctionType)
     finally:
         stop_tracing()
+
+
+def test_standard_tool_ids_are_taken_last():
+    """The ids no standard tool claims come first (issue 9, item 4): the
+    program's profiler (2), coverage (1) and debugger (0) keep theirs."""
+    start_tracing()
+    try:
+        assert _core._tool_id() == 3
+    finally:
+        stop_tracing()
+    with Holding([3, 4]):
+        start_tracing()
+        try:
+            assert _core._tool_id() == 5
+        finally:
+            stop_tracing()
+    with Holding([3, 4, 5]):
+        start_tracing()
+        try:
+            assert _core._tool_id() == M.DEBUGGER_ID
+        finally:
+            stop_tracing()
+
+
+def test_cprofile_works_inside_a_session():
+    import cProfile
+    import pstats
+    import io
+    start_tracing()
+    try:
+        prof = cProfile.Profile()
+        prof.enable()
+        work(1)
+        prof.disable()
+    finally:
+        t = stop_tracing()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).print_stats()
+    assert "work" in out.getvalue()
+    assert [e.func_name for e in t] == ["work"]
+
+
+def test_cprofile_module_runs_under_flowtrace_run(tmp_path):
+    prog = tmp_path / "prog.py"
+    prog.write_text("def leaf(n):\n    return n + 1\n\n"
+                    "def main():\n    return sum(leaf(i) for i in range(3))\n\n"
+                    "print(main())\n")
+    r = run_cmd([sys.executable, "-m", "flowtrace", "run", "-m", "cProfile", "-s", "ncalls",
+                 str(prog)], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("6\n")
+    assert "prog.py:1(leaf)" in r.stdout  # cProfile's own table
+
+
+def test_stop_leaves_an_id_that_another_tool_took_meanwhile():
+    """The program freed FlowTrace's id and another tool took it (issue 9,
+    item 5): stopping must not undo the other tool's registration."""
+    seen = []
+
+    def on_start(code, offset):
+        if code is work.__code__:
+            seen.append("other")
+
+    start_tracing()
+    tid = _core._tool_id()
+    try:
+        work(1)
+        M.set_events(tid, 0)
+        for ev in (M.events.PY_START, M.events.PY_RETURN):
+            M.register_callback(tid, ev, None)
+        M.free_tool_id(tid)
+        M.use_tool_id(tid, "othertool")
+        M.register_callback(tid, M.events.PY_START, on_start)
+        M.set_events(tid, M.events.PY_START)
+    finally:
+        t = stop_tracing()
+    try:
+        assert M.get_tool(tid) == "othertool"
+        assert M.get_events(tid) == M.events.PY_START
+        work(2)
+        assert seen == ["other"]
+        assert [e.func_name for e in t][:1] == ["work"]
+    finally:
+        M.set_events(tid, 0)
+        M.register_callback(tid, M.events.PY_START, None)
+        M.free_tool_id(tid)

@@ -690,11 +690,16 @@ done:
     return r;
 }
 
-/* Take a free tool id: PROFILER_ID first, then the others. */
+/* Take a free tool id: first the ones no standard tool claims (3, 4), then
+ * OPTIMIZER_ID (5, unused by CPython's own tools), and only then the ids of
+ * the standard tools, least likely to be wanted by the program first:
+ * DEBUGGER_ID (0: pdb's monitoring backend is opt-in), PROFILER_ID (2:
+ * cProfile, profile), COVERAGE_ID (1: coverage.py). So the program's own
+ * profilers, coverage and debuggers find their ids free. */
 static int
 take_tool_id(ft_state *st)
 {
-    static const int order[] = {2, 0, 1, 3, 4, 5};
+    static const int order[] = {3, 4, 5, 0, 2, 1};
     PyObject *holders = PyList_New(0);
     if (holders == NULL) {
         return -1;
@@ -744,12 +749,32 @@ take_tool_id(ft_state *st)
     return -1;
 }
 
-/* Undo registration of `id`; keeps the first error, goes on regardless. */
+/* Is `id` still FlowTrace's? The program may have freed it (free_tool_id)
+ * and another tool may have taken it since: then nothing of it is ours to
+ * undo. 1 yes, 0 no, -1 error. */
+static int
+still_own_tool(ft_state *st, int id)
+{
+    PyObject *who = mon_call(st, FT_MON_GET_TOOL, 1, id, 0, NULL);
+    if (who == NULL) {
+        return -1;
+    }
+    int ours = PyUnicode_Check(who) && PyUnicode_Compare(who, st->tool_name) == 0;
+    Py_DECREF(who);
+    return ours;
+}
+
+/* Undo registration of `id`, if it is still ours; keeps the first error,
+ * goes on regardless. */
 static int
 release_tool(ft_state *st, int id)
 {
     int ok = 0;
     PyObject *saved = NULL;
+    int own = still_own_tool(st, id);
+    if (own <= 0) {
+        return own; /* freed and perhaps taken by another tool: leave it */
+    }
     PyObject *r = mon_call(st, FT_MON_SET_EVENTS, 2, id, 0, NULL);
     if (r == NULL) {
         ok = -1;
