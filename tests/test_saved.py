@@ -705,7 +705,10 @@ def test_missing_file(tmp_path):
     (b'{"format": "flowtrace", "version": 1}', 'missing "functions"'),
     (b'{"format": "flowtrace", "version": 1, "functions": {}, "threads": [], "calls": []}',
      "functions: expected an array"),
-    (b"[" * 100000, "nested too deeply"),
+    (b'{"format": "flowtrace", "version": 1, "functions": ' + b"[" * 100000,
+     "nested too deeply"),
+    (b"[" * 100000, "does not begin with"),
+    (b"\0" * 100000, "does not begin with"),
 ])
 def test_malformed(tmp_path, data, words):
     assert words in one_line_error(tmp_path, data)

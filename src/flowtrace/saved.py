@@ -8,10 +8,13 @@ problem in one line.
 """
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
 import platform
+import re
+import stat
 import sys
 import time
 from collections.abc import Sequence
@@ -53,8 +56,10 @@ def save(trace: Sequence[CallEvent], file: Any, format: str = "json", *,
       chrome://tracing and speedscope.
     - ``meta``: extra facts stored in the file (JSON-serialisable dict).
 
-    A path is written through a temporary file renamed at the end, so an
-    interrupted save never leaves half a trace under the final name.
+    A path that is (or will be) a regular file is written through a
+    temporary file renamed at the end, so an interrupted save never leaves
+    half a trace under the final name; a symbolic link is followed; a
+    device or FIFO is written in place.
     """
     if format not in ("json", "chrome"):
         raise ValueError(f"format must be 'json' or 'chrome', not {format!r}")
@@ -73,17 +78,49 @@ def save(trace: Sequence[CallEvent], file: Any, format: str = "json", *,
                               process_name=f"flowtrace: {name}", meta=meta_text)
 
     if isinstance(file, (str, os.PathLike)):
-        path = os.fspath(file)
-        tmp = f"{path}.tmp{os.getpid()}"
-        try:
-            with open(tmp, "wb") as f:
-                write(f, True)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_path(os.fspath(file), lambda f: write(f, True))
         return
     write(file, not isinstance(file, io.TextIOBase))
+
+
+def write_path(path: str, write: Any, text: bool = False) -> None:
+    """Write through ``path`` as a careful Unix tool does.
+
+    A regular file (or a name not yet taken) is written to a temporary file
+    beside it, then renamed over it: an interrupted save never leaves half a
+    trace under the final name, and the file keeps its permission bits. A
+    symbolic link is followed (the file it points to is replaced, the link
+    stays). Anything else (a device such as /dev/stdout or /dev/full, a FIFO,
+    a socket) is opened and written in place, never replaced by a file.
+    ``write`` is given the open file: binary, or UTF-8 text if ``text``.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    mode, encoding = ("w", "utf-8") if text else ("wb", None)
+    if st is not None and (not stat.S_ISREG(st.st_mode)
+                           or os.path.abspath(path).startswith(("/dev/", "/proc/"))):
+        # by its own name: /dev/stdout on a pipe resolves to no path at all,
+        # and on a file (`>> log`) it is the shell's open file, to write into,
+        # and without truncating it: appended, as a shell's `>>` would
+        with open(path, mode.replace("w", "a"), encoding=encoding) as f:
+            write(f)
+        return
+    target = os.path.realpath(path)
+    tmp = os.path.join(os.path.dirname(target),
+                       f".{os.path.basename(target)}.tmp{os.getpid()}")
+    try:
+        with open(tmp, mode, encoding=encoding) as f:
+            write(f)
+        if st is not None:
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        os.replace(tmp, target)
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
 
 
 # --------------------------------------------------------------------------
@@ -136,6 +173,27 @@ def _build(doc: Any) -> Trace:
         raise _Bad(str(e).split(":", 1)[0], str(e).split(":", 1)[-1].strip()) from None
 
 
+_HEAD_BYTES = 4096
+_HEAD = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{\s*"format"\s*:\s*"flowtrace"')
+
+
+def _check_head(head: bytes, complete: bool) -> None:
+    """Recognise a FlowTrace JSON trace by its first bytes (the writer puts
+    "format" first, docs/json-format.md) before reading the rest, so that a
+    device such as /dev/zero, a binary or a large file of something else is
+    refused at once instead of being read whole. A file shorter than the
+    head (`complete`) is parsed as it is, for the parser's precise message."""
+    if complete:
+        return
+    if _HEAD.match(head):
+        return
+    if head.lstrip()[:1] == b"{" and b'"traceEvents"' in head:
+        raise _Bad("file", "this is a Chrome trace (--format chrome), not a FlowTrace "
+                   "JSON trace (--format json)")
+    raise _Bad("file", 'not a FlowTrace JSON trace (it does not begin with '
+               '{"format": "flowtrace")')
+
+
 def load(path: str | os.PathLike[str]) -> Trace:
     """Read a trace saved as FlowTrace JSON (``save(..., format="json")``,
     ``flowtrace run --format json``) into a Trace: ``print_tree``,
@@ -148,13 +206,19 @@ def load(path: str | os.PathLike[str]) -> Trace:
     name = os.fspath(path)
     try:
         with open(name, "rb") as f:
-            data = f.read()
+            head = f.read(_HEAD_BYTES)
+            _check_head(head, len(head) < _HEAD_BYTES)
+            data = head + f.read()
     except OSError as e:
         raise TraceFileError(f"{name}: cannot read: {e.strerror or e}") from None
+    except _Bad as e:
+        raise TraceFileError(f"{name}: {e}") from None
     if not data.strip():
         raise TraceFileError(f"{name}: empty file")
     try:
-        doc = json.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        del data  # one copy at a time
+        doc = json.loads(text)
     except UnicodeDecodeError as e:
         raise TraceFileError(f"{name}: not UTF-8 text (byte {e.start})") from None
     except json.JSONDecodeError as e:
@@ -164,7 +228,9 @@ def load(path: str | os.PathLike[str]) -> Trace:
                              f"column {e.colno}") from None
     except RecursionError:
         raise TraceFileError(f"{name}: not a FlowTrace trace (JSON nested too deeply)") from None
-    del data
+    except ValueError as e:  # e.g. an integer of more than 4,300 digits
+        raise TraceFileError(f"{name}: not a FlowTrace trace ({str(e).split(';')[0]})") from None
+    del text
     try:
         return _build(doc)
     except _Bad as e:

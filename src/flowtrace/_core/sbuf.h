@@ -55,8 +55,17 @@ ft_sbuf_put_str(ft_sbuf *s, PyObject *str)
     Py_ssize_t n;
     const char *u = PyUnicode_AsUTF8AndSize(str, &n);
     if (u == NULL) {
+        /* a lone surrogate (a file name's undecodable byte, a damaged
+         * saved trace): shown as its escape, \udcff, never replaced */
         PyErr_Clear();
-        ft_sbuf_puts(s, "?");
+        PyObject *b = PyUnicode_AsEncodedString(str, "utf-8", "backslashreplace");
+        if (b == NULL) {
+            PyErr_Clear();
+            ft_sbuf_puts(s, "?");
+            return;
+        }
+        ft_sbuf_put(s, PyBytes_AS_STRING(b), (size_t)PyBytes_GET_SIZE(b));
+        Py_DECREF(b);
         return;
     }
     ft_sbuf_put(s, u, (size_t)n);

@@ -145,10 +145,11 @@ put_name(writer *w, uint32_t code_id)
         if (w->name_utf8[code_id] == NULL) {
             Py_ssize_t n;
             const char *u = PyUnicode_AsUTF8AndSize(name, &n);
-            if (u == NULL) {
+            if (u == NULL) { /* a lone surrogate: escaped, not cached */
                 PyErr_Clear();
-                u = "?";
-                n = 1;
+                put_text(w, name);
+                unpaint(w);
+                return 0;
             }
             w->name_utf8[code_id] = u;
             w->name_len[code_id] = (size_t)n;
