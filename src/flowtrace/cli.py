@@ -25,7 +25,7 @@ from typing import IO, Any
 from . import __version__
 from .api import print_tree, start_tracing, stop_tracing
 from .model import Trace
-from .saved import TraceFileError, load, save
+from .saved import TraceFileError, load, save, write_path
 
 DEFAULT_FILES = {"json": "flowtrace.json", "chrome": "flowtrace.chrome.json"}
 
@@ -174,8 +174,7 @@ def _write_output(ns: argparse.Namespace, trace: Trace, command: str) -> None:
     fmt = ns.format
     if fmt == "text":
         if ns.output and ns.output != "-":
-            with open(ns.output, "w", encoding="utf-8") as out:
-                _print(trace, out, ns)
+            write_path(ns.output, lambda out: _print(trace, out, ns), text=True)
         else:
             sys.stdout.flush()
             _print(trace, sys.stdout if ns.output == "-" else sys.stderr, ns)
@@ -214,6 +213,10 @@ def _run(ns: argparse.Namespace) -> int:
         sys.path.insert(0, os.path.dirname(script))
         command = " ".join(ns.target)
         runner = lambda: runpy.run_path(script, run_name="__main__")  # noqa: E731
+    problem = _output_problem(ns.output)
+    if problem:
+        print(f"flowtrace: cannot write {ns.output}: {problem}", file=sys.stderr)
+        return 2
     try:
         start_tracing(timing=ns.timing, results=not ns.no_results, full_repr=ns.full_repr,
                       include_stdlib=ns.include_stdlib, args=ns.args,
@@ -223,6 +226,8 @@ def _run(ns: argparse.Namespace) -> int:
         return 2
     code = 0
     interrupted = False
+    finish = _Finisher(ns, command)
+    finish.watch_signals()
     try:
         try:
             runner()
@@ -239,34 +244,120 @@ def _run(ns: argparse.Namespace) -> int:
         _print_program_traceback(e)
         interrupted = True
         code = 130
-    # A second Ctrl-C must not cut the trace being written.
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
-    try:
-        trace = stop_tracing()
-        _write_output(ns, trace, command)
-    except OSError as e:
-        print(f"flowtrace: cannot write the trace: {e}", file=sys.stderr)
-        code = code or 1
-    finally:
-        if old is not None:
-            signal.signal(signal.SIGINT, old)
+    code = finish(code)
     if interrupted:
-        _die_by_sigint()
+        _die_by(signal.SIGINT)
     return code
+
+
+class _Finisher:
+    """Stops the session and writes the trace, once: when the program ends,
+    or when SIGTERM or SIGHUP would end it.
+
+    Killed by one of those, an untraced program dies at once (no `finally`,
+    no `atexit`): so the trace is written from within the signal's handler,
+    without unwinding the program, and the process then dies by the same
+    signal, with the status the signal gives. Only a signal whose action is
+    the default one is watched: one the program ignores (SIG_IGN inherited
+    from its parent) stays ignored, and a handler the program installs
+    replaces FlowTrace's, as it would replace the default.
+    """
+
+    SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+    def __init__(self, ns: argparse.Namespace, command: str) -> None:
+        self.ns = ns
+        self.command = command
+        self.done = False
+        self.pending: int | None = None  # a signal that came while writing
+        self.pid = os.getpid()  # a forked child inherits the handler, not the trace
+
+    def watch_signals(self) -> None:
+        if not _main_thread():
+            return
+        for sig in self.SIGNALS:
+            if signal.getsignal(sig) is signal.SIG_DFL:
+                signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if os.getpid() != self.pid:
+            # a fork()ed child (multiprocessing's terminate()): the trace is
+            # the parent's to write; the child dies as it would have
+            _die_by(signum)
+        if self.done:
+            self.pending = signum  # writing now: die once it is written
+            return
+        self(0)
+        _die_by(signum)
+
+    def __call__(self, code: int) -> int:
+        if self.done:
+            return code
+        self.done = True
+        # A second Ctrl-C must not cut the trace being written.
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+        try:
+            trace = stop_tracing()
+            _write_output(self.ns, trace, self.command)
+        except BrokenPipeError:
+            _silence_stdout()
+        except OSError as e:
+            where = self.ns.output or ("stderr" if self.ns.format == "text" else "")
+            print(f"flowtrace: cannot write the trace to {where}: {e.strerror or e}",
+                  file=sys.stderr)
+            code = code or 1
+        finally:
+            if old is not None:
+                signal.signal(signal.SIGINT, old)
+        if self.pending is not None:
+            _die_by(self.pending)
+        return code
+
+
+def _output_problem(output: str | None) -> str | None:
+    """Why the output file could not be written, found before the program
+    runs (so that a long run is not lost to a typo): a missing directory,
+    or a directory given as the file. None if it looks writable."""
+    if not output or output == "-":
+        return None
+    target = os.path.realpath(output)
+    if os.path.isdir(target):
+        return "it is a directory"
+    parent = os.path.dirname(target) or "."
+    if not os.path.isdir(parent):
+        return f"no such directory: {os.path.dirname(output) or '.'}"
+    if not os.access(parent, os.W_OK | os.X_OK) and not os.path.exists(target):
+        return f"permission denied: {os.path.dirname(output) or '.'}"
+    return None
 
 
 def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def _die_by_sigint() -> None:
-    """Exit as Python does after an uncaught KeyboardInterrupt: killed by
-    SIGINT, so the shell (and a parent process) sees the interruption."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    if hasattr(signal, "SIGINT") and os.name == "posix":
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
+def _die_by(signum: int) -> None:
+    """End as the signal ends a Python program that does not handle it
+    (after an uncaught KeyboardInterrupt, Python dies by SIGINT): the shell
+    and a parent process see the signal, not an exit status."""
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except (OSError, ValueError):
+            pass
+    if os.name == "posix":
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+
+def _silence_stdout() -> None:
+    """The reader of our stdout has gone (`| head`): stop writing to it,
+    without the interpreter's own complaint at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 # --------------------------------------------------------------------------
@@ -284,11 +375,29 @@ def _show(ns: argparse.Namespace) -> int:
     trace = _load(ns.file)
     if trace is None:
         return 1
-    if ns.output:
-        with open(ns.output, "w", encoding="utf-8") as out:
-            _print(trace, out, ns)
-    else:
-        _print(trace, sys.stdout, ns)
+
+    def write() -> None:
+        if ns.output:
+            write_path(ns.output, lambda out: _print(trace, out, ns), text=True)
+        else:
+            _print(trace, sys.stdout, ns)
+            sys.stdout.flush()
+
+    return _writing(write, ns.output or "stdout")
+
+
+def _writing(write: Any, where: str) -> int:
+    """Run `write`; a write error is one line and exit status 1, a closed
+    pipe (`| head`) a quiet exit, as with other Unix tools."""
+    try:
+        write()
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what the shell reports for head's writers
+    except OSError as e:
+        _silence_stdout()  # nothing more can go there (ENOSPC: /dev/full)
+        print(f"flowtrace: cannot write {where}: {e.strerror or e}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -327,19 +436,32 @@ def _stats(ns: argparse.Namespace) -> int:
         where = f"{r.filename}:{r.lineno}" if r.filename else "?"
         table.append((cells, f"{r.name}  ({where})"))
     widths = [max([len(h)] + [len(c[0][i]) for c in table]) for i, h in enumerate(head)]
-    out = sys.stdout
-    print("  ".join(h.rjust(w) for h, w in zip(head, widths)) + "  function", file=out)
-    for cells, name in table:
-        print("  ".join(c.rjust(w) for c, w in zip(cells, widths)) + "  " + name, file=out)
     total_calls = sum(r.calls for r in trace.stats())
-    print(f"{len(trace)} events, {total_calls} calls, {len(trace.stats())} functions"
-          + ("" if timed else " (no timing recorded)"), file=out)
-    return 0
+    nfunctions = len(trace.stats())
+
+    def write() -> None:
+        out = sys.stdout
+        # a name may hold a lone surrogate (an undecodable file name): shown
+        # as its escape, as the tree shows it
+        if hasattr(out, "reconfigure"):
+            out.reconfigure(errors="backslashreplace")
+        print("  ".join(h.rjust(w) for h, w in zip(head, widths)) + "  function", file=out)
+        for cells, name in table:
+            print("  ".join(c.rjust(w) for c, w in zip(cells, widths)) + "  " + name, file=out)
+        print(f"{len(trace)} events, {total_calls} calls, {nfunctions} functions"
+              + ("" if timed else " (no timing recorded)"), file=out)
+        out.flush()
+
+    return _writing(write, "stdout")
 
 
 def main(argv: list[str] | None = None) -> int:
     p = _parser()
-    ns = p.parse_args(argv)
+    try:
+        ns = p.parse_args(argv)
+    except SystemExit as e:  # --help, --version, a usage error
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+        return _writing(sys.stdout.flush, "stdout") or code
     if ns.command is None:
         p.print_help(sys.stderr)
         return 2
@@ -348,10 +470,9 @@ def main(argv: list[str] | None = None) -> int:
             print("flowtrace run: give a script (or -m module); see flowtrace run --help",
                   file=sys.stderr)
             return 2
+        # the program's own output is the program's: its errors are its own
         return _run(ns)
-    if ns.command == "show":
-        return _show(ns)
-    return _stats(ns)
+    return _show(ns) if ns.command == "show" else _stats(ns)
 
 
 if __name__ == "__main__":
