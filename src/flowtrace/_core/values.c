@@ -1,6 +1,7 @@
 /* values.c - safe capture and display of values. */
 #include "values.h"
 
+#include "handback.h"
 #include "sbuf.h"
 
 #include <string.h>
@@ -68,6 +69,7 @@ one_line(PyObject *s)
 static PyObject *
 failed_placeholder(const char *what, PyObject *exc)
 {
+    ft_handback_keep(exc); /* a Ctrl-C is the program's, not the repr's */
     PyObject *name = exc ? PyType_GetName(Py_TYPE(exc)) : NULL;
     PyErr_Clear();
     PyObject *r = PyUnicode_FromFormat("<%s failed: %S>", what, name ? name : Py_None);
@@ -78,6 +80,9 @@ failed_placeholder(const char *what, PyObject *exc)
 PyObject *
 ft_safe_repr(PyObject *v, Py_ssize_t limit)
 {
+    if (ft_handback_pending()) {
+        return ft_builtin_repr(v, limit); /* the program is being interrupted */
+    }
     PyObject *saved = PyErr_GetRaisedException();
     PyObject *r = PyObject_Repr(v);
     if (r == NULL) {
@@ -617,7 +622,7 @@ ft_format_exception(PyObject *exc, int full)
     if (name == NULL) {
         goto done;
     }
-    if (full || exc_str_is_safe(exc)) {
+    if ((full && !ft_handback_pending()) || exc_str_is_safe(exc)) {
         msg = PyObject_Str(exc);
         if (msg == NULL) {
             PyObject *e = PyErr_GetRaisedException();

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "filter.h"
+#include "handback.h"
 #include "recorder.h"
 #include "state.h"
 #include "values.h"
@@ -40,7 +41,7 @@ ft_finish_implicit(PyObject *module)
     ft_state *st = ft_get_state(module);
     PyObject *exc = PyErr_GetRaisedException(); /* the program's, untouched */
     if (st->gen != 0 && st->implicit) {
-        PyObject *trace = ft_recorder_stop(module, st);
+        PyObject *trace = ft_recorder_stop_lingering(module, st);
         if (trace == NULL) {
             PyErr_WriteUnraisable(module);
         }
@@ -97,10 +98,23 @@ tf_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw
          * the buffer only if it is still this session's. */
         if (ft_tl_gen == gen && st->gen == gen) {
             tb->paused--;
+            if (ft_handback_pending()) {
+                Py_CLEAR(text); /* the call will not happen: no arguments for it */
+            }
             ft_record_args(st, tf->code, tf->flags, text);
         }
         else {
             Py_XDECREF(text);
+        }
+        if (ft_handback_pending()) {
+            /* a Ctrl-C while its arguments were shown: the program is
+             * interrupted before the call, as it would have been untraced */
+            PyObject *exc = ft_handback_take();
+            if (outer) {
+                ft_finish_implicit(tf->module);
+            }
+            PyErr_SetRaisedException(exc);
+            return NULL;
         }
     }
     PyObject *res = PyObject_Vectorcall(tf->func, args, nargsf, kwnames);
