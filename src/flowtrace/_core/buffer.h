@@ -55,6 +55,8 @@ typedef struct {
     uint32_t verdict; /* its verdict */
 } ft_vcache_entry;
 
+#define FT_SILENT_MAX 16 /* nested silent closes followed (buffer.silent) */
+
 typedef struct ft_threadbuf {
     /* --- hot: touched on every event --- */
     ft_record *pos;        /* borrowed: next free record in `tail` */
@@ -94,6 +96,14 @@ typedef struct ft_threadbuf {
                               table) or NULL: code of the frame whose
                               PY_UNWIND was this thread's last exception
                               event (recorder.c: propagation or new raise) */
+    PyObject *silent[FT_SILENT_MAX]; /* identities only, never
+                              dereferenced: codes of the generators whose
+                              PY_THROW was a close() that runs none of their
+                              code (compat.h), innermost last; their
+                              PY_UNWIND is not recorded either. They nest:
+                              closing one frees its locals, which may close
+                              another generator. */
+    int nsilent;           /* entries of `silent` in use */
     uint32_t exc_payload;  /* payload of the last exception text stored:
                               an equal text shares it */
     int coro_depth;        /* coroutine and async generator frames entered

@@ -10,19 +10,7 @@
  */
 #include "frame_args.h"
 
-/* CPython 3.12 and 3.13: the running frame's fast locals are read in place
- * (interpreter frame layout from CPython's installed internal header), so
- * no frame object is made per call: materialising one and freeing it cost
- * ~500 instructions per call, most of --args. Other versions go through
- * PyFrame_GetVar. */
-#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030E0000
-#define Py_BUILD_CORE 1
-#include "internal/pycore_frame.h"
-#undef Py_BUILD_CORE
-#define FT_DIRECT_LOCALS 1
-#define FT_FAST_CELL 0x40 /* CO_FAST_CELL of internal/pycore_code.h */
-#endif
-
+#include "compat.h"
 #include "record.h"
 #include "sbuf.h"
 #include "values.h"
@@ -73,46 +61,14 @@ kwargs_text(PyObject *d, int full)
     return r;
 }
 
-/* The running frame's fast locals if it is `co`'s (3.12, 3.13), else NULL. */
-static PyObject **
-direct_locals(PyCodeObject *co)
-{
-#ifdef FT_DIRECT_LOCALS
-    PyThreadState *ts = _PyThreadState_UncheckedGet();
-#if PY_VERSION_HEX >= 0x030D0000
-    _PyInterpreterFrame *f = ts->current_frame;
-    if (f == NULL || f->f_executable != (PyObject *)co) {
-        return NULL;
-    }
-#else
-    _PyInterpreterFrame *f = ts->cframe->current_frame;
-    if (f == NULL || f->f_code != co) {
-        return NULL;
-    }
-#endif
-    return f->localsplus;
-#else
-    (void)co;
-    return NULL;
-#endif
-}
-
 /* Value of local `i` (borrowed, or NULL when unbound); a parameter that a
  * closure captures already sits in its cell at PY_START. */
 static PyObject *
 local_value(PyCodeObject *co, PyObject **locals, PyFrameObject *f, PyObject *names, Py_ssize_t i)
 {
     if (locals != NULL) {
-        PyObject *v = locals[i];
-#ifdef FT_DIRECT_LOCALS
-        if (v != NULL && (PyBytes_AS_STRING(co->co_localspluskinds)[i] & FT_FAST_CELL) &&
-            PyCell_Check(v)) {
-            v = PyCell_GET(v);
-        }
-#endif
-        return v;
+        return ft_compat_fast_local(co, locals, i);
     }
-    (void)co;
     PyObject *v = PyFrame_GetVar(f, PyTuple_GET_ITEM(names, i)); /* new reference */
     if (v == NULL) {
         PyErr_Clear();
@@ -159,7 +115,7 @@ static int
 gather(PyObject *code, gathered *g)
 {
     PyCodeObject *co = (PyCodeObject *)code;
-    PyObject **locals = direct_locals(co);
+    PyObject **locals = ft_compat_fast_locals(co);
     PyFrameObject *f = NULL;
     if (locals == NULL) {
         f = PyEval_GetFrame(); /* borrowed */

@@ -44,6 +44,12 @@ enum {
                            before the START of its code */
     FT_REC_ARGX = 13,   /* --args: one item of *args, or (with FT_REC_FRAME
                            set) the text of **kwargs */
+    FT_REC_GSEQ = 14,   /* payload = the session-wide order of the next
+                           generator/coroutine entry on this thread; the
+                           entries after it count up from there until the
+                           next FT_REC_GSEQ. Written only when the previous
+                           such entry was on another thread, it orders a
+                           generator's segments across threads. */
 };
 
 #define FT_REC_TS 0x10u

@@ -12,6 +12,9 @@
  */
 #include "recorder.h"
 
+#include "compat.h"
+#include "handback.h"
+
 #include <stddef.h>
 #include <string.h>
 
@@ -66,10 +69,26 @@ ft_resolve_thread_name(ft_threadbuf *tb)
     PyErr_SetRaisedException(saved);
 }
 
+/* Lingering (see ft_recorder_start): events with no session before the
+ * events are turned off, and how many times they may be turned on or off
+ * before they stay on. */
+#define FT_TOGGLES_THEN_LINGER 10000u
+#define FT_LINGER_IDLE_EVENTS (1u << 20)
+#define FT_TOGGLES_THEN_STAY (1u << 20)
+
+static void end_lingering(ft_state *st);
+
 ft_threadbuf *
 ft_attach_thread(ft_state *st)
 {
-    if (st->gen == 0 || st->broken) {
+    if (st->gen == 0) {
+        if (st->linger_id >= 0 && ++st->linger_idle >= FT_LINGER_IDLE_EVENTS &&
+            st->toggles < FT_TOGGLES_THEN_STAY) {
+            end_lingering(st); /* no @trace call for a while: quiet again */
+        }
+        return NULL;
+    }
+    if (st->broken) {
         return NULL;
     }
     ft_threadbuf *tb = ft_threadbuf_new(&st->pool, st->ring_chunks);
@@ -81,6 +100,7 @@ ft_attach_thread(ft_state *st)
     tb->ident = PyThread_get_thread_ident();
     tb->next = st->threads;
     st->threads = tb;
+    st->gseq_owner = NULL;
     st->nthreads++;
     ft_resolve_thread_name(tb);
     return tb;
@@ -115,12 +135,7 @@ emit(ft_state *st, ft_threadbuf *tb, unsigned kind, uint32_t verdict, uint32_t p
 static inline uint32_t
 frame_identity(void)
 {
-    PyThreadState *ts = _PyThreadState_UncheckedGet();
-#if PY_VERSION_HEX >= 0x030D0000
-    uint64_t p = (uint64_t)(uintptr_t)ts->current_frame;
-#else
-    uint64_t p = (uint64_t)(uintptr_t)ts->cframe->current_frame;
-#endif
+    uint64_t p = (uint64_t)ft_compat_frame_address();
     /* folded into the record's 32-bit payload: two generators alive at the
      * same time would need addresses equal in these 32 bits to collide */
     uint32_t h = (uint32_t)(p >> 4) ^ (uint32_t)(p >> 36);
@@ -224,8 +239,20 @@ note_task_created(ft_state *st, ft_threadbuf *tb, uint32_t v, PyObject *task)
     emit_word(st, tb, FT_REC_TASK_NEW, v, payload, (uint64_t)(uintptr_t)task);
 }
 
-/* PY_START / PY_RESUME / PY_THROW: (code, offset[, exc]) */
+/* A KeyboardInterrupt or SystemExit raised by user code FlowTrace ran
+ * for this event (handback.h) replaces the callback's result `r`. */
 static inline PyObject *
+handing_back(PyObject *r)
+{
+    if (ft_handback_pending()) {
+        Py_XDECREF(r);
+        return ft_handback_raise();
+    }
+    return r;
+}
+
+/* PY_START / PY_RESUME / PY_THROW: (code, offset[, exc]) */
+static FT_ALWAYS_INLINE PyObject *
 on_entry(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned kind,
          int can_disable)
 {
@@ -233,6 +260,12 @@ on_entry(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned kind,
     if (tb == NULL || tb->paused || nargs < 1) {
         Py_RETURN_NONE;
     }
+    if (kind == FT_REC_THROW && nargs >= 3 && tb->nsilent < FT_SILENT_MAX &&
+        ft_compat_close_runs_nothing(args[0], (int)PyLong_AsLong(args[1]), args[2])) {
+        tb->silent[tb->nsilent++] = args[0]; /* its PY_UNWIND is its end */
+        Py_RETURN_NONE;
+    }
+    int handback = 0; /* user code FlowTrace ran raised Ctrl-C */
     uint32_t v = ft_verdict(st, tb, args[0]);
     if (v & FT_CODE_EXCLUDED) {
         if (can_disable && !(v & FT_CODE_TASKHOOK)) {
@@ -242,12 +275,16 @@ on_entry(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned kind,
     }
     if (st->capture_args && kind == FT_REC_START && !(v & FT_CODE_FULLREPR)) {
         if (ft_record_frame_args(st, tb, args[0], v) < 0) {
-            Py_RETURN_NONE; /* the session ended while formatting */
+            /* the session ended while formatting (user code) */
+            return handing_back(Py_NewRef(Py_None));
         }
+        /* a Ctrl-C in an argument's repr (--full-repr): the frame
+         * started, and raises it at once (below) */
+        handback = ft_handback_pending();
     }
     if (!(v & FT_CODE_GEN)) {
         emit(st, tb, kind, v, 0);
-        Py_RETURN_NONE;
+        return handback ? ft_handback_raise() : Py_NewRef(Py_None);
     }
     if (v & FT_CODE_CORO) {
         if (tb->coro_depth++ == 0) {
@@ -263,13 +300,19 @@ on_entry(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned kind,
         note_task_step(st, tb, v, 1);
     }
     /* A generator or coroutine: the identity of its frame ties the
-     * resumptions to the first call. */
+     * resumptions to the first call; the order of its entries across
+     * threads says which segment was the last. */
+    if (FT_UNLIKELY(st->gseq_owner != tb)) {
+        st->gseq_owner = tb;
+        ft_threadbuf_append(tb, ft_rec_make(FT_REC_GSEQ, 0, st->gseq));
+    }
+    st->gseq++;
     emit(st, tb, kind | FT_REC_FRAME, v, frame_identity());
-    Py_RETURN_NONE;
+    return handback ? ft_handback_raise() : Py_NewRef(Py_None);
 }
 
 /* PY_RETURN / PY_YIELD: (code, offset, value) */
-static inline PyObject *
+static FT_ALWAYS_INLINE PyObject *
 on_exit_value(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned kind)
 {
     ft_threadbuf *tb = ft_current_buffer(st);
@@ -303,9 +346,11 @@ on_exit_value(ft_state *st, PyObject *const *args, Py_ssize_t nargs, unsigned ki
         else {
             uint64_t gen = st->gen;
             PyObject *text = ft_full_text(value); /* user code: may switch threads */
-            if (!still_ours(st, gen)) {
+            if (!still_ours(st, gen) || ft_handback_pending()) {
+                /* a Ctrl-C in the repr: the frame does not return, it
+                 * raises it (PY_UNWIND records that) */
                 Py_XDECREF(text);
-                Py_RETURN_NONE;
+                return handing_back(Py_NewRef(Py_None));
             }
             payload = ft_store_text(tb, text);
         }
@@ -397,6 +442,12 @@ on_unwind(ft_state *st, PyObject *const *args, Py_ssize_t nargs)
         Py_RETURN_NONE;
     }
     PyObject *exc = args[2];
+    if (tb->nsilent > 0 && tb->silent[tb->nsilent - 1] == args[0] &&
+        PyObject_TypeCheck(exc, (PyTypeObject *)PyExc_GeneratorExit)) {
+        tb->nsilent--;
+        tb->unwound_code = NULL;
+        Py_RETURN_NONE; /* a close that ran nothing: not recorded */
+    }
     uint32_t v = ft_verdict(st, tb, args[0]);
     tb->unwound_code = args[0]; /* in the code table now */
     if (v & FT_CODE_EXCLUDED) {
@@ -469,15 +520,22 @@ typedef struct {
         return call;                                                             \
     }
 
+/* The exception events, whose recording may run user code (an
+ * exception's __str__ with full reprs): a KeyboardInterrupt or SystemExit
+ * it raised is handed back to the program here, raised where the event
+ * happened (handback.h). PY_START, PY_RETURN and PY_YIELD do it in their
+ * slow paths only. */
+#define FT_CB_USER(fname, call) FT_CB(fname, handing_back(call))
+
 FT_CB(cb_py_start, on_entry(st, a, n, FT_REC_START, 1))
 FT_CB(cb_py_resume, on_entry(st, a, n, FT_REC_RESUME, 1))
 FT_CB(cb_py_throw, on_entry(st, a, n, FT_REC_THROW, 0))
 FT_CB(cb_py_return, on_exit_value(st, a, n, FT_REC_RETURN))
 FT_CB(cb_py_yield, on_exit_value(st, a, n, FT_REC_YIELD))
-FT_CB(cb_py_unwind, on_unwind(st, a, n))
-FT_CB(cb_raise, on_exception(st, a, n, FT_REC_RAISE))
-FT_CB(cb_reraise, on_exception(st, a, n, FT_REC_RERAISE))
-FT_CB(cb_handled, on_exception(st, a, n, FT_REC_HANDLED))
+FT_CB_USER(cb_py_unwind, on_unwind(st, a, n))
+FT_CB_USER(cb_raise, on_exception(st, a, n, FT_REC_RAISE))
+FT_CB_USER(cb_reraise, on_exception(st, a, n, FT_REC_RERAISE))
+FT_CB_USER(cb_handled, on_exception(st, a, n, FT_REC_HANDLED))
 
 static const vectorcallfunc callback_funcs[FT_NEVENTS] = {
     cb_py_start, cb_py_resume, cb_py_return, cb_py_yield, cb_py_unwind, cb_py_throw,
@@ -608,6 +666,7 @@ ft_recorder_init(PyObject *module, ft_state *st)
 {
     st->tool_id = -1;
     st->last_tool_id = -1;
+    st->linger_id = -1;
     st->monitoring = PySys_GetObject("monitoring"); /* borrowed */
     if (st->monitoring == NULL) {
         PyErr_SetString(PyExc_ImportError, "flowtrace needs sys.monitoring (Python 3.12+)");
@@ -811,6 +870,68 @@ release_tool(ft_state *st, int id)
     return ok;
 }
 
+/* Lingering. An outermost @trace call is a session of its own: started
+ * when the call begins, stopped when it ends. Turning the events on and
+ * off for every call would cost a re-instrumentation of the code each time
+ * and, on CPython 3.13, stop working after 2^24 set_events() calls
+ * (OverflowError: events set too many times; gh-120158): about 8.4 million
+ * decorated calls in a long-running service. So once this module has
+ * turned its events on or off FT_TOGGLES_THEN_LINGER times (a @trace
+ * function called in a loop), a session of a @trace call that ends leaves
+ * its tool id registered with its events on, and the next session takes
+ * it as it is. (Until then, the id is freed after every call, as a
+ * program that wants it may expect.) Meanwhile every event of the program's code costs one
+ * callback that finds no session and returns (code FlowTrace excluded
+ * stays DISABLEd). After FT_LINGER_IDLE_EVENTS such events with no @trace
+ * call, the events are turned off; but once this module has turned them
+ * on or off FT_TOGGLES_THEN_STAY times, they stay on (the limit is then
+ * never reached). start_tracing() takes the lingering id too; a session's
+ * stop_tracing() turns everything off as before. */
+static PyObject *
+set_events(ft_state *st, int id, long mask)
+{
+    st->toggles++;
+    return mon_call(st, FT_MON_SET_EVENTS, 2, id, mask, NULL);
+}
+
+static void
+end_lingering(ft_state *st)
+{
+    int id = st->linger_id;
+    st->linger_id = -1;
+    if (id < 0 || st->monitoring == NULL) {
+        return;
+    }
+    st->toggles++;
+    PyObject *exc = PyErr_GetRaisedException();
+    if (release_tool(st, id) < 0) {
+        PyErr_Clear(); /* gone or taken by another tool: nothing to undo */
+    }
+    PyErr_SetRaisedException(exc);
+}
+
+/* The id a session can record with: the lingering one if it is still
+ * ours (*lingered = 1: registered, events on), else a free one. */
+static int
+session_tool_id(ft_state *st, int *lingered)
+{
+    *lingered = 0;
+    if (st->linger_id >= 0) {
+        int own = still_own_tool(st, st->linger_id);
+        if (own < 0) {
+            PyErr_Clear();
+        }
+        if (own > 0) {
+            int id = st->linger_id;
+            st->linger_id = -1;
+            *lingered = 1;
+            return id;
+        }
+        st->linger_id = -1; /* freed by the program: not ours to touch */
+    }
+    return take_tool_id(st);
+}
+
 int
 ft_recorder_start(PyObject *module, ft_state *st, const ft_session_config *cfg)
 {
@@ -826,20 +947,24 @@ ft_recorder_start(PyObject *module, ft_state *st, const ft_session_config *cfg)
         PyErr_SetString(PyExc_RuntimeError, "flowtrace._core is not configured");
         return -1;
     }
-    int id = take_tool_id(st);
+    int lingered;
+    int id = session_tool_id(st, &lingered);
     if (id < 0) {
         return -1;
     }
     long mask = 0;
     PyObject *key = NULL;
     for (int i = 0; i < FT_NEVENTS; i++) {
+        mask |= st->ev_bits[i];
+        if (lingered) {
+            continue; /* registered already */
+        }
         PyObject *r = mon_call(st, FT_MON_REGISTER_CALLBACK, 2, id, st->ev_bits[i],
                                st->callbacks[i]);
         if (r == NULL) {
             goto fail;
         }
         Py_DECREF(r);
-        mask |= st->ev_bits[i];
     }
     if (ft_codetable_init(&st->codes) < 0) {
         goto fail;
@@ -898,9 +1023,14 @@ ft_recorder_start(PyObject *module, ft_state *st, const ft_session_config *cfg)
     st->capture_args = cfg->args;
     st->implicit = cfg->implicit;
     st->broken = 0;
+    st->gseq = 0;
+    st->gseq_owner = NULL;
     st->tool_id = id;
     st->gen = ++next_gen;
-    PyObject *r = mon_call(st, FT_MON_SET_EVENTS, 2, id, mask, NULL);
+    if (lingered) {
+        return 0; /* its events are on */
+    }
+    PyObject *r = set_events(st, id, mask);
     if (r == NULL) {
         st->gen = 0;
         st->tool_id = -1;
@@ -922,16 +1052,24 @@ fail:
     return -1;
 }
 
-PyObject *
-ft_recorder_stop(PyObject *module, ft_state *st)
+static PyObject *
+stop(ft_state *st, int linger)
 {
-    (void)module;
     if (st->gen == 0) {
         PyErr_SetString(PyExc_RuntimeError, "flowtrace: no tracing session is running");
         return NULL;
     }
-    int released = release_tool(st, st->tool_id);
-    PyObject *release_error = released < 0 ? PyErr_GetRaisedException() : NULL;
+    PyObject *release_error = NULL;
+    if (linger && st->toggles >= FT_TOGGLES_THEN_LINGER) {
+        st->linger_id = st->tool_id; /* events stay on for the next call */
+        st->linger_idle = 0;
+    }
+    else {
+        st->toggles++;
+        if (release_tool(st, st->tool_id) < 0) {
+            release_error = PyErr_GetRaisedException();
+        }
+    }
     st->gen = 0;
     st->tool_id = -1;
 
@@ -975,9 +1113,24 @@ ft_recorder_stop(PyObject *module, ft_state *st)
     return trace;
 }
 
+PyObject *
+ft_recorder_stop(PyObject *module, ft_state *st)
+{
+    (void)module;
+    return stop(st, 0);
+}
+
+PyObject *
+ft_recorder_stop_lingering(PyObject *module, ft_state *st)
+{
+    (void)module;
+    return stop(st, 1);
+}
+
 void
 ft_recorder_clear(ft_state *st)
 {
+    end_lingering(st);
     if (st->gen != 0 && st->tool_id >= 0 && st->monitoring != NULL) {
         PyObject *exc = PyErr_GetRaisedException();
         release_tool(st, st->tool_id);

@@ -27,6 +27,11 @@ int ft_recorder_start(PyObject *module, ft_state *st, const ft_session_config *c
 /* Stop the session: returns the new Trace (new reference), or NULL with an
  * exception. Everything registered is released even on error. */
 PyObject *ft_recorder_stop(PyObject *module, ft_state *st);
+
+/* Stop the session of an outermost @trace call: like ft_recorder_stop, but
+ * the tool id may stay registered with its events on, for the next call
+ * (recorder.c: lingering). */
+PyObject *ft_recorder_stop_lingering(PyObject *module, ft_state *st);
 /* Release what the module state owns (module free/clear). */
 void ft_recorder_clear(ft_state *st);
 

@@ -79,6 +79,13 @@ typedef struct {
     uint64_t gen;                      /* session generation, 0 = none */
     int tool_id;                       /* sys.monitoring tool id, -1 = none */
     int last_tool_id;                  /* tool id of the previous session */
+    int linger_id;                     /* -1, or the tool id an ended @trace
+                                          session left registered with its
+                                          events on (recorder.c: lingering),
+                                          for the next session to take */
+    uint64_t linger_idle;              /* events seen while lingering */
+    uint64_t toggles;                  /* times this module turned its
+                                          events on or off (set_events) */
     PyObject *last_filter_key;         /* owned or NULL: filter config of the
                                           previous session (see start) */
     int timing;                        /* timestamps on every event */
@@ -93,6 +100,13 @@ typedef struct {
     ft_filter filter;                  /* owned refs: this session's filter */
     ft_threadbuf *threads;             /* owned list: moves to the Trace */
     uint32_t nthreads;                 /* length of `threads` */
+    uint32_t gseq;                     /* order of the next generator or
+                                          coroutine entry in the session,
+                                          across threads (FT_REC_GSEQ) */
+    const ft_threadbuf *gseq_owner;    /* identity only, never dereferenced:
+                                          the buffer of the last such entry;
+                                          NULL whenever a buffer is made, so
+                                          a new one says where it starts */
     ft_chunkpool pool;                 /* owned: spare chunks */
     uint64_t cal_ns0, cal_ticks0;      /* clock calibration baseline: taken
                                           at the first session's start */

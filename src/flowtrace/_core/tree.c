@@ -116,6 +116,9 @@ fmap_get(const frame_map *m, uint64_t key)
 typedef struct {
     ft_node *nodes;   /* owned until handed over */
     uint64_t *frames; /* owned: frame address per node (0: none) */
+    uint64_t *seqs;   /* owned: per node, a generator entry's order in the
+                         session across threads (FT_REC_GSEQ), with bit 32
+                         set; 0 when unknown or not such an entry */
     size_t n, cap;
     int64_t *stack;   /* owned: open node indices */
     size_t depth, stack_cap;
@@ -148,7 +151,8 @@ presize(builder *b, const ft_trace *t)
     size_t cap = n / 2 + 16;
     b->nodes = PyMem_RawMalloc(cap * sizeof(ft_node));
     b->frames = PyMem_RawMalloc(cap * sizeof(uint64_t));
-    if (b->nodes == NULL || b->frames == NULL) {
+    b->seqs = PyMem_RawMalloc(cap * sizeof(uint64_t));
+    if (b->nodes == NULL || b->frames == NULL || b->seqs == NULL) {
         return -1;
     }
     b->cap = cap;
@@ -170,6 +174,11 @@ add_node(builder *b, const ft_node *nd, uint64_t frame, int push)
             return -1;
         }
         b->frames = nf;
+        uint64_t *nq = PyMem_RawRealloc(b->seqs, nc * sizeof(uint64_t));
+        if (nq == NULL) {
+            return -1;
+        }
+        b->seqs = nq;
         b->cap = nc;
     }
     if (push && b->depth == b->stack_cap) {
@@ -186,6 +195,7 @@ add_node(builder *b, const ft_node *nd, uint64_t frame, int push)
     }
     b->nodes[b->n] = *nd;
     b->frames[b->n] = frame;
+    b->seqs[b->n] = 0;
     if (push) {
         b->stack[b->depth++] = (int64_t)b->n;
     }
@@ -212,6 +222,8 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
     argv.code_id = UINT32_MAX;
     rec_iter it = {tb->head, 0};
     ft_record r;
+    uint64_t gseq = 0;    /* order of this thread's next generator entry,
+                             with bit 32 set once known (FT_REC_GSEQ) */
     int64_t lane = -1;    /* lane root of the task running now, if any */
     size_t lane_base = 0; /* stack depth where its steps start */
     b->depth = 0;
@@ -239,6 +251,9 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
             argv.nnamed = argv.nextra = 0;
         }
         switch (kind) {
+        case FT_REC_GSEQ:
+            gseq = (1ull << 32) | ft_rec_payload(r);
+            break;
         case FT_REC_ARGV:
             if (argv.nnamed < FT_ARGV_MAX) {
                 argv.named[argv.nnamed++] = ft_rec_payload(r);
@@ -347,10 +362,19 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
                 }
             }
             else {
-                nd.origin = fmap_get(&b->starts, frame); /* -1: resolved later */
+                /* the latest start of this frame on this thread; one begun
+                 * on another thread is found by order, later */
+                nd.origin = fmap_get(&b->starts, frame);
+                if (nd.origin >= 0 && b->nodes[nd.origin].thread != thread) {
+                    nd.origin = -1;
+                }
             }
             if (add_node(b, &nd, frame, 1) < 0) {
                 return -1;
+            }
+            if (frame && gseq) {
+                b->seqs[b->n - 1] = gseq;
+                gseq = (1ull << 32) | (uint32_t)(gseq + 1);
             }
             break;
         }
@@ -396,6 +420,13 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
             }
             if (d == 0 && kind == FT_REC_YIELD) {
                 break; /* suspended; if resumed it shows as a resumption */
+            }
+            if (d == 0 && kind == FT_REC_UNWIND && ft_rec_payload(r) == FT_VAL_GENEXIT) {
+                /* a suspended generator closed with no entry recorded:
+                 * from 3.13.10 CPython reports PY_UNWIND alone for a
+                 * close() that runs nothing (compat.h). Not a frame that
+                 * began before tracing. */
+                break;
             }
             if (d == 0) {
                 /* the frame began before tracing started: noted, it will
@@ -468,17 +499,110 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
     return 0;
 }
 
-/* Resumptions whose generator started on a thread built later; then the
- * last segment of each generator that ended suspended. */
+typedef struct {
+    uint64_t frame; /* frame identity of a generator's first call */
+    uint64_t seq;   /* its order (builder.seqs) */
+    int64_t node;   /* its node */
+} start_entry;
+
+static int
+cmp_start(const void *x, const void *y)
+{
+    const start_entry *a = x, *b = y;
+    if (a->frame != b->frame) {
+        return a->frame < b->frame ? -1 : 1;
+    }
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* The first call of the generator a resumption on another thread resumed:
+ * of the calls with its frame identity, the last one begun before it (an
+ * address is reused once a generator is freed). Without the order (lost in
+ * a flight recorder's dropped records), the latest call with that frame. */
+static int
+link_across_threads(builder *b)
+{
+    size_t nstarts = 0, ndeferred = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        const ft_node *nd = &b->nodes[i];
+        if (b->frames[i] == 0) {
+            continue;
+        }
+        if (nd->kind == FT_NODE_CALL) {
+            nstarts++;
+        }
+        else if ((nd->kind == FT_NODE_RESUME || nd->kind == FT_NODE_THROW) && nd->origin < 0) {
+            ndeferred++;
+        }
+    }
+    if (ndeferred == 0) {
+        return 0;
+    }
+    start_entry *starts = PyMem_RawMalloc((nstarts ? nstarts : 1) * sizeof(start_entry));
+    if (starts == NULL) {
+        return -1;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->frames[i] != 0 && b->nodes[i].kind == FT_NODE_CALL) {
+            starts[k++] = (start_entry){b->frames[i], b->seqs[i], (int64_t)i};
+        }
+    }
+    qsort(starts, nstarts, sizeof(start_entry), cmp_start);
+    for (size_t i = 0; i < b->n; i++) {
+        ft_node *nd = &b->nodes[i];
+        if (b->frames[i] == 0 || nd->origin >= 0 ||
+            (nd->kind != FT_NODE_RESUME && nd->kind != FT_NODE_THROW)) {
+            continue;
+        }
+        if (b->seqs[i] == 0) {
+            nd->origin = fmap_get(&b->starts, b->frames[i]);
+            continue;
+        }
+        /* the last entry with this frame and an order below the resumption's */
+        size_t lo = 0, hi = nstarts;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            const start_entry *e = &starts[mid];
+            if (e->frame < b->frames[i] || (e->frame == b->frames[i] && e->seq < b->seqs[i])) {
+                lo = mid + 1;
+            }
+            else {
+                hi = mid;
+            }
+        }
+        nd->origin = lo > 0 && starts[lo - 1].frame == b->frames[i] && starts[lo - 1].seq != 0
+                         ? starts[lo - 1].node
+                         : fmap_get(&b->starts, b->frames[i]);
+    }
+    PyMem_RawFree(starts);
+    return 0;
+}
+
+/* Is segment i later than segment j of the same generator? By the order of
+ * entries across threads when both have it, else by time when both are
+ * timed, else by position. */
+static int
+later_segment(const builder *b, size_t i, size_t j)
+{
+    if (b->seqs[i] != 0 && b->seqs[j] != 0) {
+        return b->seqs[i] > b->seqs[j];
+    }
+    const ft_node *a = &b->nodes[i], *c = &b->nodes[j];
+    if (a->timed && c->timed) {
+        return a->t0 >= c->t0;
+    }
+    return 1;
+}
+
+/* Resumptions whose generator started on another thread; then the last
+ * segment of each generator that ended suspended. */
 static int
 link_generators(builder *b)
 {
     int64_t *last = NULL;
-    for (size_t i = 0; i < b->n; i++) {
-        ft_node *nd = &b->nodes[i];
-        if ((nd->kind == FT_NODE_RESUME || nd->kind == FT_NODE_THROW) && nd->origin < 0) {
-            nd->origin = fmap_get(&b->starts, b->frames[i]);
-        }
+    if (link_across_threads(b) < 0) {
+        return -1;
     }
     if (b->n == 0) {
         return 0;
@@ -496,8 +620,7 @@ link_generators(builder *b)
             continue;
         }
         int64_t cur = last[nd->origin];
-        /* the latest segment: by time when timed, else by position */
-        if (cur < 0 || !(nd->timed && b->nodes[cur].timed) || nd->t0 >= b->nodes[cur].t0) {
+        if (cur < 0 || later_segment(b, i, (size_t)cur)) {
             last[nd->origin] = (int64_t)i;
         }
     }
@@ -571,6 +694,7 @@ ft_trace_build(ft_trace *t)
     }
     PyMem_RawFree(b.stack);
     PyMem_RawFree(b.frames);
+    PyMem_RawFree(b.seqs);
     PyMem_RawFree(b.starts.keys);
     PyMem_RawFree(b.starts.vals);
     PyMem_RawFree(b.adopt);
