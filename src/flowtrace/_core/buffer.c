@@ -103,19 +103,16 @@ ft_chunkpool_nbytes(const ft_chunkpool *pool)
 ft_threadbuf *
 ft_threadbuf_new(ft_chunkpool *pool, size_t ring_records)
 {
-    ft_threadbuf *tb = PyMem_RawCalloc(1, sizeof(ft_threadbuf));
+    ft_threadbuf *tb = PyMem_RawCalloc(
+        1, sizeof(ft_threadbuf) + FT_VCACHE_SIZE * sizeof(ft_vcache_entry));
     if (tb == NULL) {
         return NULL;
     }
+    tb->recording = 1;
     tb->pool = pool;
     tb->ring_records = ring_records;
-    tb->vcache = PyMem_RawCalloc(FT_VCACHE_SIZE, sizeof(ft_vcache_entry));
     tb->head = tb->tail = chunk_new(pool, FT_CHUNK_MIN_RECORDS);
-    if (tb->vcache == NULL || tb->head == NULL) {
-        PyMem_RawFree(tb->vcache);
-        if (tb->head != NULL) {
-            chunk_free(tb->head);
-        }
+    if (tb->head == NULL) {
         PyMem_RawFree(tb);
         return NULL;
     }
@@ -151,7 +148,6 @@ ft_threadbuf_free_list(ft_threadbuf *tb, ft_chunkpool *pool)
         }
         PyMem_RawFree(tb->classes);
         PyMem_RawFree(tb->class_slots);
-        PyMem_RawFree(tb->vcache);
         Py_XDECREF(tb->name);
         PyMem_RawFree(tb);
         tb = next;
@@ -246,14 +242,15 @@ ft_threadbuf_grow(ft_threadbuf *tb)
 
 /* Blocks to free once every buffer is finished (see ft_threadbuf_finish_all). */
 typedef struct {
-    void **p;  /* owned array (or NULL: free at once) of owned blocks */
-    size_t n;  /* used entries of p */
+    void **p;   /* owned array (or NULL: free at once) of owned blocks */
+    size_t n;   /* used entries of p */
+    size_t cap; /* allocated entries of p */
 } retired;
 
 static void
 retire(retired *r, void *block)
 {
-    if (r->p != NULL) {
+    if (r->n < r->cap) {
         r->p[r->n++] = block;
     }
     else {
@@ -274,18 +271,16 @@ move_here(retired *r, void *p, size_t n)
     return q;
 }
 
-/* ft_threadbuf_finish_all for one buffer: retires at most 4 blocks. */
+/* ft_threadbuf_finish_all for one buffer: retires at most 3 blocks. */
 static ft_threadbuf *
 finish_one(ft_threadbuf *tb, retired *r)
 {
-    if (tb->vcache != NULL) {
-        retire(r, tb->vcache);
-        tb->vcache = NULL;
-    }
     tb->last_code = NULL;
+    /* the copy leaves the verdict cache out */
     ft_threadbuf *moved = move_here(r, tb, sizeof(ft_threadbuf));
     if (moved != NULL) {
         tb = moved;
+        tb->recording = 0;
     }
     ft_chunk *t = tb->tail;
     if (t == NULL) {
@@ -341,7 +336,10 @@ ft_threadbuf_finish_all(ft_threadbuf *list, size_t n)
      * block this thread frees is what its next malloc of that size returns
      * (glibc's per-thread cache), which would put the copies back into
      * the recording threads' arenas. */
-    retired r = {PyMem_RawMalloc((4 * n + 1) * sizeof(void *)), 0};
+    retired r = {PyMem_RawMalloc((3 * n + 1) * sizeof(void *)), 0, 0};
+    if (r.p != NULL) {
+        r.cap = 3 * n + 1; /* finish_one retires at most 3 blocks */
+    }
     ft_threadbuf *rev = NULL;
     while (list != NULL) {
         ft_threadbuf *next = list->next;
@@ -361,7 +359,7 @@ size_t
 ft_threadbuf_nbytes(const ft_threadbuf *tb)
 {
     size_t n = sizeof(ft_threadbuf);
-    if (tb->vcache != NULL) {
+    if (tb->recording) {
         n += FT_VCACHE_SIZE * sizeof(ft_vcache_entry);
     }
     for (const ft_chunk *c = tb->head; c != NULL; c = c->next) {

@@ -3,8 +3,10 @@
  * Each thread that produces an event during a session gets one
  * ft_threadbuf. Only that thread appends to it (no lock: appends happen
  * with the GIL held by the owner thread, and nobody else touches a buffer
- * until the session is stopped). Records go into fixed-size chunks linked
- * in a list; values that cannot live inside a record go to the value store.
+ * until the session is stopped). Records go into chunks linked in a list,
+ * each twice the size of the one before (up to 2 MiB), so that memory
+ * follows the events recorded, not the threads; values that cannot live
+ * inside a record go to the value store.
  */
 #ifndef FLOWTRACE_BUFFER_H
 #define FLOWTRACE_BUFFER_H
@@ -75,9 +77,6 @@ typedef struct ft_threadbuf {
     uint32_t last_verdict; /* verdict of last_code */
     int paused;            /* > 0 while FlowTrace itself runs Python code on
                               this thread (formatting @trace args) */
-    ft_vcache_entry *vcache; /* owned: FT_VCACHE_SIZE verdicts by code
-                              address; recording only (freed, NULL, once
-                              the session stops: ft_threadbuf_finish) */
     /* --- cold --- */
     ft_chunk *head;        /* owned: first chunk */
     ft_chunk *tail;        /* borrowed: last chunk (owned through head) */
@@ -121,6 +120,12 @@ typedef struct ft_threadbuf {
     ft_chunkpool *pool;    /* borrowed: the module's pool (used only while
                               recording, when the module is alive) */
     struct ft_threadbuf *next; /* owned: next buffer of the same session */
+    int recording;         /* vcache[] is allocated: from
+                              ft_threadbuf_new until the session stops */
+    ft_vcache_entry vcache[]; /* verdicts by code address: FT_VCACHE_SIZE
+                              entries while recording, none in a stopped
+                              trace's buffers (ft_threadbuf_finish_all
+                              copies the buffer without them) */
 } ft_threadbuf;
 
 /* A recording buffer: one FT_CHUNK_MIN_BYTES chunk and a verdict cache. */
