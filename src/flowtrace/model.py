@@ -147,6 +147,13 @@ class Trace(Sequence[CallEvent]):
         """Events not kept: the oldest, in flight-recorder mode (max_events)."""
         return int(getattr(self._c(), "dropped", 0))
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of memory the engine holds for this trace (event records,
+        value stores, per-thread buffers, the call tree once built; not the
+        Python objects they refer to). Freed with the trace."""
+        return int(self._c().nbytes)
+
     def threads(self) -> list[tuple[int, str]]:
         """(ident, name) of each thread that produced events."""
         return self._c().threads()

@@ -3,21 +3,28 @@
  * Each thread that produces an event during a session gets one
  * ft_threadbuf. Only that thread appends to it (no lock: appends happen
  * with the GIL held by the owner thread, and nobody else touches a buffer
- * until the session is stopped). Records go into fixed-size chunks linked
- * in a list; values that cannot live inside a record go to the value store.
+ * until the session is stopped). Records go into chunks linked in a list,
+ * each twice the size of the one before (up to 2 MiB), so that memory
+ * follows the events recorded, not the threads; values that cannot live
+ * inside a record go to the value store.
  */
 #ifndef FLOWTRACE_BUFFER_H
 #define FLOWTRACE_BUFFER_H
 
 #include <Python.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "record.h"
 
-/* A chunk is 2 MiB, aligned on 2 MiB where the system allows it, so that
- * one transparent huge page backs it: one page fault per chunk instead of
- * 512 (page faults, not the callbacks, dominate the cost of a growing
- * buffer). */
+/* Chunks grow geometrically: a thread's first chunk is FT_CHUNK_MIN_BYTES
+ * (a thread that records ten events costs a few KiB, not megabytes), each
+ * next one twice the last, up to FT_CHUNK_BYTES; from then on every chunk
+ * is FT_CHUNK_BYTES. A big chunk is 2 MiB, aligned on 2 MiB where the
+ * system allows it, so that one transparent huge page backs it: one page
+ * fault per chunk instead of 512 (page faults, not the callbacks, dominate
+ * the cost of a long recording). Smaller chunks come from malloc. */
+#define FT_CHUNK_MIN_BYTES ((size_t)4 << 10)
 #define FT_CHUNK_BYTES ((size_t)2 << 20)
 #define FT_VALUE_TAG_BITS ((uintptr_t)3) /* see values.h */
 /* Value-store indices count modulo 2^30 (they must fit a payload below
@@ -28,19 +35,25 @@
 typedef struct ft_chunk {
     struct ft_chunk *next; /* owned: the following chunk, NULL at the tail */
     size_t used;           /* records written (set when the chunk is left) */
+    size_t cap;            /* records it has room for (its size in bytes is
+                              ft_chunk_bytes(cap); FT_CHUNK_BIG_RECORDS:
+                              a big mmap'd chunk, else malloc'd) */
     uint32_t vfirst;       /* value-store index of the first value stored
                               while this chunk was the tail */
-    ft_record recs[];      /* FT_CHUNK_RECORDS records */
+    ft_record recs[];      /* `cap` records */
 } ft_chunk;
 
-#define FT_CHUNK_RECORDS ((FT_CHUNK_BYTES - sizeof(ft_chunk)) / sizeof(ft_record))
+#define ft_chunk_bytes(cap) (offsetof(ft_chunk, recs) + (size_t)(cap) * sizeof(ft_record))
+#define FT_CHUNK_BIG_RECORDS ((FT_CHUNK_BYTES - offsetof(ft_chunk, recs)) / sizeof(ft_record))
+#define FT_CHUNK_MIN_RECORDS ((FT_CHUNK_MIN_BYTES - offsetof(ft_chunk, recs)) / sizeof(ft_record))
 
-/* Chunks of freed traces, kept for the next session: a reused chunk is
- * already backed by memory, so recording into it takes no page fault. */
+/* Big chunks of freed traces, kept for the next session: a reused chunk is
+ * already backed by memory, so recording into it takes no page fault. At
+ * most FT_POOL_MAX for the whole module, whatever the number of threads. */
 #define FT_POOL_MAX 8 /* 16 MiB */
 
 typedef struct {
-    ft_chunk *free; /* owned list of spare chunks (linked through next) */
+    ft_chunk *free; /* owned list of spare big chunks (linked through next) */
     unsigned count; /* length of free */
     int closed;     /* the module is going away: free chunks at once */
 } ft_chunkpool;
@@ -66,7 +79,6 @@ typedef struct ft_threadbuf {
     uint32_t last_verdict; /* verdict of last_code */
     int paused;            /* > 0 while FlowTrace itself runs Python code on
                               this thread (formatting @trace args) */
-    ft_vcache_entry vcache[FT_VCACHE_SIZE]; /* verdicts by code address */
     /* --- cold --- */
     ft_chunk *head;        /* owned: first chunk */
     ft_chunk *tail;        /* borrowed: last chunk (owned through head) */
@@ -85,8 +97,9 @@ typedef struct ft_threadbuf {
     uint32_t class_mask;   /* size - 1 of class_slots (0: none yet) */
     uint32_t *class_slots; /* owned: open addressing, index + 1 of a class
                               in `classes` (0: empty), by address */
-    size_t ring_chunks;    /* ring mode: chunks kept at most (0: grow) */
-    size_t nchunks;        /* chunks in the list */
+    size_t ring_records;   /* ring mode: records kept at least; older
+                              chunks are recycled (0: grow) */
+    size_t sealed;         /* records in the chunks before `tail` */
     uint64_t dropped;      /* records of recycled chunks: not kept */
     unsigned long ident;   /* thread identifier (threading.get_ident()) */
     PyObject *name;        /* owned: thread name (str) or NULL */
@@ -117,9 +130,16 @@ typedef struct ft_threadbuf {
     ft_chunkpool *pool;    /* borrowed: the module's pool (used only while
                               recording, when the module is alive) */
     struct ft_threadbuf *next; /* owned: next buffer of the same session */
+    int recording;         /* vcache[] is allocated: from
+                              ft_threadbuf_new until the session stops */
+    ft_vcache_entry vcache[]; /* verdicts by code address: FT_VCACHE_SIZE
+                              entries while recording, none in a stopped
+                              trace's buffers (ft_threadbuf_finish_all
+                              copies the buffer without them) */
 } ft_threadbuf;
 
-ft_threadbuf *ft_threadbuf_new(ft_chunkpool *pool, size_t ring_chunks);
+/* A recording buffer: one FT_CHUNK_MIN_BYTES chunk and a verdict cache. */
+ft_threadbuf *ft_threadbuf_new(ft_chunkpool *pool, size_t ring_records);
 /* A buffer with no chunk: only a value store (traces rebuilt from events). */
 ft_threadbuf *ft_threadbuf_new_empty(void);
 /* Free a list of buffers linked through ->next, with their values; their
@@ -128,13 +148,26 @@ void ft_threadbuf_free_list(ft_threadbuf *tb, ft_chunkpool *pool);
 /* Free the spare chunks and close the pool. */
 void ft_chunkpool_close(ft_chunkpool *pool);
 
-/* Slow path of an append: current chunk full. In ring mode, past
- * ring_chunks the oldest chunk is recycled and its values released.
- * Returns 0 or -1 (failed). */
+/* Slow path of an append: current chunk full. The next chunk is twice the
+ * size of the last (up to FT_CHUNK_BYTES). In ring mode, the oldest chunks
+ * are recycled, and their values released, while the others still hold
+ * ring_records records. Returns 0 or -1 (failed). */
 int ft_threadbuf_grow(ft_threadbuf *tb);
 
-/* Seal the tail chunk's `used` count (call before reading). */
-void ft_threadbuf_seal(ft_threadbuf *tb);
+/* The session stopped: for each of the `n` buffers of `list`, seal the
+ * tail chunk's `used` count (needed before reading), and give back what
+ * only recording needed: the verdict cache, the tail chunk's unused room
+ * (malloc'd chunks) and the value store's. Returns the list in reverse
+ * order, its buffers moved: the old addresses are dead (the recording
+ * threads' ft_tl_buf still hold them, but are never trusted again, as the
+ * session's generation is over). Nothing is appended afterwards. */
+ft_threadbuf *ft_threadbuf_finish_all(ft_threadbuf *list, size_t n);
+
+/* Bytes of memory a buffer holds (records, value store, class table, the
+ * buffer itself), not counting the Python objects it refers to. */
+size_t ft_threadbuf_nbytes(const ft_threadbuf *tb);
+/* Bytes of the spare chunks a pool holds. */
+size_t ft_chunkpool_nbytes(const ft_chunkpool *pool);
 
 /* Append one owned reference to the value store; returns its payload or
  * FT_VAL_ABSENT on memory failure (the reference is then released). */

@@ -138,6 +138,19 @@ mod_last_trace(PyObject *module, PyObject *Py_UNUSED(ignored))
 }
 
 static PyObject *
+mod_memory(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    ft_state *st = ft_get_state(module);
+    size_t session = 0;
+    for (const ft_threadbuf *tb = st->threads; tb != NULL; tb = tb->next) {
+        session += ft_threadbuf_nbytes(tb);
+    }
+    return Py_BuildValue("{s:n,s:I,s:n}", "session", (Py_ssize_t)session,
+                         "session_threads", (unsigned)st->nthreads,
+                         "spare", (Py_ssize_t)ft_chunkpool_nbytes(&st->pool));
+}
+
+static PyObject *
 mod_callbacks(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
     ft_state *st = ft_get_state(module);
@@ -179,6 +192,11 @@ static PyMethodDef module_methods[] = {
     {"is_active", mod_is_active, METH_NOARGS,
      "False, or 'session' / 'implicit' (started by @trace)."},
     {"last_trace", mod_last_trace, METH_NOARGS, "The last stopped Trace, or None."},
+    {"_memory", mod_memory, METH_NOARGS,
+     "_memory() -> {'session': bytes, 'session_threads': n, 'spare': bytes}: what the "
+     "module itself holds: the running session's buffers, and the spare big chunks "
+     "kept for the next session (at most 16 MiB). Stopped traces hold their own "
+     "(Trace.nbytes)."},
     {"_callbacks", mod_callbacks, METH_NOARGS, "The callbacks registered with sys.monitoring."},
     {"_tool_id", mod_tool_id, METH_NOARGS, "The tool id in use, or None."},
     {NULL, NULL, 0, NULL},

@@ -91,7 +91,7 @@ ft_attach_thread(ft_state *st)
     if (st->broken) {
         return NULL;
     }
-    ft_threadbuf *tb = ft_threadbuf_new(&st->pool, st->ring_chunks);
+    ft_threadbuf *tb = ft_threadbuf_new(&st->pool, st->ring_records);
     ft_tl_gen = st->gen;
     ft_tl_buf = tb;
     if (tb == NULL) {
@@ -1012,11 +1012,7 @@ ft_recorder_start(PyObject *module, ft_state *st, const ft_session_config *cfg)
         st->cal_ns0 = ft_clock_ns(); /* the clock's baseline: the longer */
         st->cal_ticks0 = ft_now_ticks(); /* it gets, the better the ratio */
     }
-    st->ring_chunks = 0;
-    if (cfg->max_events) {
-        /* whole chunks: the last one is being filled, so one more */
-        st->ring_chunks = (size_t)((cfg->max_events + FT_CHUNK_RECORDS - 1) / FT_CHUNK_RECORDS) + 1;
-    }
+    st->ring_records = (size_t)cfg->max_events; /* 0: keep everything */
     st->timing = cfg->timing;
     st->full_repr = cfg->full_repr;
     st->results = cfg->results;
@@ -1073,18 +1069,15 @@ stop(ft_state *st, int linger)
     st->gen = 0;
     st->tool_id = -1;
 
-    /* Buffers were prepended as threads attached: restore attach order. */
-    ft_threadbuf *rev = NULL;
-    while (st->threads != NULL) {
-        ft_threadbuf *n = st->threads->next;
-        if (st->threads->name == NULL) {
-            ft_resolve_thread_name(st->threads);
+    for (ft_threadbuf *tb = st->threads; tb != NULL; tb = tb->next) {
+        if (tb->name == NULL) {
+            ft_resolve_thread_name(tb);
         }
-        ft_threadbuf_seal(st->threads);
-        st->threads->next = rev;
-        rev = st->threads;
-        st->threads = n;
     }
+    /* Buffers were prepended as threads attached: finishing them reverses
+     * the list into attach order. */
+    ft_threadbuf *rev = ft_threadbuf_finish_all(st->threads, st->nthreads);
+    st->threads = NULL;
     uint64_t ns = ft_clock_ns(), ticks = ft_now_ticks();
     double ns_per_tick = 1.0;
     if (ft_clock_use_tsc && ticks > st->cal_ticks0 && ns > st->cal_ns0) {

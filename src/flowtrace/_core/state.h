@@ -95,7 +95,8 @@ typedef struct {
                                           from their frames (frame_args.c) */
     int implicit;                      /* started by an outermost @trace */
     int broken;                        /* an internal error stopped recording */
-    size_t ring_chunks;                /* chunks kept per thread, 0: all */
+    size_t ring_records;               /* records kept per thread at least
+                                          (max_events), 0: all */
     ft_codetable codes;                /* owned: moves to the Trace at stop */
     ft_filter filter;                  /* owned refs: this session's filter */
     ft_threadbuf *threads;             /* owned list: moves to the Trace */

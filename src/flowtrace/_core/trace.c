@@ -323,6 +323,20 @@ trace_get_nrecords(ft_trace *t, void *Py_UNUSED(c))
 }
 
 static PyObject *
+trace_get_nbytes(ft_trace *t, void *Py_UNUSED(c))
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < t->nthreads; i++) {
+        n += ft_threadbuf_nbytes(t->thread_vec[i]);
+    }
+    n += (size_t)t->nthreads * sizeof(ft_threadbuf *);
+    if (t->nodes != NULL) {
+        n += t->nnodes * sizeof(ft_node) + ((size_t)t->nthreads + 1) * sizeof(size_t);
+    }
+    return PyLong_FromSize_t(n);
+}
+
+static PyObject *
 trace_from_events(PyObject *cls, PyObject *events)
 {
     return ft_trace_from_events((PyTypeObject *)cls, events);
@@ -382,6 +396,10 @@ static PyGetSetDef trace_getset[] = {
      "Records not kept (ring mode, max_events): the oldest.", NULL},
     {"timing", (getter)trace_get_timing, NULL, "True if every event was timestamped.", NULL},
     {"nrecords", (getter)trace_get_nrecords, NULL, "Number of 8-byte words recorded.", NULL},
+    {"nbytes", (getter)trace_get_nbytes, NULL,
+     "Bytes of memory the engine holds for this trace: the threads' event records,\n"
+     "value stores and buffers, and the call tree once built (not the Python objects\n"
+     "they refer to). All of it is freed with the trace.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
