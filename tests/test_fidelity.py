@@ -122,6 +122,7 @@ _RETURN_OPS = {dis.opmap[n] for n in ("RETURN_VALUE", "RETURN_CONST") if n in di
 _YIELD_VALUE = dis.opmap["YIELD_VALUE"]
 _RESUME = dis.opmap["RESUME"]
 _ITERATION_SIGNALS = (StopIteration, StopAsyncIteration, GeneratorExit)
+_YIELD_VALUE = dis.opmap["YIELD_VALUE"]
 
 
 # ---------------------------------------------------------------------------
@@ -470,6 +471,13 @@ class Reference:
                 frame.f_trace_lines = False
                 return self.trace
             first = _is_first_start(frame)
+            raw = code.co_code
+            i = frame.f_lasti
+            # 3.12 resumed at a yield in no try block: if this is a close(),
+            # it runs nothing, and 3.13 reports nothing (see data())
+            at_plain_yield = (sys.version_info < (3, 13) and not first
+                              and 0 <= i < len(raw) - 1 and raw[i] == _YIELD_VALUE
+                              and raw[i + 1] == 1)
             group = None
             if "asyncio" in sys.modules:
                 try:
@@ -487,6 +495,7 @@ class Reference:
                 # bookkeeping, dropped when saved
                 "frame": id(frame), "exc_at": {}, "own_exc": None,
                 "async_gen": bool(code.co_flags & 0x200),  # CO_ASYNC_GENERATOR
+                "at_plain_yield": at_plain_yield,
             }
             stack = st["stack"]
             if stack and stack[-1]["group"] == group:
@@ -529,8 +538,32 @@ class Reference:
         return self.trace
 
     def data(self) -> list[dict[str, Any]]:
-        drop = {"frame", "exc_at", "own_exc", "async_gen"}
-        return [{k: v for k, v in s.items() if k not in drop} for s in self.segments]
+        # A close() of a generator suspended at a yield in no try block runs
+        # none of its code: 3.12 reports it ('call' then 'return' by
+        # GeneratorExit), 3.13 does not, and FlowTrace records it on neither
+        # (compat.h). Such segments are taken out, with their places in the
+        # callers' timelines.
+        silent: set[int] = set()
+        for s in reversed(self.segments):  # a nested close comes later
+            if (s["at_plain_yield"] and s["end"] == "closed"
+                    and all(t[0] == "call" and t[1] in silent for t in s["timeline"])):
+                silent.add(s["index"])  # closing it closed another: both silent
+        new_index: dict[int, int] = {}
+        for s in self.segments:
+            if s["index"] not in silent:
+                new_index[s["index"]] = len(new_index)
+        drop = {"frame", "exc_at", "own_exc", "async_gen", "at_plain_yield"}
+        out = []
+        for s in self.segments:
+            if s["index"] in silent:
+                continue
+            d = {k: v for k, v in s.items() if k not in drop}
+            d["index"] = new_index[s["index"]]
+            d["timeline"] = [[t[0], new_index[t[1]]] if t[0] == "call" else t
+                             for t in s["timeline"]
+                             if not (t[0] == "call" and t[1] in silent)]
+            out.append(d)
+        return out
 
 
 # ---------------------------------------------------------------------------

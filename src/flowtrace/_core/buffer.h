@@ -68,7 +68,7 @@ typedef struct {
     uint32_t verdict; /* its verdict */
 } ft_vcache_entry;
 
-#define FT_SILENT_MAX 16 /* nested silent closes followed (buffer.silent) */
+#define FT_SILENT_MAX 4 /* nested silent closes followed (buffer.silent) */
 
 typedef struct ft_threadbuf {
     /* --- hot: touched on every event --- */
