@@ -6,7 +6,7 @@ PY ?= $(shell tools/find_pythons.sh --first)
 PYVER = $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 VENV = .venvs/py$(PYVER)
 
-.PHONY: demo test test-one asan bench check clean
+.PHONY: demo test test-one asan fuzz bench check clean
 
 demo:
 	@tools/venv.sh $(PY) $(VENV)
@@ -24,6 +24,11 @@ test-one:
 # the suite under AddressSanitizer + UBSan (every Python found, or PY=...)
 asan:
 	@tools/run_asan.sh
+
+# fuzz flowtrace.load() with atheris for 60 s on each Python found (or PY=...):
+# tools/run_fuzz.sh SECONDS for longer runs
+fuzz:
+	@tools/run_fuzz.sh 60
 
 # the benchmark in its own venv with the peers (VizTracer from PyPI; cProfile;
 # the floor module it builds): one table per Python

@@ -74,8 +74,13 @@ harness() {
     fi
     # PYTHONMALLOC=malloc: ASan sees every Python object; CPython keeps
     # memory until exit by design, so leak detection is off
+    mkdir -p .fuzz
+    printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$top/$venv/bin/python" \
+        "$top/tests/fuzz/fuzz_load.py" >".fuzz/harness-$ver"
+    chmod +x ".fuzz/harness-$ver"
     LD_PRELOAD=$preload PYTHONMALLOC=malloc \
     ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
+    FLOWTRACE_FUZZ_ARGV0="$top/.fuzz/harness-$ver" \
         "$venv/bin/python" tests/fuzz/fuzz_load.py "$@"
 }
 
@@ -97,7 +102,8 @@ for py in $pythons; do
     [ $native = 1 ] && how="C coverage + ASan (clang)" || how="Python coverage only (no clang)"
     if [ $mode = min ]; then
         harness -minimize_crash=1 -runs=20000 -max_len=8192 -timeout=20 \
-            -exact_artifact_path="$finding.min" "$finding"
+            -exact_artifact_path="$finding.min" "$finding" 2>&1 | grep -v '^#' | tail -n 5
+        [ -s "$finding.min" ] || { echo "fuzz: not minimised (does it still fail?)" >&2; exit 1; }
         echo "minimised: $finding.min ($(wc -c <"$finding.min") bytes)"
         exit 0
     fi

@@ -127,7 +127,10 @@ def _fuzz() -> None:
     def one_input(data: bytes) -> None:
         check(data)
 
-    atheris.Setup(sys.argv, one_input)
+    # libFuzzer runs argv[0] again for -minimize_crash and -merge: a script
+    # is not a program, so tools/run_fuzz.sh names a wrapper
+    argv = [os.environ.get("FLOWTRACE_FUZZ_ARGV0") or sys.argv[0], *sys.argv[1:]]
+    atheris.Setup(argv, one_input)
     atheris.Fuzz()
 
 
