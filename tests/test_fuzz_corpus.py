@@ -49,3 +49,18 @@ def test_harness_reports_a_broken_contract(tmp_path):
     finding."""
     with pytest.raises(fuzz_load.Finding):
         fuzz_load._exercise(flowtrace.load(FUZZ / "corpus" / "valid_threads.json"), "not the tree")
+
+
+def test_header_messages_quote_the_value_briefly(tmp_path):
+    """A float version is named as such (it said "expected a number, got a
+    number"), and a wrong ncalls is quoted in at most 40 characters (it was
+    the whole value, however large)."""
+    with pytest.raises(flowtrace.TraceFileError, match="version: expected an integer, got 1.0$"):
+        flowtrace.load(FUZZ / "corpus" / "bad_version_float.json")
+    path = tmp_path / "t.json"
+    path.write_text('{"format":"flowtrace","version":1,"functions":[],"threads":[],"calls":[],'
+                    '"ncalls":[' + ",".join(["12345"] * 5000) + "]}")
+    with pytest.raises(flowtrace.TraceFileError) as e:
+        flowtrace.load(path)
+    assert "0 calls where the header announces [12345," in str(e.value)
+    assert len(str(e.value)) < len(str(path)) + 120
