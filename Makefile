@@ -36,4 +36,4 @@ bench:
 	@bench/setup_venv.sh $(PY)
 
 clean:
-	rm -rf build .venvs src/*.egg-info src/flowtrace/*.so bench/.build
+	rm -rf build .venvs .fuzz src/*.egg-info src/flowtrace/*.so bench/.build

@@ -18,9 +18,11 @@ files through ``check``.
 """
 from __future__ import annotations
 
+import atexit
 import io
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -39,12 +41,18 @@ def _path(name: str) -> str:
     if _tmpdir is None:
         base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
         _tmpdir = tempfile.mkdtemp(prefix="flowtrace-fuzz-", dir=base)
+        atexit.register(shutil.rmtree, _tmpdir, True)
     return os.path.join(_tmpdir, name)
 
 
 def _write(name: str, data: bytes) -> str:
     path = _path(name)
-    with open(path, "wb") as f:
+    try:
+        f = open(path, "wb")
+    except FileNotFoundError:  # the directory was cleaned away under a long run
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        f = open(path, "wb")
+    with f:
         f.write(data)
     return path
 
