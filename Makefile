@@ -6,7 +6,7 @@ PY ?= $(shell tools/find_pythons.sh --first)
 PYVER = $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 VENV = .venvs/py$(PYVER)
 
-.PHONY: demo test test-one asan bench check clean
+.PHONY: demo test test-one asan fuzz bench check clean
 
 demo:
 	@tools/venv.sh $(PY) $(VENV)
@@ -25,10 +25,15 @@ test-one:
 asan:
 	@tools/run_asan.sh
 
+# fuzz flowtrace.load() with atheris for 60 s on each Python found (or PY=...):
+# tools/run_fuzz.sh SECONDS for longer runs
+fuzz:
+	@tools/run_fuzz.sh 60
+
 # the benchmark in its own venv with the peers (VizTracer from PyPI; cProfile;
 # the floor module it builds): one table per Python
 bench:
 	@bench/setup_venv.sh $(PY)
 
 clean:
-	rm -rf build .venvs src/*.egg-info src/flowtrace/*.so bench/.build
+	rm -rf build .venvs .fuzz src/*.egg-info src/flowtrace/*.so bench/.build

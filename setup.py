@@ -2,6 +2,8 @@
 
 FLOWTRACE_SANITIZE=1 builds with AddressSanitizer and UBSan (see `make asan`).
 FLOWTRACE_DEBUG=1 builds without optimisation, with debug info.
+FLOWTRACE_FUZZ=1 (with CC=clang) builds with libFuzzer's coverage counters
+and AddressSanitizer, for the atheris fuzzer (see `make fuzz`).
 """
 import os
 import sys
@@ -12,7 +14,11 @@ from setuptools import Extension, setup
 sources = sorted(glob("src/flowtrace/_core/*.c"))
 extra_compile = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-missing-field-initializers"]
 extra_link = []
-if os.environ.get("FLOWTRACE_SANITIZE"):
+if os.environ.get("FLOWTRACE_FUZZ"):
+    flags = ["-fsanitize=address,fuzzer-no-link", "-fno-omit-frame-pointer"]
+    extra_compile += flags + ["-O1", "-g"]
+    extra_link += flags
+elif os.environ.get("FLOWTRACE_SANITIZE"):
     flags = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined"]
     extra_compile += flags + ["-O1", "-g"]
     extra_link += flags

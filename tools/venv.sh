@@ -19,7 +19,7 @@ fi
 # sanitized one is installed into the venv only, so that it never replaces
 # the normal build in the source tree.
 mode=(-e "$top")
-case " $* " in *FLOWTRACE_SANITIZE=*) mode=("$top") ;; esac
+case " $* " in *FLOWTRACE_SANITIZE=*|*FLOWTRACE_FUZZ=*) mode=("$top") ;; esac
 echo "building flowtrace for $("$venv/bin/python" -V) in $venv (log: $log)"
 env "$@" "$venv/bin/python" -m pip install -q --disable-pip-version-check \
     --no-build-isolation --force-reinstall --no-deps "${mode[@]}" >>"$log" 2>&1 \

@@ -151,7 +151,8 @@ def _build(doc: Any) -> Trace:
                    " (not a FlowTrace trace)")
     version = doc.get("version")
     if type(version) is not int:
-        raise _Bad("version", f"expected a number, got {_type_name(version)}")
+        raise _Bad("version", "expected an integer, got "
+                   + (json.dumps(version) if type(version) is float else _type_name(version)))
     if version != VERSION:
         newer = " (written by a newer FlowTrace)" if version > VERSION else ""
         raise _Bad("version", f"this FlowTrace reads version {VERSION}, "
@@ -165,7 +166,8 @@ def _build(doc: Any) -> Trace:
         parts.append(doc[key])
     ncalls = doc.get("ncalls")
     if ncalls is not None and ncalls != len(doc["calls"]):
-        raise _Bad("calls", f"{len(doc['calls'])} calls where the header announces {ncalls}")
+        raise _Bad("calls", f"{len(doc['calls'])} calls where the header announces "
+                   f"{json.dumps(ncalls)[:40]}")
     results = doc.get("results", True) is not False
     try:
         return Trace(_core.Trace._from_saved(*parts, results))

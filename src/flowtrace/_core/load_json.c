@@ -5,8 +5,8 @@
  * field, before it is used: types, ranges of every index, parents that
  * are earlier open calls of the same thread (never an exception marker:
  * markers have no children), calls grouped by thread in tree order,
- * kinds and ends by name, origins that name a call, flags that fit the
- * node. A bad field gives a ValueError "calls[12].function: ..."; the
+ * kinds and ends by name (a marker or a task lane ends as "return"),
+ * origins that name a call, flags that fit the node. A bad field gives a ValueError "calls[12].function: ..."; the
  * document is never trusted enough to crash or to build a tree the
  * writers could not walk. See docs/json-format.md.
  */
@@ -271,6 +271,10 @@ load_shape(ft_node *nd, PyObject *c, const keys *k, Py_ssize_t i)
     }
     if (FT_NODE_IS_MARKER(kd) && ed != FT_END_RETURN) {
         return bad("calls", i, k->end, "an exception marker ends as \"return\"");
+    }
+    if (kd == FT_NODE_TASK && ed != FT_END_RETURN) {
+        /* the writers keep a lane's creator (its "result") only then */
+        return bad("calls", i, k->end, "a task lane ends as \"return\"");
     }
     if (left && ed != FT_END_YIELD) {
         return bad("calls", i, k->left_suspended, "only a segment that ended by \"yield\"");

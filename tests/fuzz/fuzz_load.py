@@ -1,0 +1,164 @@
+"""Fuzz harness for flowtrace.load (issue 9).
+
+``check(data)`` is the property, shared by the fuzzer and the replay test
+(tests/test_fuzz_corpus.py): whatever the bytes of a saved trace are,
+``load`` either gives a Trace or raises ``TraceFileError`` with a one-line
+message; any other exception (or a crash of the process) is a finding. A
+trace that loads must be usable: its tree prints (plain, ASCII, depth-limited),
+its stats and events are computed, it saves as JSON and as Chrome JSON, and
+the JSON it saves loads again into the same tree and saves to the same
+document (save is a fixed point after one load).
+
+Run under atheris (coverage-guided; see tools/run_fuzz.sh):
+
+    python tests/fuzz/fuzz_load.py [libFuzzer options] CORPUS_DIR...
+
+Without atheris installed, ``python tests/fuzz/fuzz_load.py FILE...`` replays
+files through ``check``.
+"""
+from __future__ import annotations
+
+import atexit
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+
+class Finding(AssertionError):
+    """load() broke its contract on this input."""
+
+
+_tmpdir: str | None = None
+
+
+def _path(name: str) -> str:
+    """A path in a private directory (made once per process: the fuzzer
+    calls check() hundreds of thousands of times)."""
+    global _tmpdir
+    if _tmpdir is None:
+        base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+        _tmpdir = tempfile.mkdtemp(prefix="flowtrace-fuzz-", dir=base)
+        atexit.register(shutil.rmtree, _tmpdir, True)
+    return os.path.join(_tmpdir, name)
+
+
+def _write(name: str, data: bytes) -> str:
+    path = _path(name)
+    try:
+        f = open(path, "wb")
+    except FileNotFoundError:  # the directory was cleaned away under a long run
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        f = open(path, "wb")
+    with f:
+        f.write(data)
+    return path
+
+
+def _tree(trace) -> str:
+    import flowtrace
+
+    out = io.StringIO()
+    flowtrace.print_tree(trace, file=out, color=False)
+    return out.getvalue()
+
+
+def _without_meta(doc_bytes: bytes) -> dict:
+    doc = json.loads(doc_bytes)
+    doc.pop("meta", None)
+    return doc
+
+
+def _exercise(trace, first_tree: str) -> None:
+    """A loaded trace must be usable, and survive a save/load round trip."""
+    import flowtrace
+
+    for kwargs in ({"ascii": True}, {"max_depth": 1}, {"max_depth": 3, "color": "always"}):
+        flowtrace.print_tree(trace, file=io.StringIO(), **{"color": False, **kwargs})
+    trace.stats()
+    trace.threads()
+    _ = trace.timing, trace.dropped, repr(trace)
+    events = list(trace)
+    if len(events) != len(trace):
+        raise Finding(f"iteration gave {len(events)} events for len {len(trace)}")
+    if events:
+        trace[-1]
+        trace[0:2]
+
+    chrome = io.BytesIO()
+    flowtrace.save(trace, chrome, format="chrome")
+    json.loads(chrome.getvalue())  # must be valid JSON
+
+    saved = io.BytesIO()
+    flowtrace.save(trace, saved, format="json")
+    first = saved.getvalue()
+    try:
+        again = flowtrace.load(_write("again.json", first))
+    except flowtrace.TraceFileError as e:
+        raise Finding(f"a loaded trace saves to JSON that does not load: {e}") from None
+    tree = _tree(again)
+    if tree != first_tree:
+        raise Finding("the tree changed after save and load:\n--- loaded\n"
+                      f"{first_tree}\n--- after save+load\n{tree}")
+    saved = io.BytesIO()
+    flowtrace.save(again, saved, format="json")
+    if _without_meta(saved.getvalue()) != _without_meta(first):
+        raise Finding("saving the reloaded trace gave another document")
+
+
+def check(data: bytes) -> None:
+    """The property: raises Finding (or whatever load let escape) when
+    load(file with these bytes) breaks its contract; returns otherwise."""
+    import flowtrace
+
+    path = _write("input.json", data)
+    try:
+        trace = flowtrace.load(path)
+    except flowtrace.TraceFileError as e:
+        msg = str(e)
+        if "\n" in msg or "\r" in msg or not msg.startswith(path + ": "):
+            raise Finding(f"TraceFileError is not one line naming the file: {msg!r}") from None
+        return
+    if not isinstance(trace, flowtrace.Trace):
+        raise Finding(f"load returned {type(trace).__name__}, not a Trace")
+    _exercise(trace, _tree(trace))
+
+
+def _fuzz() -> None:
+    import atheris
+
+    with atheris.instrument_imports(include=["flowtrace", "json"]):
+        import flowtrace  # noqa: F401
+
+    def one_input(data: bytes) -> None:
+        check(data)
+
+    # libFuzzer runs argv[0] again for -minimize_crash and -merge: a script
+    # is not a program, so tools/run_fuzz.sh names a wrapper
+    argv = [os.environ.get("FLOWTRACE_FUZZ_ARGV0") or sys.argv[0], *sys.argv[1:]]
+    atheris.Setup(argv, one_input)
+    atheris.Fuzz()
+
+
+def _replay(paths: list[str]) -> int:
+    bad = 0
+    for p in paths:
+        with open(p, "rb") as f:
+            data = f.read()
+        try:
+            check(data)
+        except Exception as e:  # a finding: report it and go on
+            bad += 1
+            print(f"{p}: FINDING {type(e).__name__}: {e}", file=sys.stderr)
+    print(f"{len(paths)} inputs, {bad} findings")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    try:
+        import atheris  # noqa: F401
+    except ImportError:
+        sys.exit(_replay(sys.argv[1:]))
+    _fuzz()
