@@ -8,7 +8,8 @@
 # With clang on PATH the C engine is built with libFuzzer's coverage counters
 # and AddressSanitizer (FLOWTRACE_FUZZ=1), so the fuzzer is guided by the C
 # loader's branches and memory errors are caught; without clang only the
-# Python code is coverage-guided (the C engine still runs, unsanitized).
+# Python code is coverage-guided (the C engine still runs, unsanitized;
+# CLANG= forces this).
 #
 # Seeds: tests/fuzz/corpus/ (kept small, in git) and tests/fuzz/crashes/
 # (every finding, replayed by tests/test_fuzz_corpus.py). What the fuzzer
@@ -35,7 +36,7 @@ fi
 seconds=${1:-60}
 [ "$mode" = min ] && seconds=0
 case "$seconds" in ''|*[!0-9]*) echo "usage: tools/run_fuzz.sh [SECONDS]" >&2; exit 2 ;; esac
-clang=$(command -v clang || true)
+clang=${CLANG-$(command -v clang || true)}  # CLANG= forces the build without C coverage
 
 # set up .venvs/fuzz-X.Y for $1; sets $venv, $native (1: C coverage + ASan)
 setup_venv() {
