@@ -210,3 +210,11 @@ def test_dev_stdout_is_written_into_as_it_is(tmp_path, fmt):
     else:
         assert rest == piped.stdout
     assert b"f()" in piped.stdout or b'"f"' in piped.stdout
+
+
+def test_a_program_that_stops_the_session_itself_gets_one_line(tmp_path):
+    write_program(tmp_path, "import flowtrace\nflowtrace.stop_tracing()\nprint('done')\n")
+    r = ft(["run", "--format", "json", "-o", "t.json", "prog.py"], tmp_path)
+    assert r.stdout == "done\n"
+    assert r.returncode == 1
+    assert "stopped the tracing session itself" in one_line(r)

@@ -297,7 +297,14 @@ class _Finisher:
         # A second Ctrl-C must not cut the trace being written.
         old = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
         try:
-            trace = stop_tracing()
+            try:
+                trace = stop_tracing()
+            except RuntimeError:
+                # the program itself stopped FlowTrace's session (it uses
+                # flowtrace's API): nothing of ours is left to write
+                print("flowtrace: the program stopped the tracing session itself "
+                      "(stop_tracing()); no trace to write", file=sys.stderr)
+                return code or 1
             _write_output(self.ns, trace, self.command)
         except BrokenPipeError:
             _silence_stdout()
