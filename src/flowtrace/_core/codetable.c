@@ -3,12 +3,8 @@
 
 #include <string.h>
 
-static size_t
-hash_ptr(const void *p)
-{
-    uintptr_t v = (uintptr_t)p >> 4;
-    return (size_t)(v * 0x9E3779B97F4A7C15ull >> 17) ^ (size_t)v;
-}
+#include "origin.h"
+#include "ptrhash.h"
 
 int
 ft_codetable_init(ft_codetable *t)
@@ -54,7 +50,7 @@ grow_slots(ft_codetable *t)
         if (t->slots[i].key == NULL) {
             continue;
         }
-        size_t j = hash_ptr(t->slots[i].key) & newmask;
+        size_t j = ft_hash_ptr(t->slots[i].key) & newmask;
         while (ns[j].key != NULL) {
             j = (j + 1) & newmask;
         }
@@ -126,13 +122,35 @@ probe_module(module_probe *m)
     return m->module;
 }
 
-/* Code compiled from a string (exec/eval, filename "<string>") has no
- * file to judge by: judge it by the module whose globals it runs in
- * (namedtuple's generated __new__ runs in a "namedtuple_<Name>" namespace
- * of collections: the stdlib). */
+/* The stdlib's compilers of text a user typed or wrote: codeop (the code
+ * module's consoles, IDLE, 3.13's REPL and IPython's cells all compile
+ * through it) and doctest (the examples of docstrings). */
 static int
-generated_by_excluded(module_probe *m, PyObject *prefixes)
+compiles_user_text(PyObject *file)
 {
+    static const char *const tails[] = {"/codeop.py", "/doctest.py"};
+    for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+        PyObject *t = PyUnicode_FromString(tails[i]);
+        Py_ssize_t r = t ? PyUnicode_Tailmatch(file, t, 0, PY_SSIZE_T_MAX, 1) : -1;
+        Py_XDECREF(t);
+        if (r == 1) {
+            return 1;
+        }
+        if (r < 0) {
+            PyErr_Clear();
+        }
+    }
+    return 0;
+}
+
+/* Code compiled from a string (exec/eval, filename "<string>") has no
+ * file to judge by: judge it by the file of the code that created it, then
+ * by the module whose globals it runs in (namedtuple's generated __new__
+ * runs in a "namedtuple_<Name>" namespace of collections: the stdlib). */
+static int
+generated_by_excluded(module_probe *m, const ft_filter *f)
+{
+    PyObject *prefixes = f->exclude_prefixes;
     /* dataclasses builds __init__, __repr__, __eq__... with exec() in the
      * user's module: recognisable by the factory they are made in. */
     PyObject *qual = ((PyCodeObject *)m->code)->co_qualname;
@@ -144,6 +162,14 @@ generated_by_excluded(module_probe *m, PyObject *prefixes)
     }
     Py_XDECREF(factory);
     PyErr_Clear();
+    /* Created by the stdlib, site-packages or FlowTrace (origin.h), it is
+     * theirs, wherever it runs (dataclasses and attrs run theirs in the
+     * user's module); unless it is text the user wrote, compiled for them. */
+    PyObject *origin = ft_origin_file(m->code); /* borrowed */
+    if (origin != NULL && (has_prefix(origin, prefixes) || has_prefix(origin, f->always_excluded)) &&
+        !compiles_user_text(origin)) {
+        return 1;
+    }
     PyObject *name = probe_module(m); /* borrowed */
     if (name == NULL) {
         return 0; /* called from the @trace wrapper: not the callee's frame */
@@ -233,7 +259,7 @@ decide(const ft_filter *f, module_probe *m)
             return FT_CODE_EXCLUDED;
         }
         if (PyUnicode_GET_LENGTH(filename) > 0 && PyUnicode_READ_CHAR(filename, 0) == '<' &&
-            generated_by_excluded(m, f->exclude_prefixes)) {
+            generated_by_excluded(m, f)) {
             return FT_CODE_EXCLUDED;
         }
     }
@@ -266,7 +292,7 @@ ft_codetable_lookup(ft_codetable *t, const ft_filter *f, PyObject *code)
     if (t->slots == NULL || !PyCode_Check(code)) {
         return FT_CODE_EXCLUDED;
     }
-    size_t i = hash_ptr(code) & t->mask;
+    size_t i = ft_hash_ptr(code) & t->mask;
     for (;;) {
         ft_code_slot *s = &t->slots[i];
         if (s->key == code) {
@@ -294,7 +320,7 @@ ft_codetable_lookup(ft_codetable *t, const ft_filter *f, PyObject *code)
         if (grow_slots(t) < 0) {
             return FT_CODE_EXCLUDED;
         }
-        i = hash_ptr(code) & t->mask;
+        i = ft_hash_ptr(code) & t->mask;
         while (t->slots[i].key != NULL) {
             i = (i + 1) & t->mask;
         }
@@ -332,7 +358,7 @@ ft_codetable_set_flags(ft_codetable *t, PyObject *code, uint32_t flags)
     if (t->slots == NULL) {
         return;
     }
-    size_t i = hash_ptr(code) & t->mask;
+    size_t i = ft_hash_ptr(code) & t->mask;
     while (t->slots[i].key != NULL) {
         if (t->slots[i].key == code) {
             uint32_t keep = t->slots[i].verdict &

@@ -6,6 +6,7 @@
  */
 #include "clock.h"
 #include "filter.h"
+#include "origin.h"
 #include "recorder.h"
 #include "state.h"
 #include "trace.h"
@@ -165,6 +166,12 @@ mod_callbacks(PyObject *module, PyObject *Py_UNUSED(ignored))
 }
 
 static PyObject *
+mod_origin_count(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
+{
+    return PyLong_FromSsize_t(ft_origin_count());
+}
+
+static PyObject *
 mod_tool_id(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
     ft_state *st = ft_get_state(module);
@@ -198,6 +205,8 @@ static PyMethodDef module_methods[] = {
      "kept for the next session (at most 16 MiB). Stopped traces hold their own "
      "(Trace.nbytes)."},
     {"_callbacks", mod_callbacks, METH_NOARGS, "The callbacks registered with sys.monitoring."},
+    {"_origin_count", mod_origin_count, METH_NOARGS,
+     "Notes held on where generated code was created (origin.h)."},
     {"_tool_id", mod_tool_id, METH_NOARGS, "The tool id in use, or None."},
     {NULL, NULL, 0, NULL},
 };
@@ -207,6 +216,7 @@ module_exec(PyObject *module)
 {
     ft_state *st = ft_get_state(module);
     ft_clock_init();
+    ft_origin_install();
     if (ft_recorder_init(module, st) < 0) {
         return -1;
     }
