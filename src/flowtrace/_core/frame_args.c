@@ -92,6 +92,8 @@ typedef struct {
     Py_ssize_t nextra;
     PyObject *kwargs;             /* owned or borrowed, or NULL: a
                                      non-empty **kwargs */
+    Py_ssize_t dropped;           /* parameters and *args items past
+                                     FT_ARGV_MAX, not kept */
 } gathered;
 
 static void
@@ -135,7 +137,11 @@ gather(PyObject *code, gathered *g)
     }
     Py_ssize_t nnames = PyTuple_GET_SIZE(names);
     Py_ssize_t after = co->co_argcount + co->co_kwonlyargcount;
-    for (Py_ssize_t i = 0; i < after && i < nnames && i < FT_ARGV_MAX; i++) {
+    for (Py_ssize_t i = 0; i < after && i < nnames; i++) {
+        if (i >= FT_ARGV_MAX) {
+            g->dropped++;
+            continue;
+        }
         g->named_text[g->nnamed] = 0;
         PyObject *v = local_value(co, locals, f, names, i);
         g->named[g->nnamed++] = g->owned ? Py_XNewRef(v) : v;
@@ -143,6 +149,9 @@ gather(PyObject *code, gathered *g)
     if ((co->co_flags & CO_VARARGS) && after < nnames) {
         PyObject *v = local_value(co, locals, f, names, after);
         if (v != NULL && PyTuple_Check(v)) {
+            if (PyTuple_GET_SIZE(v) > FT_ARGV_MAX) {
+                g->dropped += PyTuple_GET_SIZE(v) - FT_ARGV_MAX;
+            }
             for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(v) && k < FT_ARGV_MAX; k++) {
                 g->extra_text[g->nextra] = 0;
                 PyObject *item = PyTuple_GET_ITEM(v, k);
@@ -285,6 +294,7 @@ ft_record_frame_args(ft_state *st, ft_threadbuf *tb, PyObject *code, uint32_t ve
     gathered g; /* not zeroed whole: only what gather() fills is read */
     g.nnamed = g.nextra = 0;
     g.kwargs = NULL;
+    g.dropped = 0;
     g.owned = full;
     PyObject *saved = PyErr_GetRaisedException();
     if (gather(code, &g) < 0) {
@@ -318,6 +328,13 @@ ft_record_frame_args(ft_state *st, ft_threadbuf *tb, PyObject *code, uint32_t ve
     }
     if (kw != NULL) {
         ft_threadbuf_append(tb, ft_rec_make(FT_REC_ARGX | FT_REC_FRAME, id, ft_store_text(tb, kw)));
+    }
+    if (g.dropped > 0) { /* said, so the call never reads as a shorter one */
+        PyObject *more = PyUnicode_FromFormat("%s +%zd more", "\xe2\x80\xa6", g.dropped);
+        if (more != NULL) {
+            ft_threadbuf_append(tb, ft_rec_make(FT_REC_ARGX | FT_REC_FRAME, id, ft_store_text(tb, more)));
+        }
+        PyErr_Clear();
     }
     gathered_clear(&g);
     return 0;

@@ -13,15 +13,18 @@
  * session ended while a user repr ran (`tb` is gone: do not touch). */
 int ft_record_frame_args(ft_state *st, ft_threadbuf *tb, PyObject *code, uint32_t verdict);
 
-#define FT_ARGV_MAX 16 /* named parameters kept; *args items likewise */
+#define FT_ARGV_MAX 16 /* named parameters kept; *args items likewise; past
+                          them, a text "… +N more" ends the arguments */
+#define FT_ARGV_TEXTS 2 /* texts after the *args items: **kwargs, "more" */
 
 /* The arguments gathered from FT_REC_ARGV/ARGX records, by the builder. */
 typedef struct {
     uint32_t code_id;             /* the code they belong to */
     uint32_t named[FT_ARGV_MAX];  /* payloads, co_varnames order */
     uint32_t nnamed;
-    uint32_t extra[FT_ARGV_MAX + 1]; /* *args items, then the **kwargs text */
-    uint8_t extra_kw[FT_ARGV_MAX + 1]; /* 1: the **kwargs text */
+    uint32_t extra[FT_ARGV_MAX + FT_ARGV_TEXTS]; /* *args items, then the
+                                                    texts */
+    uint8_t extra_kw[FT_ARGV_MAX + FT_ARGV_TEXTS]; /* 1: a text, shown as is */
     uint32_t nextra;
 } ft_argv;
 

@@ -260,7 +260,7 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
             }
             break;
         case FT_REC_ARGX:
-            if (argv.nextra < FT_ARGV_MAX + 1) {
+            if (argv.nextra < FT_ARGV_MAX + FT_ARGV_TEXTS) {
                 argv.extra_kw[argv.nextra] = (uint8_t)ft_rec_has_frame(r);
                 argv.extra[argv.nextra++] = ft_rec_payload(r);
             }
