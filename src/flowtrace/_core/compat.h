@@ -34,6 +34,19 @@ ft_compat_frame_address(void)
 #endif
 }
 
+/* The number of bits of an int's absolute value (_PyLong_NumBits, private
+ * in 3.12 and 3.13; O(1)). */
+static inline size_t
+ft_compat_long_bits(PyObject *v)
+{
+    size_t n = _PyLong_NumBits(v);
+    if (n == (size_t)-1) {
+        PyErr_Clear();
+        return 0;
+    }
+    return n;
+}
+
 /* The fast locals of the running frame if it runs `co` (3.12, 3.13: read in
  * place, from the interpreter frame layout), else NULL: then the caller
  * goes through PyFrame_GetVar. Borrowed. */

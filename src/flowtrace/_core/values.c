@@ -1,6 +1,7 @@
 /* values.c - safe capture and display of values. */
 #include "values.h"
 
+#include "compat.h"
 #include "handback.h"
 #include "sbuf.h"
 
@@ -461,6 +462,10 @@ list_snapshot_text(PyObject *t)
     return sbuf_to_str(&s, FT_REPR_LIMIT);
 }
 
+/* Ints of more bits than this (about 600 digits, under the lowest limit
+ * sys.set_int_max_str_digits accepts, 640) get their text at capture. */
+#define FT_INT_TEXT_BITS 2000
+
 uint32_t
 ft_capture_slow(ft_threadbuf *tb, PyObject *v)
 {
@@ -475,6 +480,16 @@ ft_capture_slow(ft_threadbuf *tb, PyObject *v)
         /* "" and one Latin-1 character (a lexer's peek): no reference */
         return FT_VAL_CHAR_BASE +
                (PyUnicode_GET_LENGTH(v) ? (uint32_t)PyUnicode_READ_CHAR(v, 0) : 256u);
+    }
+    if (PyLong_CheckExact(v) && ft_compat_long_bits(v) > FT_INT_TEXT_BITS) {
+        /* Its text may be refused later (sys.set_int_max_str_digits):
+         * made now, as the event could show it. */
+        PyObject *r = ft_builtin_repr(v, FT_REPR_LIMIT);
+        if (r == NULL) {
+            PyErr_Clear();
+            return FT_VAL_ABSENT;
+        }
+        return store_tagged(tb, r, FT_TAG_TEXT);
     }
     if (PyLong_CheckExact(v) || PyFloat_CheckExact(v) || PyComplex_CheckExact(v) ||
         PyUnicode_CheckExact(v) || PyBytes_CheckExact(v) || is_frozen_tuple(v)) {
