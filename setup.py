@@ -11,7 +11,10 @@ from glob import glob
 
 from setuptools import Extension, setup
 
-sources = sorted(glob("src/flowtrace/_core/*.c"))
+# The engine's folders are its stages (docs/design.md): recording, tree,
+# output, python (the module and its types), common.
+CORE = "src/flowtrace/_core"
+sources = sorted(glob(f"{CORE}/*/*.c"))
 extra_compile = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-missing-field-initializers"]
 extra_link = []
 if os.environ.get("FLOWTRACE_FUZZ"):
@@ -35,7 +38,8 @@ setup(
         Extension(
             "flowtrace._core",
             sources=sources,
-            depends=sorted(glob("src/flowtrace/_core/*.h")),
+            include_dirs=[CORE],
+            depends=sorted(glob(f"{CORE}/*/*.h")),
             extra_compile_args=extra_compile,
             extra_link_args=extra_link,
         )

@@ -1,0 +1,245 @@
+/* jsonbuf.c - JSON escaping, number formatting, and the file sink. */
+#include "output/jsonbuf.h"
+
+#include "python/trace.h"
+#include "recording/values.h"
+
+int
+ft_sink_open(ft_sink *k, PyObject *file, int binary)
+{
+    memset(k, 0, sizeof(*k));
+    k->binary = binary;
+    k->write = PyObject_GetAttrString(file, "write");
+    return k->write == NULL ? -1 : 0;
+}
+
+static int
+write_once(PyObject *write, PyObject *chunk)
+{
+    PyObject *r = PyObject_CallOneArg(write, chunk);
+    Py_XDECREF(r);
+    return r == NULL ? -1 : 0;
+}
+
+/* A binary file's write() may take only part of the bytes: a
+   BufferedWriter whose pipe was closed after a partial write returns the
+   count written rather than raising. The rest is offered again, so the
+   error (EPIPE: `| head`) comes out where the caller can see it. */
+static int
+write_all(PyObject *write, PyObject *chunk)
+{
+    Py_ssize_t len = PyBytes_GET_SIZE(chunk);
+    Py_ssize_t done = 0;
+    Py_INCREF(chunk);
+    PyObject *rest = chunk; /* owned */
+    for (;;) {
+        PyObject *r = PyObject_CallOneArg(write, rest);
+        Py_DECREF(rest);
+        if (r == NULL) {
+            return -1;
+        }
+        Py_ssize_t n = r == Py_None ? 0 : PyLong_AsSsize_t(r);
+        Py_DECREF(r);
+        if (n == -1 && PyErr_Occurred()) {
+            PyErr_Clear(); /* a write() that does not count: take it at its word */
+            return 0;
+        }
+        if (n <= 0 || n > len - done) {
+            if (n > 0) {
+                return 0; /* claims more than it was given: nothing left to offer */
+            }
+            PyErr_SetString(PyExc_BlockingIOError, "the file took none of the bytes written");
+            return -1;
+        }
+        done += n;
+        if (done == len) {
+            return 0;
+        }
+        rest = PyBytes_FromStringAndSize(PyBytes_AS_STRING(chunk) + done, len - done);
+        if (rest == NULL) {
+            return -1;
+        }
+    }
+}
+
+int
+ft_sink_flush(ft_sink *k)
+{
+    if (k->out.oom) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (k->out.len == 0) {
+        return 0;
+    }
+    PyObject *chunk = k->binary
+                          ? PyBytes_FromStringAndSize(k->out.buf, (Py_ssize_t)k->out.len)
+                          : PyUnicode_DecodeUTF8(k->out.buf, (Py_ssize_t)k->out.len, "replace");
+    k->out.len = 0;
+    if (chunk == NULL) {
+        return -1;
+    }
+    int rc = k->binary ? write_all(k->write, chunk) : write_once(k->write, chunk);
+    Py_DECREF(chunk);
+    return rc;
+}
+
+void
+ft_sink_close(ft_sink *k)
+{
+    Py_CLEAR(k->write);
+    ft_sbuf_free(&k->out);
+}
+
+static const char HEX[] = "0123456789abcdef";
+
+void
+ft_json_put_utf8(ft_sbuf *s, const char *p, size_t n)
+{
+    if (ft_sbuf_reserve(s, n + 2) < 0) {
+        return;
+    }
+    s->buf[s->len++] = '"';
+    size_t run = 0; /* start of the pending run of plain bytes */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            continue;
+        }
+        ft_sbuf_put(s, p + run, i - run);
+        run = i + 1;
+        char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
+        size_t len = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = HEX[c >> 4];
+            esc[5] = HEX[c & 15];
+            len = 6;
+        }
+        ft_sbuf_put(s, esc, len);
+    }
+    ft_sbuf_put(s, p + run, n - run);
+    ft_sbuf_put(s, "\"", 1);
+}
+
+void
+ft_json_put_str(ft_sbuf *s, PyObject *str)
+{
+    Py_ssize_t n;
+    const char *u = PyUnicode_AsUTF8AndSize(str, &n);
+    if (u == NULL) {
+        /* lone surrogates have no UTF-8: escape them away */
+        PyErr_Clear();
+        PyObject *b = PyUnicode_AsEncodedString(str, "utf-8", "backslashreplace");
+        if (b == NULL) {
+            PyErr_Clear();
+            ft_sbuf_puts(s, "\"?\"");
+            return;
+        }
+        ft_json_put_utf8(s, PyBytes_AS_STRING(b), (size_t)PyBytes_GET_SIZE(b));
+        Py_DECREF(b);
+        return;
+    }
+    ft_json_put_utf8(s, u, (size_t)n);
+}
+
+void
+ft_json_put_u64(ft_sbuf *s, uint64_t v)
+{
+    char buf[24];
+    char *p = buf + sizeof(buf);
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    ft_sbuf_put(s, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+void
+ft_json_put_i64(ft_sbuf *s, int64_t v)
+{
+    if (v < 0) {
+        ft_sbuf_put(s, "-", 1);
+        ft_json_put_u64(s, (uint64_t)0 - (uint64_t)v);
+        return;
+    }
+    ft_json_put_u64(s, (uint64_t)v);
+}
+
+void
+ft_json_put_fixed(ft_sbuf *s, uint64_t units, unsigned decimals)
+{
+    uint64_t scale = 1;
+    for (unsigned i = 0; i < decimals; i++) {
+        scale *= 10;
+    }
+    ft_json_put_u64(s, units / scale);
+    if (decimals == 0) {
+        return;
+    }
+    char frac[24];
+    uint64_t f = units % scale;
+    for (unsigned i = decimals; i > 0; i--) {
+        frac[i] = (char)('0' + f % 10);
+        f /= 10;
+    }
+    frac[0] = '.';
+    ft_sbuf_put(s, frac, decimals + 1);
+}
+
+int
+ft_json_put_payload(ft_sbuf *s, const ft_threadbuf *tb, uint32_t payload)
+{
+    switch (payload) {
+    case FT_VAL_PYNONE:
+        ft_sbuf_puts(s, "\"None\"");
+        return 0;
+    case FT_VAL_FALSE:
+        ft_sbuf_puts(s, "\"False\"");
+        return 0;
+    case FT_VAL_TRUE:
+        ft_sbuf_puts(s, "\"True\"");
+        return 0;
+    default:
+        break;
+    }
+    if (ft_val_is_inline_int(payload)) {
+        ft_sbuf_put(s, "\"", 1);
+        ft_json_put_i64(s, ft_val_inline_int(payload));
+        ft_sbuf_put(s, "\"", 1);
+        return 0;
+    }
+    PyObject *text = ft_value_text(tb, payload);
+    if (text == NULL) {
+        if (PyErr_Occurred()) {
+            return -1;
+        }
+        ft_sbuf_puts(s, "null");
+        return 0;
+    }
+    ft_json_put_str(s, text);
+    Py_DECREF(text);
+    return 0;
+}
+
+void
+ft_json_put_node_flags(ft_sbuf *s, unsigned flags)
+{
+    if (flags & FT_NF_LEFT_SUSPENDED) {
+        ft_sbuf_puts(s, ",\"left_suspended\":true");
+    }
+    if (flags & FT_NF_BEGAN_BEFORE) {
+        ft_sbuf_puts(s, ",\"began_before\":true");
+    }
+    if (flags & FT_NF_CUT) {
+        ft_sbuf_puts(s, ",\"cut\":true");
+    }
+}

@@ -1,0 +1,508 @@
+/* write_text.c - the text tree, streamed to a file object.
+ *
+ *   → fib(3)                 a call with children opens...
+ *     → fib(1) → 1           ...a call without children is one line...
+ *   ← fib(3) → 2             ...and closes with its result.
+ *   ↯ div(1, 0) ZeroDivisionError: division by zero
+ *   ▶ gen() ⏸ 1              a generator resumed, suspended again
+ *
+ * Two spaces of indent per level. When the arguments were not captured the
+ * empty argument slot still takes its space: "→ fib()  → 1" (the seed's
+ * format). Text goes out in 256 KiB pieces: memory does not grow with the
+ * trace.
+ *
+ * Colour (opts.color) only adds ANSI codes around pieces of the same text:
+ * the layout is identical with and without it. With opts.max_depth, a call
+ * at the last shown depth is written as one line, followed by
+ * "(+N calls)" when calls below it are hidden.
+ */
+#include "output/write_text.h"
+
+#include "output/jsonbuf.h"
+#include "recording/record.h"
+#include "common/sbuf.h"
+#include "recording/values.h"
+
+
+typedef struct {
+    const char *call, *resume, *close, *raise, *yield, *header;
+    const char *raised, *reraised, *caught, *closed, *task;
+    size_t arrow_len; /* bytes of each of call..yield (all the same) */
+} symbols;
+
+static const symbols UNICODE_SYMBOLS = {
+    "\xe2\x86\x92", "\xe2\x96\xb6", "\xe2\x86\x90", "\xe2\x86\xaf", "\xe2\x8f\xb8",
+    "\xe2\x94\x80\xe2\x94\x80",
+    "\xe2\x9a\xa1 raise", "\xe2\x9f\xb3 re-raise", "\xe2\x9c\x93 caught",
+    "\xe2\x8f\xb9 closed", "\xe2\x97\x86 task", 3,
+};
+static const symbols ASCII_SYMBOLS = {"->", ">>", "<-", "!!", "||", "--",
+                                      "!> raise", "^^ re-raise", "<< caught", "[] closed",
+                                      "## task", 2};
+
+/* SGR codes of each element. */
+#define C_MARK "36"  /* arrows, thread headers, (unfinished), (+N calls) */
+#define C_NAME "1"   /* function names */
+#define C_ARGS "33"  /* arguments */
+#define C_RESULT "32" /* returned and yielded values */
+#define C_EXC "31"   /* exceptions and their marker */
+#define C_TIME "35"  /* durations */
+
+typedef struct {
+    ft_trace *t;         /* borrowed */
+    ft_sink sink;        /* owned: file.write (str), or raw.write (bytes),
+                            and the pending text */
+    const symbols *sym;  /* borrowed: static table */
+    int ascii;           /* non-ASCII value text is escaped */
+    int color;           /* ANSI colours on */
+    const char **name_utf8; /* owned array (items borrowed from the trace's
+                               names), or NULL: UTF-8 of each code id's
+                               name, found on first use */
+    size_t *name_len;    /* owned: their lengths */
+    size_t hidden;       /* calls below the depth limit, for the open call
+                            at the limit */
+} writer;
+
+static void
+paint(writer *w, const char *sgr)
+{
+    if (w->color) {
+        ft_sbuf_puts(&w->sink.out, "\x1b[");
+        ft_sbuf_puts(&w->sink.out, sgr);
+        ft_sbuf_puts(&w->sink.out, "m");
+    }
+}
+
+static void
+unpaint(writer *w)
+{
+    if (w->color) {
+        ft_sbuf_puts(&w->sink.out, "\x1b[0m");
+    }
+}
+
+/* A piece of fixed text in a colour. */
+static void
+put_painted_n(writer *w, const char *sgr, const char *text, size_t n)
+{
+    paint(w, sgr);
+    ft_sbuf_put(&w->sink.out, text, n);
+    unpaint(w);
+}
+
+static void
+put_painted(writer *w, const char *sgr, const char *text)
+{
+    put_painted_n(w, sgr, text, strlen(text));
+}
+
+
+static void
+put_indent(writer *w, size_t depth)
+{
+    if (depth == 0 || ft_sbuf_reserve(&w->sink.out, 2 * depth) < 0) {
+        return;
+    }
+    memset(w->sink.out.buf + w->sink.out.len, ' ', 2 * depth);
+    w->sink.out.len += 2 * depth;
+}
+
+static void
+put_text(writer *w, PyObject *s)
+{
+    if (!w->ascii) {
+        ft_sbuf_put_str(&w->sink.out, s);
+        return;
+    }
+    PyObject *a = PyObject_ASCII(s); /* 'quoted' with escapes */
+    if (a == NULL) {
+        PyErr_Clear();
+        ft_sbuf_puts(&w->sink.out, "?");
+        return;
+    }
+    Py_ssize_t n;
+    const char *u = PyUnicode_AsUTF8AndSize(a, &n);
+    if (u != NULL && n >= 2) {
+        ft_sbuf_put(&w->sink.out, u + 1, (size_t)n - 2); /* drop the quotes */
+    }
+    Py_DECREF(a);
+}
+
+/* A function's name: its UTF-8 bytes are found once per code id (they live
+ * as long as the trace's name strings). */
+static int
+put_name(writer *w, uint32_t code_id)
+{
+    PyObject *name = ft_trace_name(w->t, code_id);
+    if (name == NULL) {
+        return -1;
+    }
+    paint(w, C_NAME);
+    if (w->ascii || w->name_utf8 == NULL) {
+        put_text(w, name);
+    }
+    else {
+        if (w->name_utf8[code_id] == NULL) {
+            Py_ssize_t n;
+            const char *u = PyUnicode_AsUTF8AndSize(name, &n);
+            if (u == NULL) { /* a lone surrogate: escaped, not cached */
+                PyErr_Clear();
+                put_text(w, name);
+                unpaint(w);
+                return 0;
+            }
+            w->name_utf8[code_id] = u;
+            w->name_len[code_id] = (size_t)n;
+        }
+        ft_sbuf_put(&w->sink.out, w->name_utf8[code_id], w->name_len[code_id]);
+    }
+    unpaint(w);
+    return 0;
+}
+
+/* Append the text of a value payload; returns 0 or -1. */
+static int
+put_value(writer *w, const ft_node *nd, uint32_t payload, const char *sgr)
+{
+    if (payload != FT_VAL_ABSENT && (payload < FT_VAL_GENEXIT || ft_val_is_inline_int(payload))) {
+        /* small ints, None, booleans: no object made */
+        paint(w, sgr);
+        ft_value_put_inline(&w->sink.out, payload);
+        unpaint(w);
+        return 0;
+    }
+    PyObject *s = ft_value_text(w->t->thread_vec[nd->thread], payload);
+    if (s == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    paint(w, sgr);
+    put_text(w, s);
+    unpaint(w);
+    Py_DECREF(s);
+    return 0;
+}
+
+/* LINE_CUT: a call at the depth limit whose children are hidden. */
+enum { LINE_LEAF, LINE_OPEN, LINE_CLOSE, LINE_CUT };
+
+/* "⚡ raise ValueError: bad" — an exception raised, re-raised or caught
+ * in the frame of the enclosing node. */
+static int
+put_marker(writer *w, const ft_node *nd, size_t depth)
+{
+    const symbols *y = w->sym;
+    put_indent(w, depth);
+    put_painted(w, nd->kind == FT_NODE_HANDLED ? C_MARK : C_EXC,
+                nd->kind == FT_NODE_RAISE     ? y->raised
+                : nd->kind == FT_NODE_RERAISE ? y->reraised
+                                              : y->caught);
+    ft_sbuf_put(&w->sink.out, " ", 1);
+    if (put_value(w, nd, nd->exc, C_EXC) < 0) {
+        return -1;
+    }
+    ft_sbuf_put(&w->sink.out, "\n", 1);
+    return ft_sink_maybe_flush(&w->sink);
+}
+
+/* "◆ task Task-2 (from Task-1)": the lane of an asyncio task. */
+static int
+put_task(writer *w, const ft_node *nd, size_t depth)
+{
+    put_indent(w, depth);
+    put_painted(w, C_MARK, w->sym->task);
+    ft_sbuf_put(&w->sink.out, " ", 1);
+    if (nd->args != FT_VAL_ABSENT && put_value(w, nd, nd->args, C_NAME) < 0) {
+        return -1;
+    }
+    if (nd->result != FT_VAL_ABSENT) {
+        ft_sbuf_puts(&w->sink.out, " (from ");
+        if (put_value(w, nd, nd->result, C_NAME) < 0) {
+            return -1;
+        }
+        ft_sbuf_puts(&w->sink.out, ")");
+    }
+    ft_sbuf_put(&w->sink.out, "\n", 1);
+    return ft_sink_maybe_flush(&w->sink);
+}
+
+static int
+put_line(writer *w, const ft_node *nd, size_t depth, int which)
+{
+    const symbols *y = w->sym;
+    if (FT_NODE_IS_MARKER(nd->kind)) {
+        return put_marker(w, nd, depth);
+    }
+    if (nd->kind == FT_NODE_TASK) {
+        return which == LINE_CLOSE ? 0 : put_task(w, nd, depth);
+    }
+    const char *prefix;
+    const char *prefix_sgr = C_MARK;
+    if (which != LINE_OPEN && nd->end == FT_END_RAISE) {
+        prefix = y->raise;
+        prefix_sgr = C_EXC;
+    }
+    else if (which == LINE_CLOSE) {
+        prefix = y->close;
+    }
+    else {
+        prefix = nd->kind == FT_NODE_CALL ? y->call : y->resume;
+    }
+    put_indent(w, depth);
+    put_painted_n(w, prefix_sgr, prefix, y->arrow_len);
+    ft_sbuf_put(&w->sink.out, " ", 1);
+    if (put_name(w, nd->code_id) < 0) {
+        return -1;
+    }
+    ft_sbuf_put(&w->sink.out, "(", 1);
+    if (nd->args != FT_VAL_ABSENT && put_value(w, nd, nd->args, C_ARGS) < 0) {
+        return -1;
+    }
+    ft_sbuf_put(&w->sink.out, ")", 1);
+    const char *before = (nd->flags & FT_NF_CUT) ? "(began before the kept events)"
+                                                 : "(began before tracing)";
+    if (which == LINE_OPEN && (nd->flags & FT_NF_BEGAN_BEFORE)) {
+        ft_sbuf_put(&w->sink.out, " ", 1);
+        put_painted(w, C_MARK, before);
+    }
+    if (which != LINE_OPEN) {
+        int has_outcome = nd->end != FT_END_RETURN || nd->result != FT_VAL_ABSENT;
+        int timed = nd->timed && nd->end != FT_END_UNFINISHED;
+        if (nd->args == FT_VAL_ABSENT && (has_outcome || timed)) {
+            ft_sbuf_put(&w->sink.out, " ", 1); /* the empty argument slot */
+        }
+        if (timed) {
+            char buf[48];
+            snprintf(buf, sizeof(buf), "[%.6fs]", ft_node_seconds(w->t, nd));
+            ft_sbuf_put(&w->sink.out, " ", 1);
+            put_painted(w, C_TIME, buf);
+        }
+        switch (nd->end) {
+        case FT_END_RETURN:
+            if (nd->result != FT_VAL_ABSENT) {
+                ft_sbuf_put(&w->sink.out, " ", 1);
+                put_painted_n(w, C_MARK, y->call, y->arrow_len);
+                ft_sbuf_put(&w->sink.out, " ", 1);
+                if (put_value(w, nd, nd->result, C_RESULT) < 0) {
+                    return -1;
+                }
+            }
+            break;
+        case FT_END_YIELD:
+            ft_sbuf_put(&w->sink.out, " ", 1);
+            put_painted_n(w, C_MARK, y->yield, y->arrow_len);
+            if (nd->result != FT_VAL_ABSENT) {
+                ft_sbuf_put(&w->sink.out, " ", 1);
+                if (put_value(w, nd, nd->result, C_RESULT) < 0) {
+                    return -1;
+                }
+            }
+            if (nd->flags & FT_NF_LEFT_SUSPENDED) {
+                ft_sbuf_put(&w->sink.out, " ", 1);
+                put_painted(w, C_MARK, "(left suspended)");
+            }
+            break;
+        case FT_END_CLOSED:
+            ft_sbuf_put(&w->sink.out, " ", 1);
+            put_painted(w, C_MARK, y->closed);
+            break;
+        case FT_END_RAISE:
+            ft_sbuf_put(&w->sink.out, " ", 1);
+            if (put_value(w, nd, nd->exc, C_EXC) < 0) {
+                return -1;
+            }
+            break;
+        default:
+            ft_sbuf_put(&w->sink.out, " ", 1);
+            put_painted(w, C_MARK, "(unfinished)");
+            break;
+        }
+        if (which == LINE_LEAF && (nd->flags & FT_NF_BEGAN_BEFORE)) {
+            ft_sbuf_put(&w->sink.out, " ", 1);
+            put_painted(w, C_MARK, before);
+        }
+    }
+    if (which == LINE_CUT && w->hidden > 0) {
+        char buf[48];
+        snprintf(buf, sizeof(buf), "(+%zu call%s)", w->hidden, w->hidden == 1 ? "" : "s");
+        ft_sbuf_put(&w->sink.out, " ", 1);
+        put_painted(w, C_MARK, buf);
+    }
+    ft_sbuf_put(&w->sink.out, "\n", 1);
+    return ft_sink_maybe_flush(&w->sink);
+}
+
+/* Close the open call at `depth`: its closing line, or the one line of a
+ * call at the depth limit, or nothing below the limit. */
+static int
+close_line(writer *w, const ft_node *nd, size_t depth, size_t limit)
+{
+    if (limit == 0 || depth + 1 < limit) {
+        return put_line(w, nd, depth, LINE_CLOSE);
+    }
+    if (depth + 1 == limit) {
+        int rc = put_line(w, nd, depth, LINE_CUT);
+        w->hidden = 0;
+        return rc;
+    }
+    return 0;
+}
+
+static int
+write_thread(writer *w, uint32_t thread, int header, int64_t **stackp, size_t *capp,
+             size_t limit)
+{
+    ft_trace *t = w->t;
+    size_t first = t->thread_first[thread], last = t->thread_first[thread + 1];
+    if (first == last) {
+        return 0;
+    }
+    if (header) {
+        PyObject *name = ft_trace_thread_name(t, thread);
+        if (name == NULL) {
+            return -1;
+        }
+        paint(w, C_MARK);
+        ft_sbuf_puts(&w->sink.out, w->sym->header);
+        ft_sbuf_puts(&w->sink.out, " thread ");
+        put_text(w, name);
+        ft_sbuf_put(&w->sink.out, " ", 1);
+        ft_sbuf_puts(&w->sink.out, w->sym->header);
+        unpaint(w);
+        ft_sbuf_put(&w->sink.out, "\n", 1);
+    }
+    uint64_t dropped = t->thread_vec[thread]->dropped;
+    if (dropped) {
+        char buf[96];
+        snprintf(buf, sizeof(buf), "%s %llu earlier events not kept (max_events)\n",
+                 w->ascii ? "..." : "\xe2\x8b\xaf", (unsigned long long)dropped);
+        ft_sbuf_puts(&w->sink.out, buf);
+    }
+    /* The stack holds the open ancestors of the next node, in order. */
+    size_t depth = 0;
+    for (size_t i = first; i < last; i++) {
+        const ft_node *nd = &t->nodes[i];
+        while (depth > 0 && (*stackp)[depth - 1] != nd->parent) {
+            depth--;
+            if (close_line(w, &t->nodes[(*stackp)[depth]], depth, limit) < 0) {
+                return -1;
+            }
+        }
+        if (limit > 0 && depth >= limit) {
+            if (!FT_NODE_IS_MARKER(nd->kind) && nd->kind != FT_NODE_TASK) {
+                w->hidden++; /* counted, not shown */
+            }
+        }
+        else if (nd->nchildren == 0) {
+            if (put_line(w, nd, depth, LINE_LEAF) < 0) {
+                return -1;
+            }
+            continue;
+        }
+        else if (limit == 0 || depth + 1 < limit) {
+            if (put_line(w, nd, depth, LINE_OPEN) < 0) {
+                return -1;
+            }
+        }
+        if (nd->nchildren == 0) {
+            continue;
+        }
+        if (depth == *capp) {
+            size_t nc = *capp ? *capp * 2 : 64;
+            int64_t *ns = PyMem_RawRealloc(*stackp, nc * sizeof(int64_t));
+            if (ns == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            *stackp = ns;
+            *capp = nc;
+        }
+        (*stackp)[depth++] = (int64_t)i;
+    }
+    while (depth > 0) {
+        depth--;
+        if (close_line(w, &t->nodes[(*stackp)[depth]], depth, limit) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A line-buffered text file (a terminal) shows each line at once: bytes
+ * written under it reach the screen when its buffer is flushed. */
+static int
+flush_raw_if_line_buffered(PyObject *file, PyObject *raw)
+{
+    PyObject *lb = PyObject_GetAttrString(file, "line_buffering");
+    if (lb == NULL) {
+        return -1;
+    }
+    int on = PyObject_IsTrue(lb);
+    Py_DECREF(lb);
+    if (on <= 0) {
+        return on;
+    }
+    PyObject *r = PyObject_CallMethod(raw, "flush", NULL);
+    Py_XDECREF(r);
+    return r == NULL ? -1 : 0;
+}
+
+int
+ft_write_text(ft_trace *t, PyObject *file, const ft_text_opts *o)
+{
+    if (ft_trace_build(t) < 0) {
+        return -1;
+    }
+    writer w = {0};
+    w.t = t;
+    w.sym = o->ascii ? &ASCII_SYMBOLS : &UNICODE_SYMBOLS;
+    w.ascii = o->ascii;
+    w.color = o->color;
+    if (o->raw != NULL) {
+        /* what the text layer holds goes out first */
+        PyObject *r = PyObject_CallMethod(file, "flush", NULL);
+        if (r == NULL) {
+            return -1;
+        }
+        Py_DECREF(r);
+    }
+    if (ft_sink_open(&w.sink, o->raw != NULL ? o->raw : file, o->raw != NULL) < 0) {
+        return -1;
+    }
+    uint32_t busy = 0;
+    for (uint32_t i = 0; i < t->nthreads; i++) {
+        busy += t->thread_first[i + 1] > t->thread_first[i];
+    }
+    int headers = o->thread_headers < 0 ? busy > 1 : o->thread_headers;
+    int64_t *stack = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    if (t->nnames > 0) {
+        w.name_utf8 = PyMem_RawCalloc(t->nnames, sizeof(*w.name_utf8));
+        w.name_len = PyMem_RawCalloc(t->nnames, sizeof(*w.name_len));
+        if (w.name_utf8 == NULL || w.name_len == NULL) {
+            PyMem_RawFree(w.name_utf8);
+            PyMem_RawFree(w.name_len);
+            w.name_utf8 = NULL; /* the slower path still works */
+            w.name_len = NULL;
+        }
+    }
+    /* one buffer for the whole tree, no larger than a small tree needs */
+    size_t guess = t->nnodes < FT_SINK_FLUSH_AT / 64 ? t->nnodes * 64 + 256
+                                                      : FT_SINK_FLUSH_AT + 4096;
+    ft_sbuf_reserve(&w.sink.out, guess);
+    for (uint32_t i = 0; i < t->nthreads && rc == 0; i++) {
+        rc = write_thread(&w, i, headers, &stack, &cap,
+                          o->max_depth > 0 ? (size_t)o->max_depth : 0);
+    }
+    if (rc == 0) {
+        rc = ft_sink_flush(&w.sink);
+    }
+    if (rc == 0 && o->raw != NULL) {
+        rc = flush_raw_if_line_buffered(file, o->raw);
+    }
+    PyMem_RawFree(stack);
+    PyMem_RawFree(w.name_utf8);
+    PyMem_RawFree(w.name_len);
+    ft_sink_close(&w.sink);
+    return rc;
+}

@@ -1,0 +1,24 @@
+/* write_text.h - the text tree writer (the seed's format). */
+#ifndef FLOWTRACE_WRITE_TEXT_H
+#define FLOWTRACE_WRITE_TEXT_H
+
+#include "python/trace.h"
+
+typedef struct {
+    int ascii;          /* "->" "<-" "!!" instead of the arrows */
+    int thread_headers; /* 1 always, 0 never, -1 when several threads */
+    int color;          /* ANSI colours around the same text */
+    int max_depth;      /* > 0: show calls up to this depth (1 = roots only);
+                           a call at the limit shows "(+N calls)" for the
+                           calls below it. 0: no limit */
+    PyObject *raw;      /* borrowed, or NULL: the binary stream under
+                           `file` (its .buffer), to write the UTF-8 text to
+                           directly; `file` is flushed first, and `raw` at
+                           the end when `file` is line-buffered */
+} ft_text_opts;
+
+/* Stream the tree to `file` (anything with .write(str)), or as bytes to
+ * o->raw. 0 or -1. */
+int ft_write_text(ft_trace *t, PyObject *file, const ft_text_opts *o);
+
+#endif

@@ -1,0 +1,427 @@
+/* trace.c - flowtrace._core.Trace: a stopped recording, its lazy call tree,
+ * and the read-only sequence of events the Python layer wraps in CallEvent.
+ */
+#include "python/trace.h"
+
+#include <stddef.h>
+
+#include "tree/load_json.h"
+#include "recording/state.h"
+#include "output/stats.h"
+#include "recording/values.h"
+#include "output/write_chrome.h"
+#include "output/write_json.h"
+#include "output/write_text.h"
+
+static const char *const kind_names[] = {"call", "resume", "throw",
+                                         "raise", "reraise", "handled", "task"};
+static const char *const end_names[] = {"return", "raise", "yield", "unfinished", "closed"};
+
+PyObject *
+ft_trace_new(PyTypeObject *type, ft_codetable *codes, ft_threadbuf *threads,
+             uint32_t nthreads, const ft_trace_config *cfg)
+{
+    ft_trace *t = (ft_trace *)type->tp_alloc(type, 0);
+    if (t == NULL) {
+        ft_threadbuf_free_list(threads, NULL);
+        ft_codetable_clear(codes);
+        return NULL;
+    }
+    ft_codetable_move(&t->codes, codes);
+    t->threads = threads;
+    t->nthreads = nthreads;
+    t->cfg = *cfg;
+    t->thread_vec = PyMem_RawCalloc(nthreads ? nthreads : 1, sizeof(ft_threadbuf *));
+    t->nnames = t->codes.count;
+    t->names = PyMem_RawCalloc(t->nnames ? t->nnames : 1, sizeof(PyObject *));
+    if (t->thread_vec == NULL || t->names == NULL) {
+        Py_DECREF(t);
+        return PyErr_NoMemory();
+    }
+    uint32_t i = 0;
+    for (ft_threadbuf *tb = threads; tb != NULL && i < nthreads; tb = tb->next) {
+        t->thread_vec[i++] = tb;
+    }
+    t->nthreads = i;
+    return (PyObject *)t;
+}
+
+static void
+trace_dealloc(ft_trace *t)
+{
+    PyTypeObject *tp = Py_TYPE(t);
+    if (t->weakreflist != NULL) {
+        PyObject_ClearWeakRefs((PyObject *)t);
+    }
+    if (t->names != NULL) {
+        for (uint32_t i = 0; i < t->nnames; i++) {
+            Py_XDECREF(t->names[i]);
+        }
+        PyMem_RawFree(t->names);
+    }
+    if (t->files != NULL) {
+        for (uint32_t i = 0; i < t->nnames; i++) {
+            Py_XDECREF(t->files[i]);
+        }
+        PyMem_RawFree(t->files);
+    }
+    PyMem_RawFree(t->lines);
+    if (t->modules != NULL) {
+        for (uint32_t i = 0; i < t->nnames; i++) {
+            Py_XDECREF(t->modules[i]);
+        }
+        PyMem_RawFree(t->modules);
+    }
+    PyMem_RawFree(t->nodes);
+    PyMem_RawFree(t->thread_first);
+    PyMem_RawFree(t->thread_vec);
+    /* chunks go back to the module's pool (the type keeps the module, and
+     * so its state, alive) */
+    ft_state *st = (ft_state *)PyType_GetModuleState(tp);
+    ft_threadbuf_free_list(t->threads, st ? &st->pool : NULL);
+    ft_codetable_clear(&t->codes);
+    tp->tp_free((PyObject *)t);
+    Py_DECREF(tp);
+}
+
+PyObject *
+ft_trace_name(ft_trace *t, uint32_t code_id)
+{
+    if (code_id >= t->nnames) {
+        PyErr_SetString(PyExc_SystemError, "flowtrace: bad code id in trace");
+        return NULL;
+    }
+    if (t->names[code_id] == NULL) {
+        PyObject *code = code_id < t->codes.count ? t->codes.entries[code_id].code : NULL;
+        PyObject *q = code ? PyObject_GetAttrString(code, "co_qualname") : NULL;
+        if (q == NULL || !PyUnicode_Check(q)) {
+            Py_XDECREF(q);
+            PyErr_Clear();
+            q = PyUnicode_FromString("?");
+            if (q == NULL) {
+                return NULL;
+            }
+        }
+        t->names[code_id] = q;
+    }
+    return t->names[code_id];
+}
+
+PyObject *
+ft_trace_file(ft_trace *t, uint32_t code_id)
+{
+    PyObject *code = ft_codetable_code(&t->codes, code_id);
+    if (code != NULL) {
+        return ((PyCodeObject *)code)->co_filename;
+    }
+    return t->files != NULL && code_id < t->nnames ? t->files[code_id] : NULL;
+}
+
+int
+ft_trace_line(ft_trace *t, uint32_t code_id)
+{
+    PyObject *code = ft_codetable_code(&t->codes, code_id);
+    if (code != NULL) {
+        return ((PyCodeObject *)code)->co_firstlineno;
+    }
+    return t->lines != NULL && code_id < t->nnames ? t->lines[code_id] : 0;
+}
+
+PyObject *
+ft_trace_module(ft_trace *t, uint32_t code_id)
+{
+    if (code_id < t->codes.count) {
+        return ft_codetable_module(&t->codes, code_id);
+    }
+    return t->modules != NULL && code_id < t->nnames ? t->modules[code_id] : NULL;
+}
+
+PyObject *
+ft_trace_thread_name(ft_trace *t, uint32_t thread)
+{
+    ft_threadbuf *tb = t->thread_vec[thread];
+    if (tb->name == NULL) {
+        tb->name = PyUnicode_FromFormat("Thread-%lu", tb->ident);
+    }
+    return tb->name;
+}
+
+static Py_ssize_t
+trace_length(ft_trace *t)
+{
+    if (ft_trace_build(t) < 0) {
+        return -1;
+    }
+    return (Py_ssize_t)t->nnodes;
+}
+
+static PyObject *
+text_or_none(ft_trace *t, const ft_node *nd, uint32_t payload)
+{
+    if (payload == FT_VAL_ABSENT) {
+        Py_RETURN_NONE;
+    }
+    return ft_value_text(t->thread_vec[nd->thread], payload);
+}
+
+/* The fields of one CallEvent, as a tuple (see flowtrace/model.py). */
+static PyObject *
+trace_item(ft_trace *t, Py_ssize_t i)
+{
+    if (ft_trace_build(t) < 0) {
+        return NULL;
+    }
+    if (i < 0 || (size_t)i >= t->nnodes) {
+        PyErr_SetString(PyExc_IndexError, "trace index out of range");
+        return NULL;
+    }
+    const ft_node *nd = &t->nodes[i];
+    PyObject *name = ft_trace_name(t, nd->code_id);
+    PyObject *file = ft_trace_file(t, nd->code_id);
+    int line = ft_trace_line(t, nd->code_id);
+    PyObject *module = ft_trace_module(t, nd->code_id);
+    PyObject *thread_name = ft_trace_thread_name(t, nd->thread);
+    if (name == NULL || thread_name == NULL) {
+        return NULL;
+    }
+    int marker = FT_NODE_IS_MARKER(nd->kind);
+    PyObject *args = text_or_none(t, nd, nd->args);
+    PyObject *result = nd->end == FT_END_RETURN || nd->end == FT_END_YIELD
+                           ? text_or_none(t, nd, nd->result)
+                           : Py_NewRef(Py_None);
+    PyObject *exc = nd->end == FT_END_RAISE || marker ? text_or_none(t, nd, nd->exc)
+                                                      : Py_NewRef(Py_None);
+    PyObject *duration = nd->timed && nd->end != FT_END_UNFINISHED && !marker
+                             ? PyFloat_FromDouble(ft_node_seconds(t, nd))
+                             : Py_NewRef(Py_None);
+    PyObject *parent = nd->parent >= 0 ? PyLong_FromLongLong(nd->parent) : Py_NewRef(Py_None);
+    PyObject *origin = nd->origin >= 0 ? PyLong_FromLongLong(nd->origin) : Py_NewRef(Py_None);
+    PyObject *r = NULL;
+    if (args && result && exc && duration && parent && origin) {
+        r = Py_BuildValue("(nsOOOOOOsOkOiOOOO)", i, kind_names[nd->kind], name, parent, args,
+                          result, duration, exc, marker ? "return" : end_names[nd->end],
+                          thread_name, t->thread_vec[nd->thread]->ident,
+                          file ? file : Py_None, line, module ? module : Py_None, origin,
+                          (nd->flags & FT_NF_LEFT_SUSPENDED) ? Py_True : Py_False,
+                          (nd->flags & FT_NF_BEGAN_BEFORE) ? Py_True : Py_False);
+    }
+    Py_XDECREF(origin);
+    Py_XDECREF(args);
+    Py_XDECREF(result);
+    Py_XDECREF(exc);
+    Py_XDECREF(duration);
+    Py_XDECREF(parent);
+    return r;
+}
+
+static PyObject *
+trace_write_text(ft_trace *t, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"file", "ascii", "thread_headers", "color", "max_depth", "raw",
+                             NULL};
+    PyObject *file, *raw = Py_None;
+    int ascii = 0, headers = -1, color = 0, max_depth = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pi$piO:write_text", kwlist, &file, &ascii,
+                                     &headers, &color, &max_depth, &raw)) {
+        return NULL;
+    }
+    if (max_depth < 0) {
+        PyErr_SetString(PyExc_ValueError, "max_depth must be >= 1 (0: no limit)");
+        return NULL;
+    }
+    ft_text_opts o = {
+        .ascii = ascii, .thread_headers = headers, .color = color, .max_depth = max_depth,
+        .raw = raw == Py_None ? NULL : raw};
+    if (ft_write_text(t, file, &o) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+trace_write_json(ft_trace *t, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"file", "binary", "meta", NULL};
+    PyObject *file, *meta = NULL;
+    int binary = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$pU:write_json", kwlist, &file, &binary,
+                                     &meta)) {
+        return NULL;
+    }
+    if (ft_write_json(t, file, binary, meta) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+trace_write_chrome(ft_trace *t, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"file", "binary", "pid", "process_name", "meta", NULL};
+    PyObject *file, *pname = NULL, *meta = NULL;
+    int binary = 0;
+    long pid = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$plUU:write_chrome", kwlist, &file, &binary,
+                                     &pid, &pname, &meta)) {
+        return NULL;
+    }
+    ft_chrome_opts o = {.binary = binary, .pid = pid, .process_name = pname, .meta = meta};
+    if (ft_write_chrome(t, file, &o) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+trace_stats(ft_trace *t, PyObject *Py_UNUSED(ignored))
+{
+    return ft_trace_stats(t);
+}
+
+static PyObject *
+trace_threads(ft_trace *t, PyObject *Py_UNUSED(ignored))
+{
+    if (ft_trace_build(t) < 0) {
+        return NULL;
+    }
+    PyObject *l = PyList_New(0);
+    if (l == NULL) {
+        return NULL;
+    }
+    for (uint32_t i = 0; i < t->nthreads; i++) {
+        if (t->thread_first[i] == t->thread_first[i + 1]) {
+            continue; /* ran only untraced code */
+        }
+        PyObject *name = ft_trace_thread_name(t, i);
+        PyObject *item = name ? Py_BuildValue("(kO)", t->thread_vec[i]->ident, name) : NULL;
+        if (item == NULL || PyList_Append(l, item) < 0) {
+            Py_XDECREF(item);
+            Py_DECREF(l);
+            return NULL;
+        }
+        Py_DECREF(item);
+    }
+    return l;
+}
+
+static PyObject *
+trace_get_timing(ft_trace *t, void *Py_UNUSED(c))
+{
+    return PyBool_FromLong(t->cfg.timing);
+}
+
+static PyObject *
+trace_get_nrecords(ft_trace *t, void *Py_UNUSED(c))
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < t->nthreads; i++) {
+        for (const ft_chunk *c = t->thread_vec[i]->head; c != NULL; c = c->next) {
+            n += c->used;
+        }
+    }
+    return PyLong_FromSize_t(n);
+}
+
+static PyObject *
+trace_get_nbytes(ft_trace *t, void *Py_UNUSED(c))
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < t->nthreads; i++) {
+        n += ft_threadbuf_nbytes(t->thread_vec[i]);
+    }
+    n += (size_t)t->nthreads * sizeof(ft_threadbuf *);
+    if (t->nodes != NULL) {
+        n += t->nnodes * sizeof(ft_node) + ((size_t)t->nthreads + 1) * sizeof(size_t);
+    }
+    return PyLong_FromSize_t(n);
+}
+
+static PyObject *
+trace_from_events(PyObject *cls, PyObject *events)
+{
+    return ft_trace_from_events((PyTypeObject *)cls, events);
+}
+
+static PyObject *
+trace_from_saved(PyObject *cls, PyObject *args)
+{
+    PyObject *functions, *threads, *calls;
+    int results = 1;
+    if (!PyArg_ParseTuple(args, "OOO|p:_from_saved", &functions, &threads, &calls, &results)) {
+        return NULL;
+    }
+    return ft_trace_from_saved((PyTypeObject *)cls, functions, threads, calls, results);
+}
+
+static PyMethodDef trace_methods[] = {
+    {"_from_saved", (PyCFunction)trace_from_saved, METH_VARARGS | METH_CLASS,
+     "_from_saved(functions, threads, calls, results=True) -> Trace: from the lists of "
+     "a parsed FlowTrace JSON document, every field checked (ValueError)."},
+    {"from_events", (PyCFunction)trace_from_events, METH_O | METH_CLASS,
+     "from_events(events) -> Trace: rebuild a trace from CallEvent-like objects."},
+    {"write_text", (PyCFunction)(void (*)(void))trace_write_text, METH_VARARGS | METH_KEYWORDS,
+     "write_text(file, ascii=False, thread_headers=-1, *, color=False, max_depth=0, raw=None)\n"
+     "Stream the call tree as text to file (anything with .write(str)); with raw (the\n"
+     "binary stream under a UTF-8 text file), as UTF-8 bytes to raw after flushing file."},
+    {"write_json", (PyCFunction)(void (*)(void))trace_write_json, METH_VARARGS | METH_KEYWORDS,
+     "write_json(file, *, binary=False, meta=None)\n"
+     "Stream the trace as FlowTrace JSON (docs/json-format.md). binary: file takes "
+     "bytes; meta: a JSON object (str) stored as the file's \"meta\"."},
+    {"write_chrome", (PyCFunction)(void (*)(void))trace_write_chrome,
+     METH_VARARGS | METH_KEYWORDS,
+     "write_chrome(file, *, binary=False, pid=1, process_name=None, meta=None)\n"
+     "Stream the trace as Chrome Trace Event JSON (Perfetto, chrome://tracing, "
+     "speedscope)."},
+    {"stats", (PyCFunction)trace_stats, METH_NOARGS,
+     "stats() -> list of (name, module, file, line, calls, resumes, raised, total_s, "
+     "self_s) per function; times are None when the trace has no timing."},
+    {"threads", (PyCFunction)trace_threads, METH_NOARGS,
+     "threads() -> list of (ident, name) of the threads that have events, in the "
+     "order they were first seen."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyObject *
+trace_get_dropped(ft_trace *t, void *Py_UNUSED(c))
+{
+    unsigned long long n = 0;
+    for (uint32_t i = 0; i < t->nthreads; i++) {
+        n += t->thread_vec[i]->dropped;
+    }
+    return PyLong_FromUnsignedLongLong(n);
+}
+
+static PyGetSetDef trace_getset[] = {
+    {"dropped", (getter)trace_get_dropped, NULL,
+     "Records not kept (ring mode, max_events): the oldest.", NULL},
+    {"timing", (getter)trace_get_timing, NULL, "True if every event was timestamped.", NULL},
+    {"nrecords", (getter)trace_get_nrecords, NULL, "Number of 8-byte words recorded.", NULL},
+    {"nbytes", (getter)trace_get_nbytes, NULL,
+     "Bytes of memory the engine holds for this trace: the threads' event records,\n"
+     "value stores and buffers, and the call tree once built (not the Python objects\n"
+     "they refer to). All of it is freed with the trace.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMemberDef trace_members[] = {
+    {"__weaklistoffset__", Py_T_PYSSIZET, offsetof(ft_trace, weakreflist), Py_READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot trace_slots[] = {
+    {Py_tp_dealloc, trace_dealloc},
+    {Py_sq_length, trace_length},
+    {Py_sq_item, trace_item},
+    {Py_tp_methods, trace_methods},
+    {Py_tp_getset, trace_getset},
+    {Py_tp_members, trace_members},
+    {Py_tp_doc, "A recorded trace: a sequence of event tuples, built on demand."},
+    {0, NULL},
+};
+
+PyType_Spec ft_trace_spec = {
+    .name = "flowtrace._core.Trace",
+    .basicsize = sizeof(ft_trace),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = trace_slots,
+};

@@ -1,0 +1,209 @@
+/* buffer.h - per-thread chunked event buffers and value stores.
+ *
+ * Each thread that produces an event during a session gets one
+ * ft_threadbuf. Only that thread appends to it (no lock: appends happen
+ * with the GIL held by the owner thread, and nobody else touches a buffer
+ * until the session is stopped). Records go into chunks linked in a list,
+ * each twice the size of the one before (up to 2 MiB), so that memory
+ * follows the events recorded, not the threads; values that cannot live
+ * inside a record go to the value store.
+ */
+#ifndef FLOWTRACE_BUFFER_H
+#define FLOWTRACE_BUFFER_H
+
+#include <Python.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "recording/record.h"
+
+/* Chunks grow geometrically: a thread's first chunk is FT_CHUNK_MIN_BYTES
+ * (a thread that records ten events costs a few KiB, not megabytes), each
+ * next one twice the last, up to FT_CHUNK_BYTES; from then on every chunk
+ * is FT_CHUNK_BYTES. A big chunk is 2 MiB, aligned on 2 MiB where the
+ * system allows it, so that one transparent huge page backs it: one page
+ * fault per chunk instead of 512 (page faults, not the callbacks, dominate
+ * the cost of a long recording). Smaller chunks come from malloc. */
+#define FT_CHUNK_MIN_BYTES ((size_t)4 << 10)
+#define FT_CHUNK_BYTES ((size_t)2 << 20)
+#define FT_VALUE_TAG_BITS ((uintptr_t)3) /* see values.h */
+/* Value-store indices count modulo 2^30 (they must fit a payload below
+ * FT_VAL_INLINE_INT): in ring mode a long run wraps around, harmlessly, as
+ * far fewer values are alive at once. */
+#define FT_VALUE_INDEX_MASK ((1u << 30) - 1u)
+
+typedef struct ft_chunk {
+    struct ft_chunk *next; /* owned: the following chunk, NULL at the tail */
+    size_t used;           /* records written (set when the chunk is left) */
+    size_t cap;            /* records it has room for (its size in bytes is
+                              ft_chunk_bytes(cap); FT_CHUNK_BIG_RECORDS:
+                              a big mmap'd chunk, else malloc'd) */
+    uint32_t vfirst;       /* value-store index of the first value stored
+                              while this chunk was the tail */
+    ft_record recs[];      /* `cap` records */
+} ft_chunk;
+
+#define ft_chunk_bytes(cap) (offsetof(ft_chunk, recs) + (size_t)(cap) * sizeof(ft_record))
+#define FT_CHUNK_BIG_RECORDS ((FT_CHUNK_BYTES - offsetof(ft_chunk, recs)) / sizeof(ft_record))
+#define FT_CHUNK_MIN_RECORDS ((FT_CHUNK_MIN_BYTES - offsetof(ft_chunk, recs)) / sizeof(ft_record))
+
+/* Big chunks of freed traces, kept for the next session: a reused chunk is
+ * already backed by memory, so recording into it takes no page fault. At
+ * most FT_POOL_MAX for the whole module, whatever the number of threads. */
+#define FT_POOL_MAX 8 /* 16 MiB */
+
+typedef struct {
+    ft_chunk *free; /* owned list of spare big chunks (linked through next) */
+    unsigned count; /* length of free */
+    int closed;     /* the module is going away: free chunks at once */
+} ft_chunkpool;
+
+/* Per-thread cache of code verdicts in front of the code table: generator
+ * pipelines and mutual recursion alternate between a few code objects, so
+ * one "last code" slot alone misses often. */
+#define FT_VCACHE_SIZE 256
+
+typedef struct {
+    PyObject *code;   /* borrowed (kept alive by the session's code table) */
+    uint32_t verdict; /* its verdict */
+} ft_vcache_entry;
+
+#define FT_SILENT_MAX 4 /* nested silent closes followed (buffer.silent) */
+
+typedef struct ft_threadbuf {
+    /* --- hot: touched on every event --- */
+    ft_record *pos;        /* borrowed: next free record in `tail` */
+    ft_record *end;        /* borrowed: one past the last record of `tail` */
+    PyObject *last_code;   /* borrowed: code of the last lookup (kept alive
+                              by the session's code table) */
+    uint32_t last_verdict; /* verdict of last_code */
+    int paused;            /* > 0 while FlowTrace itself runs Python code on
+                              this thread (formatting @trace args) */
+    /* --- cold --- */
+    ft_chunk *head;        /* owned: first chunk */
+    ft_chunk *tail;        /* borrowed: last chunk (owned through head) */
+    PyObject **values;     /* owned array of owned refs: the value store.
+                              The low two bits of an entry are a tag
+                              (values.h): mask them before using it. */
+    uint32_t nvalues;      /* used entries of `values` */
+    uint32_t cap_values;   /* allocated entries of `values` */
+    uint32_t vbase;        /* value-store index of values[0]: values of
+                              recycled chunks are released (ring mode) */
+    PyObject **classes;    /* owned array of owned refs: the user classes
+                              of captured instances (payload
+                              FT_VAL_OBJ_BASE + index), for the whole
+                              session, ring mode included */
+    uint32_t nclasses;     /* used entries of `classes` */
+    uint32_t class_mask;   /* size - 1 of class_slots (0: none yet) */
+    uint32_t *class_slots; /* owned: open addressing, index + 1 of a class
+                              in `classes` (0: empty), by address */
+    size_t ring_records;   /* ring mode: records kept at least; older
+                              chunks are recycled (0: grow) */
+    size_t sealed;         /* records in the chunks before `tail` */
+    uint64_t dropped;      /* records of recycled chunks: not kept */
+    unsigned long ident;   /* thread identifier (threading.get_ident()) */
+    PyObject *name;        /* owned: thread name (str) or NULL */
+    int name_tries;        /* attempts to read the name while running */
+    int failed;            /* a memory failure happened: stop appending */
+    PyObject *unwound_code; /* borrowed (kept alive by the session's code
+                              table) or NULL: code of the frame whose
+                              PY_UNWIND was this thread's last exception
+                              event (recorder.c: propagation or new raise) */
+    PyObject *silent[FT_SILENT_MAX]; /* identities only, never
+                              dereferenced: codes of the generators whose
+                              PY_THROW was a close() that runs none of their
+                              code (compat.h), innermost last; their
+                              PY_UNWIND is not recorded either. They nest:
+                              closing one frees its locals, which may close
+                              another generator. */
+    int nsilent;           /* entries of `silent` in use */
+    uint32_t exc_payload;  /* payload of the last exception text stored:
+                              an equal text shares it */
+    int coro_depth;        /* coroutine and async generator frames entered
+                              and not yet left: 0 means the event loop is
+                              between task steps */
+    int saw_loop;          /* an asyncio task ran (or was created) on this
+                              thread since a plain generator last ran
+                              outside any task */
+    uintptr_t last_task;   /* identity only: the asyncio task of the last
+                              step recorded on this thread (0: none) */
+    ft_chunkpool *pool;    /* borrowed: the module's pool (used only while
+                              recording, when the module is alive) */
+    struct ft_threadbuf *next; /* owned: next buffer of the same session */
+    int recording;         /* vcache[] is allocated: from
+                              ft_threadbuf_new until the session stops */
+    ft_vcache_entry vcache[]; /* verdicts by code address: FT_VCACHE_SIZE
+                              entries while recording, none in a stopped
+                              trace's buffers (ft_threadbuf_finish_all
+                              copies the buffer without them) */
+} ft_threadbuf;
+
+/* A recording buffer: one FT_CHUNK_MIN_BYTES chunk and a verdict cache. */
+ft_threadbuf *ft_threadbuf_new(ft_chunkpool *pool, size_t ring_records);
+/* A buffer with no chunk: only a value store (traces rebuilt from events). */
+ft_threadbuf *ft_threadbuf_new_empty(void);
+/* Free a list of buffers linked through ->next, with their values; their
+ * chunks go back to `pool` (may be NULL). */
+void ft_threadbuf_free_list(ft_threadbuf *tb, ft_chunkpool *pool);
+/* Free the spare chunks and close the pool. */
+void ft_chunkpool_close(ft_chunkpool *pool);
+
+/* Slow path of an append: current chunk full. The next chunk is twice the
+ * size of the last (up to FT_CHUNK_BYTES). In ring mode, the oldest chunks
+ * are recycled, and their values released, while the others still hold
+ * ring_records records. Returns 0 or -1 (failed). */
+int ft_threadbuf_grow(ft_threadbuf *tb);
+
+/* The session stopped: for each of the `n` buffers of `list`, seal the
+ * tail chunk's `used` count (needed before reading), and give back what
+ * only recording needed: the verdict cache, the tail chunk's unused room
+ * (malloc'd chunks) and the value store's. Returns the list in reverse
+ * order, its buffers moved: the old addresses are dead (the recording
+ * threads' ft_tl_buf still hold them, but are never trusted again, as the
+ * session's generation is over). Nothing is appended afterwards. */
+ft_threadbuf *ft_threadbuf_finish_all(ft_threadbuf *list, size_t n);
+
+/* Bytes of memory a buffer holds (records, value store, class table, the
+ * buffer itself), not counting the Python objects it refers to. */
+size_t ft_threadbuf_nbytes(const ft_threadbuf *tb);
+/* Bytes of the spare chunks a pool holds. */
+size_t ft_chunkpool_nbytes(const ft_chunkpool *pool);
+
+/* Append one owned reference to the value store; returns its payload or
+ * FT_VAL_ABSENT on memory failure (the reference is then released). */
+uint32_t ft_threadbuf_store(ft_threadbuf *tb, PyObject *owned);
+
+/* The payload of an instance of class `t`: FT_VAL_OBJ_BASE + its index
+ * in the thread's class table (added on first sight), or FT_VAL_ABSENT on
+ * memory failure or when the table is full. */
+uint32_t ft_threadbuf_class(ft_threadbuf *tb, PyTypeObject *t);
+
+/* The class of a FT_VAL_OBJ_* payload (borrowed), or NULL. */
+static inline PyObject *
+ft_threadbuf_class_of(const ft_threadbuf *tb, uint32_t payload)
+{
+    uint32_t k = payload - FT_VAL_OBJ_BASE;
+    return k < tb->nclasses ? tb->classes[k] : NULL;
+}
+
+/* The stored (tagged) entry of a payload, or NULL when it was released
+ * (ring mode) or is not an index. */
+static inline PyObject *
+ft_threadbuf_value(const ft_threadbuf *tb, uint32_t payload)
+{
+    uint32_t off = (payload - FT_VAL_FIRST_INDEX - tb->vbase) & FT_VALUE_INDEX_MASK;
+    return off < tb->nvalues ? tb->values[off] : NULL;
+}
+
+static inline int
+ft_threadbuf_append(ft_threadbuf *tb, ft_record r)
+{
+    if (tb->pos == tb->end && ft_threadbuf_grow(tb) < 0) {
+        return -1;
+    }
+    *tb->pos++ = r;
+    return 0;
+}
+
+
+#endif

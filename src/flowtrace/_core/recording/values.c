@@ -1,0 +1,714 @@
+/* values.c - safe capture and display of values. */
+#include "recording/values.h"
+
+#include "common/compat.h"
+#include "recording/handback.h"
+#include "common/sbuf.h"
+
+#include <string.h>
+
+static inline PyObject *
+untag(PyObject *p)
+{
+    return (PyObject *)((uintptr_t)p & ~(uintptr_t)FT_TAG_MASK);
+}
+
+static inline unsigned
+tag_of(PyObject *p)
+{
+    return (unsigned)((uintptr_t)p & FT_TAG_MASK);
+}
+
+static uint32_t
+store_tagged(ft_threadbuf *tb, PyObject *owned, unsigned tag)
+{
+    return ft_threadbuf_store(tb, (PyObject *)((uintptr_t)owned | tag));
+}
+
+uint32_t
+ft_store_text(ft_threadbuf *tb, PyObject *text)
+{
+    if (text == NULL) {
+        return FT_VAL_ABSENT;
+    }
+    return store_tagged(tb, text, FT_TAG_TEXT);
+}
+
+/* Cut `s` (a str, stolen) to `limit` characters, ending with "…". */
+static PyObject *
+bound(PyObject *s, Py_ssize_t limit)
+{
+    if (s == NULL || PyUnicode_GET_LENGTH(s) <= limit) {
+        return s;
+    }
+    PyObject *head = PyUnicode_Substring(s, 0, limit - 1);
+    Py_DECREF(s);
+    PyObject *ellipsis = PyUnicode_FromString("\xe2\x80\xa6");
+    PyObject *r = head && ellipsis ? PyUnicode_Concat(head, ellipsis) : NULL;
+    Py_XDECREF(head);
+    Py_XDECREF(ellipsis);
+    return r;
+}
+
+/* One line: a newline in a value would break the tree's layout, so it is
+ * shown as the two characters "\\n". Steals `s`. */
+static PyObject *
+one_line(PyObject *s)
+{
+    if (s == NULL || PyUnicode_FindChar(s, '\n', 0, PyUnicode_GET_LENGTH(s), 1) < 0) {
+        return s;
+    }
+    PyObject *nl = PyUnicode_FromString("\n");
+    PyObject *esc = PyUnicode_FromString("\\n");
+    PyObject *r = (nl && esc) ? PyUnicode_Replace(s, nl, esc, -1) : NULL;
+    Py_XDECREF(nl);
+    Py_XDECREF(esc);
+    Py_DECREF(s);
+    return r;
+}
+
+static PyObject *
+failed_placeholder(const char *what, PyObject *exc)
+{
+    ft_handback_keep(exc); /* a Ctrl-C is the program's, not the repr's */
+    PyObject *name = exc ? PyType_GetName(Py_TYPE(exc)) : NULL;
+    PyErr_Clear();
+    PyObject *r = PyUnicode_FromFormat("<%s failed: %S>", what, name ? name : Py_None);
+    Py_XDECREF(name);
+    return r;
+}
+
+PyObject *
+ft_safe_repr(PyObject *v, Py_ssize_t limit)
+{
+    if (ft_handback_pending()) {
+        return ft_builtin_repr(v, limit); /* the program is being interrupted */
+    }
+    PyObject *saved = PyErr_GetRaisedException();
+    PyObject *r = PyObject_Repr(v);
+    if (r == NULL) {
+        PyObject *exc = PyErr_GetRaisedException();
+        r = failed_placeholder("repr", exc);
+        Py_XDECREF(exc);
+    }
+    r = bound(r, limit);
+    PyErr_SetRaisedException(saved);
+    return r;
+}
+
+int
+ft_is_scalar(PyObject *v)
+{
+    return v == Py_None || PyBool_Check(v) || PyLong_CheckExact(v) ||
+           PyFloat_CheckExact(v) || PyComplex_CheckExact(v) ||
+           PyUnicode_CheckExact(v) || PyBytes_CheckExact(v);
+}
+
+static void put_builtin(ft_sbuf *s, PyObject *v, size_t limit, int depth);
+
+static void
+put_type_name(ft_sbuf *s, PyTypeObject *t)
+{
+    PyObject *q = PyType_GetQualName(t);
+    if (q == NULL) {
+        PyErr_Clear();
+        ft_sbuf_puts(s, "?");
+        return;
+    }
+    ft_sbuf_put_str(s, q);
+    Py_DECREF(q);
+}
+
+static void
+put_int(ft_sbuf *s, Py_ssize_t x)
+{
+    char buf[24];
+    char *p = buf + sizeof(buf);
+    size_t u = x < 0 ? (size_t)0 - (size_t)x : (size_t)x;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (x < 0) {
+        *--p = '-';
+    }
+    ft_sbuf_put(s, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+static void
+put_scalar(ft_sbuf *s, PyObject *v, size_t limit)
+{
+    PyObject *r;
+    if (v == Py_None) {
+        ft_sbuf_put(s, "None", 4);
+        return;
+    }
+    if (v == Py_True || v == Py_False) {
+        ft_sbuf_puts(s, v == Py_True ? "True" : "False");
+        return;
+    }
+    if (PyLong_CheckExact(v) && PyUnstable_Long_IsCompact((PyLongObject *)v)) {
+        put_int(s, PyUnstable_Long_CompactValue((PyLongObject *)v));
+        return;
+    }
+    if (PyUnicode_CheckExact(v) && (size_t)PyUnicode_GET_LENGTH(v) > limit) {
+        PyObject *head = PyUnicode_Substring(v, 0, (Py_ssize_t)limit);
+        r = head ? PyObject_Repr(head) : NULL;
+        Py_XDECREF(head);
+    }
+    else if (PyBytes_CheckExact(v) && (size_t)PyBytes_GET_SIZE(v) > limit) {
+        PyObject *head = PyBytes_FromStringAndSize(PyBytes_AS_STRING(v), (Py_ssize_t)limit);
+        r = head ? PyObject_Repr(head) : NULL;
+        Py_XDECREF(head);
+    }
+    else {
+        r = PyObject_Repr(v); /* C code only for these exact types */
+    }
+    if (r == NULL) {
+        PyObject *exc = PyErr_GetRaisedException(); /* e.g. int too large */
+        PyObject *p = failed_placeholder("repr", exc);
+        Py_XDECREF(exc);
+        if (p) {
+            ft_sbuf_put_str(s, p);
+            Py_DECREF(p);
+        }
+        else {
+            PyErr_Clear();
+        }
+        return;
+    }
+    ft_sbuf_put_str(s, r);
+    Py_DECREF(r);
+}
+
+static void
+put_items(ft_sbuf *s, PyObject *seq, const char *open, const char *close,
+          size_t limit, int depth)
+{
+    /* seq is an exact list or tuple: items read without running user code */
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    ft_sbuf_puts(s, open);
+    Py_ssize_t shown = 0;
+    while (shown < n && shown < FT_CONTAINER_ITEMS && s->len < limit) {
+        if (shown) {
+            ft_sbuf_puts(s, ", ");
+        }
+        put_builtin(s, items[shown], limit, depth + 1);
+        shown++;
+    }
+    if (n > shown) {
+        char tail[64];
+        snprintf(tail, sizeof(tail), ", \xe2\x80\xa6 (%zd items)", n);
+        ft_sbuf_puts(s, tail);
+    }
+    else if (n == 1 && PyTuple_CheckExact(seq)) {
+        ft_sbuf_puts(s, ",");
+    }
+    ft_sbuf_puts(s, close);
+}
+
+static void
+put_dict(ft_sbuf *s, PyObject *d, size_t limit, int depth)
+{
+    Py_ssize_t n = PyDict_GET_SIZE(d), pos = 0, i = 0;
+    PyObject *k, *v;
+    ft_sbuf_puts(s, "{");
+    while (PyDict_Next(d, &pos, &k, &v)) {
+        if (i >= FT_CONTAINER_ITEMS || s->len >= limit) {
+            break;
+        }
+        if (i) {
+            ft_sbuf_puts(s, ", ");
+        }
+        put_builtin(s, k, limit, depth + 1);
+        ft_sbuf_puts(s, ": ");
+        put_builtin(s, v, limit, depth + 1);
+        i++;
+    }
+    if (n > i) {
+        char tail[64];
+        snprintf(tail, sizeof(tail), "%s\xe2\x80\xa6 (%zd items)", i ? ", " : "", n);
+        ft_sbuf_puts(s, tail);
+    }
+    ft_sbuf_puts(s, "}");
+}
+
+static void
+put_set(ft_sbuf *s, PyObject *set, size_t limit, int depth)
+{
+    Py_ssize_t n = PySet_GET_SIZE(set), i = 0;
+    PyObject *k;
+    if (n == 0) {
+        ft_sbuf_puts(s, PyFrozenSet_CheckExact(set) ? "frozenset()" : "set()");
+        return;
+    }
+    ft_sbuf_puts(s, PyFrozenSet_CheckExact(set) ? "frozenset({" : "{");
+    PyObject *it = PyObject_GetIter(set); /* exact set: C iteration only */
+    if (it == NULL) {
+        PyErr_Clear();
+    }
+    while (it != NULL && i < FT_CONTAINER_ITEMS && s->len < limit &&
+           (k = PyIter_Next(it)) != NULL) {
+        if (i) {
+            ft_sbuf_puts(s, ", ");
+        }
+        put_builtin(s, k, limit, depth + 1);
+        Py_DECREF(k);
+        i++;
+    }
+    Py_XDECREF(it);
+    PyErr_Clear();
+    if (n > i) {
+        char tail[64];
+        snprintf(tail, sizeof(tail), ", \xe2\x80\xa6 (%zd items)", n);
+        ft_sbuf_puts(s, tail);
+    }
+    ft_sbuf_puts(s, PyFrozenSet_CheckExact(set) ? "})" : "}");
+}
+
+static void
+put_builtin(ft_sbuf *s, PyObject *v, size_t limit, int depth)
+{
+    if (ft_is_scalar(v)) {
+        put_scalar(s, v, limit);
+        return;
+    }
+    if (depth > 3) {
+        ft_sbuf_puts(s, "\xe2\x80\xa6");
+        return;
+    }
+    if (PyList_CheckExact(v)) {
+        put_items(s, v, "[", "]", limit, depth);
+    }
+    else if (PyTuple_CheckExact(v)) {
+        put_items(s, v, "(", ")", limit, depth);
+    }
+    else if (PyDict_CheckExact(v)) {
+        put_dict(s, v, limit, depth);
+    }
+    else if (PySet_CheckExact(v) || PyFrozenSet_CheckExact(v)) {
+        put_set(s, v, limit, depth);
+    }
+    else if (PyType_Check(v)) {
+        ft_sbuf_puts(s, "<class '");
+        put_type_name(s, (PyTypeObject *)v);
+        ft_sbuf_puts(s, "'>");
+    }
+    else if (v == Py_NotImplemented || v == Py_Ellipsis) {
+        ft_sbuf_puts(s, v == Py_Ellipsis ? "Ellipsis" : "NotImplemented");
+    }
+    else if (PyFunction_Check(v)) {
+        ft_sbuf_puts(s, "<function ");
+        ft_sbuf_put_str(s, ((PyFunctionObject *)v)->func_qualname);
+        ft_sbuf_puts(s, ">");
+    }
+    else {
+        ft_sbuf_puts(s, "<");
+        put_type_name(s, Py_TYPE(v));
+        ft_sbuf_puts(s, " object>");
+    }
+}
+
+/* Turn the buffer into a str of at most `limit` characters. */
+static PyObject *
+sbuf_to_str(ft_sbuf *s, Py_ssize_t limit)
+{
+    PyObject *r = PyUnicode_DecodeUTF8(s->buf ? s->buf : "", (Py_ssize_t)s->len, "replace");
+    ft_sbuf_free(s);
+    return one_line(bound(r, limit));
+}
+
+PyObject *
+ft_builtin_repr(PyObject *v, Py_ssize_t limit)
+{
+    ft_sbuf s = {0};
+    PyObject *saved = PyErr_GetRaisedException();
+    put_builtin(&s, v, (size_t)limit * 2, 0);
+    PyObject *r = sbuf_to_str(&s, limit);
+    PyErr_SetRaisedException(saved);
+    return r;
+}
+
+/* Layout of CPython's _PyAsyncGenWrappedValue (Objects/genobject.c, the
+ * same in 3.12-3.14): the object header, then the wrapped value. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *agw_val; /* borrowed here: owned by the wrapper */
+} async_gen_wrapped;
+
+/* The wrapper's type, found by name on first sight. A static type of the
+ * interpreter, the same for the whole process: caching it globally is safe
+ * (written under the GIL, only ever set to that one value). */
+static PyTypeObject *async_gen_wrapped_type = NULL;
+
+PyObject *
+ft_unwrap_async_yield(PyObject *v)
+{
+    PyTypeObject *t = Py_TYPE(v);
+    if (t == async_gen_wrapped_type) {
+        return ((async_gen_wrapped *)v)->agw_val;
+    }
+    if (async_gen_wrapped_type == NULL && !(t->tp_flags & Py_TPFLAGS_HEAPTYPE) &&
+        strcmp(t->tp_name, "async_generator_wrapped_value") == 0 &&
+        t->tp_basicsize == sizeof(async_gen_wrapped)) {
+        async_gen_wrapped_type = t;
+        return ((async_gen_wrapped *)v)->agw_val;
+    }
+    return v;
+}
+
+static int
+is_c_task(PyObject *v)
+{
+    /* the first letter first: every user object returned comes here */
+    const char *n = Py_TYPE(v)->tp_name;
+    return n[0] == '_' && strcmp(n, "_asyncio.Task") == 0;
+}
+
+PyObject *
+ft_task_name(PyObject *task, PyObject *get_name)
+{
+    PyObject *saved = PyErr_GetRaisedException();
+    PyObject *name = NULL;
+    if (get_name != NULL) {
+        /* the descriptor checks that `task` is an _asyncio.Task */
+        name = PyObject_CallOneArg(get_name, task);
+        if (name != NULL && !PyUnicode_Check(name)) {
+            Py_CLEAR(name);
+        }
+    }
+    else if (is_c_task(task)) {
+        name = PyObject_CallMethod(task, "get_name", NULL);
+        if (name != NULL && !PyUnicode_Check(name)) {
+            Py_CLEAR(name);
+        }
+    }
+    if (name == NULL) {
+        PyErr_Clear();
+        name = PyUnicode_FromFormat("%s@%p", Py_TYPE(task)->tp_name, (void *)task);
+    }
+    PyErr_SetRaisedException(saved);
+    return name;
+}
+
+PyObject *
+ft_full_text(PyObject *v)
+{
+    return one_line(ft_safe_repr(v, FT_REPR_LIMIT));
+}
+
+/* A small tuple of scalars is as immutable as its items: kept by
+ * reference, formatted when shown. */
+static int
+is_frozen_tuple(PyObject *v)
+{
+    if (!PyTuple_CheckExact(v) || PyTuple_GET_SIZE(v) > FT_CONTAINER_ITEMS) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(v); i++) {
+        if (!ft_is_scalar(PyTuple_GET_ITEM(v, i))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A list whose first items are scalars: snapshot them (a tuple is far
+ * cheaper to make than the text) with the list's length at the end. */
+static PyObject *
+list_snapshot(PyObject *v)
+{
+    Py_ssize_t n = PyList_GET_SIZE(v);
+    Py_ssize_t k = n < FT_CONTAINER_ITEMS ? n : FT_CONTAINER_ITEMS;
+    for (Py_ssize_t i = 0; i < k; i++) {
+        if (!ft_is_scalar(PyList_GET_ITEM(v, i))) {
+            return NULL;
+        }
+    }
+    PyObject *t = PyTuple_New(k + 1);
+    PyObject *len = t ? PyLong_FromSsize_t(n) : NULL;
+    if (len == NULL) {
+        Py_XDECREF(t);
+        PyErr_Clear();
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < k; i++) {
+        PyTuple_SET_ITEM(t, i, Py_NewRef(PyList_GET_ITEM(v, i)));
+    }
+    PyTuple_SET_ITEM(t, k, len);
+    return t;
+}
+
+static PyObject *
+list_snapshot_text(PyObject *t)
+{
+    ft_sbuf s = {0};
+    Py_ssize_t k = PyTuple_GET_SIZE(t) - 1;
+    Py_ssize_t n = PyLong_AsSsize_t(PyTuple_GET_ITEM(t, k));
+    ft_sbuf_puts(&s, "[");
+    for (Py_ssize_t i = 0; i < k; i++) {
+        if (i) {
+            ft_sbuf_puts(&s, ", ");
+        }
+        put_scalar(&s, PyTuple_GET_ITEM(t, i), FT_REPR_LIMIT * 2);
+    }
+    if (n > k) {
+        char tail[64];
+        snprintf(tail, sizeof(tail), "%s\xe2\x80\xa6 (%zd items)", k ? ", " : "", n);
+        ft_sbuf_puts(&s, tail);
+    }
+    ft_sbuf_puts(&s, "]");
+    return sbuf_to_str(&s, FT_REPR_LIMIT);
+}
+
+/* Ints of more bits than this (about 600 digits, under the lowest limit
+ * sys.set_int_max_str_digits accepts, 640) get their text at capture. */
+#define FT_INT_TEXT_BITS 2000
+
+uint32_t
+ft_capture_slow(ft_threadbuf *tb, PyObject *v)
+{
+    if (PyList_CheckExact(v)) {
+        PyObject *snap = list_snapshot(v);
+        if (snap != NULL) {
+            return store_tagged(tb, snap, FT_TAG_LIST);
+        }
+    }
+    if (PyUnicode_CheckExact(v) && PyUnicode_GET_LENGTH(v) <= 1 &&
+        PyUnicode_KIND(v) == PyUnicode_1BYTE_KIND) {
+        /* "" and one Latin-1 character (a lexer's peek): no reference */
+        return FT_VAL_CHAR_BASE +
+               (PyUnicode_GET_LENGTH(v) ? (uint32_t)PyUnicode_READ_CHAR(v, 0) : 256u);
+    }
+    if (PyLong_CheckExact(v) && ft_compat_long_bits(v) > FT_INT_TEXT_BITS) {
+        /* Its text may be refused later (sys.set_int_max_str_digits):
+         * made now, as the event could show it. */
+        PyObject *r = ft_builtin_repr(v, FT_REPR_LIMIT);
+        if (r == NULL) {
+            PyErr_Clear();
+            return FT_VAL_ABSENT;
+        }
+        return store_tagged(tb, r, FT_TAG_TEXT);
+    }
+    if (PyLong_CheckExact(v) || PyFloat_CheckExact(v) || PyComplex_CheckExact(v) ||
+        PyUnicode_CheckExact(v) || PyBytes_CheckExact(v) || is_frozen_tuple(v)) {
+        return store_tagged(tb, Py_NewRef(v), FT_TAG_RAW);
+    }
+    PyTypeObject *t = Py_TYPE(v);
+    if (is_c_task(v)) {
+        /* awaiting another task: say which */
+        PyObject *name = ft_task_name(v, NULL);
+        PyObject *text = name ? PyUnicode_FromFormat("<Task %U>", name) : NULL;
+        Py_XDECREF(name);
+        if (text == NULL) {
+            PyErr_Clear();
+            return FT_VAL_ABSENT;
+        }
+        return store_tagged(tb, text, FT_TAG_TEXT);
+    }
+    if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+        /* A user class: its name is enough, shown as "<Name object>". The
+         * class goes into the thread's class table once; the instance is
+         * not kept. */
+        uint32_t p = ft_threadbuf_class(tb, t);
+        return p != FT_VAL_ABSENT ? p : store_tagged(tb, Py_NewRef((PyObject *)t), FT_TAG_TYPE);
+    }
+    PyObject *r = ft_builtin_repr(v, FT_REPR_LIMIT);
+    if (r == NULL) {
+        PyErr_Clear();
+        return FT_VAL_ABSENT;
+    }
+    return store_tagged(tb, r, FT_TAG_TEXT);
+}
+
+int
+ft_value_put_inline(ft_sbuf *s, uint32_t payload)
+{
+    if (ft_val_is_inline_int(payload)) {
+        put_int(s, ft_val_inline_int(payload));
+        return 1;
+    }
+    switch (payload) {
+    case FT_VAL_PYNONE:
+        ft_sbuf_put(s, "None", 4);
+        return 1;
+    case FT_VAL_FALSE:
+        ft_sbuf_put(s, "False", 5);
+        return 1;
+    case FT_VAL_TRUE:
+        ft_sbuf_put(s, "True", 4);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* "<Name object>": an instance of a user class. */
+static PyObject *
+type_text(PyTypeObject *t)
+{
+    PyObject *q = PyType_GetQualName(t);
+    if (q == NULL) {
+        return NULL;
+    }
+    PyObject *r = PyUnicode_FromFormat("<%U object>", q);
+    Py_DECREF(q);
+    return r;
+}
+
+PyObject *
+ft_value_text(const ft_threadbuf *tb, uint32_t payload)
+{
+    switch (payload) {
+    case FT_VAL_ABSENT:
+        return NULL;
+    case FT_VAL_PYNONE:
+        return PyUnicode_FromString("None");
+    case FT_VAL_FALSE:
+        return PyUnicode_FromString("False");
+    case FT_VAL_TRUE:
+        return PyUnicode_FromString("True");
+    default:
+        break;
+    }
+    if (ft_val_is_inline_int(payload)) {
+        return PyUnicode_FromFormat("%ld", ft_val_inline_int(payload));
+    }
+    if (ft_val_is_char(payload)) {
+        uint32_t c = payload - FT_VAL_CHAR_BASE;
+        PyObject *str = c < 256 ? PyUnicode_FromOrdinal((int)c) : PyUnicode_New(0, 0);
+        PyObject *r = str ? ft_builtin_repr(str, FT_REPR_LIMIT) : NULL;
+        Py_XDECREF(str);
+        return r;
+    }
+    if (ft_val_is_obj(payload)) {
+        PyObject *cls = tb ? ft_threadbuf_class_of(tb, payload) : NULL;
+        return cls ? type_text((PyTypeObject *)cls) : PyUnicode_FromString("?");
+    }
+    PyObject *p = tb ? ft_threadbuf_value(tb, payload) : NULL;
+    if (p == NULL) {
+        return PyUnicode_FromString("\xe2\x80\xa6"); /* not kept (ring mode) */
+    }
+    PyObject *o = untag(p);
+    switch (tag_of(p)) {
+    case FT_TAG_TEXT:
+        return Py_NewRef(o);
+    case FT_TAG_LIST:
+        return list_snapshot_text(o);
+    case FT_TAG_TYPE:
+        return type_text((PyTypeObject *)o);
+    default:
+        return ft_builtin_repr(o, FT_REPR_LIMIT);
+    }
+}
+
+/* Is str(exc) free of user code? True when the class does not override
+ * __str__ in Python and every argument is a builtin scalar. */
+static int
+exc_str_is_safe(PyObject *exc)
+{
+    PyTypeObject *t = Py_TYPE(exc);
+    PyTypeObject *base = t;
+    while (base != NULL && (base->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+        base = base->tp_base;
+    }
+    if (base == NULL || t->tp_str != base->tp_str) {
+        return 0;
+    }
+    PyObject *args = ((PyBaseExceptionObject *)exc)->args;
+    if (args == NULL || !PyTuple_CheckExact(args)) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args); i++) {
+        if (!ft_is_scalar(PyTuple_GET_ITEM(args, i))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+PyObject *
+ft_format_exception(PyObject *exc, int full)
+{
+    PyObject *saved = PyErr_GetRaisedException();
+    PyObject *name = PyType_GetQualName(Py_TYPE(exc));
+    PyObject *msg = NULL, *r = NULL;
+    if (name == NULL) {
+        goto done;
+    }
+    if ((full && !ft_handback_pending()) || exc_str_is_safe(exc)) {
+        msg = PyObject_Str(exc);
+        if (msg == NULL) {
+            PyObject *e = PyErr_GetRaisedException();
+            msg = failed_placeholder("str", e);
+            Py_XDECREF(e);
+        }
+    }
+    else {
+        /* Do not run user code: show the arguments the way the builtin
+         * BaseException.__str__ would, formatted by C. */
+        PyObject *args = ((PyBaseExceptionObject *)exc)->args;
+        Py_ssize_t n = (args && PyTuple_Check(args)) ? PyTuple_GET_SIZE(args) : 0;
+        if (n == 0) {
+            msg = PyUnicode_FromString("");
+        }
+        else if (n == 1 && PyUnicode_CheckExact(PyTuple_GET_ITEM(args, 0))) {
+            msg = Py_NewRef(PyTuple_GET_ITEM(args, 0));
+        }
+        else {
+            msg = ft_builtin_repr(n == 1 ? PyTuple_GET_ITEM(args, 0) : args, FT_EXC_LIMIT);
+        }
+    }
+    if (msg == NULL) {
+        goto done;
+    }
+    if (PyUnicode_GET_LENGTH(msg) == 0) {
+        r = Py_NewRef(name);
+    }
+    else {
+        r = PyUnicode_FromFormat("%U: %U", name, msg);
+    }
+    r = one_line(bound(r, FT_EXC_LIMIT));
+done:
+    Py_XDECREF(name);
+    Py_XDECREF(msg);
+    if (r == NULL) {
+        PyErr_Clear();
+    }
+    PyErr_SetRaisedException(saved);
+    return r;
+}
+
+PyObject *
+ft_format_call_args(PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t npos = PyVectorcall_NARGS(nargsf);
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    ft_sbuf s = {0};
+    for (Py_ssize_t i = 0; i < npos + nkw; i++) {
+        if (i) {
+            ft_sbuf_puts(&s, ", ");
+        }
+        if (i >= npos) {
+            ft_sbuf_put_str(&s, PyTuple_GET_ITEM(kwnames, i - npos));
+            ft_sbuf_puts(&s, "=");
+        }
+        if (ft_is_scalar(args[i])) { /* their repr is C: no str made */
+            put_scalar(&s, args[i], FT_REPR_LIMIT);
+            continue;
+        }
+        PyObject *r = ft_safe_repr(args[i], FT_REPR_LIMIT);
+        if (r == NULL) {
+            PyErr_Clear();
+            ft_sbuf_puts(&s, "?");
+            continue;
+        }
+        ft_sbuf_put_str(&s, r);
+        Py_DECREF(r);
+        if (s.len > 4 * FT_REPR_LIMIT) {
+            break;
+        }
+    }
+    return sbuf_to_str(&s, 2 * FT_REPR_LIMIT);
+}

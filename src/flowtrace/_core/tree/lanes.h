@@ -1,0 +1,20 @@
+/* lanes.h - asyncio tasks as lanes of the tree.
+ *
+ * The event loop runs a few steps of one task, then of another: in time
+ * order their calls interleave at the top of the thread. Each task gets a
+ * lane root node (FT_NODE_TASK), a child of the frame that runs the event
+ * loop, under which its steps are placed; this file then lays each
+ * thread's nodes out again in pre-order (every node followed by its whole
+ * subtree, children in time order): what the writers walk.
+ */
+#ifndef FLOWTRACE_LANES_H
+#define FLOWTRACE_LANES_H
+
+#include "python/trace.h"
+
+/* Reorder each thread's nodes in pre-order, children in index order,
+ * remapping parent and origin indices. Replaces *nodes. 0, or -1 on memory
+ * failure. */
+int ft_regroup_by_root(ft_node **nodes, size_t n, const size_t *first, uint32_t nthreads);
+
+#endif
