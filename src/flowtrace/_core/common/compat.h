@@ -20,6 +20,14 @@
 #define FT_UNLIKELY(x) (x)
 #endif
 
+/* A thread-local variable of the engine (threads.h, handback.h). */
+#if defined(__GNUC__) && !defined(_WIN32)
+/* initial-exec: a direct %fs-relative load, no __tls_get_addr call */
+#define FT_TLS __attribute__((tls_model("initial-exec"))) _Thread_local
+#else
+#define FT_TLS _Thread_local
+#endif
+
 /* The address of the running interpreter frame of this thread (0: none),
  * read from fields of the thread state in CPython's public headers: far
  * cheaper than PyEval_GetFrame(), which materialises a frame object. */

@@ -1,7 +1,7 @@
 /* jsonbuf.c - JSON escaping, number formatting, and the file sink. */
 #include "output/jsonbuf.h"
 
-#include "python/trace.h"
+#include "tree/tree.h"
 #include "recording/values.h"
 
 int

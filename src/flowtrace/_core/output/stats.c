@@ -47,7 +47,7 @@ by_first(const void *a, const void *b)
 
 /* A node that is an activation of its function (it has a row). */
 static int
-is_activation(const ft_trace *t, const ft_node *nd)
+is_activation(const ft_tree *t, const ft_node *nd)
 {
     return nd->code_id < t->nnames &&
            (nd->kind == FT_NODE_CALL || nd->kind == FT_NODE_RESUME ||
@@ -74,11 +74,8 @@ seconds_or_none(int timed, double ns)
 }
 
 PyObject *
-ft_trace_stats(ft_trace *t)
+ft_stats(const ft_tree *t)
 {
-    if (ft_trace_build(t) < 0) {
-        return NULL;
-    }
     row *rows = PyMem_RawCalloc(t->nnames ? t->nnames : 1, sizeof(row));
     int64_t *stack = NULL;
     order_item *order = NULL;
@@ -176,17 +173,17 @@ ft_trace_stats(ft_trace *t)
     for (size_t k = 0; k < nseen; k++) {
         uint32_t c = order[k].code;
         row *r = &rows[c];
-        PyObject *name = ft_trace_name(t, c);
+        PyObject *name = ft_tree_name(t, c);
         if (name == NULL) {
             Py_CLEAR(out);
             goto done;
         }
-        PyObject *module = ft_trace_module(t, c), *file = ft_trace_file(t, c);
+        PyObject *module = ft_tree_module(t, c), *file = ft_tree_file(t, c);
         PyObject *total = seconds_or_none(timed, (double)r->total_ns);
         PyObject *self = seconds_or_none(timed, (double)(r->self_ns > 0 ? r->self_ns : 0));
         PyObject *item = total && self
                              ? Py_BuildValue("(OOOiKKKOO)", name, module ? module : Py_None,
-                                             file ? file : Py_None, ft_trace_line(t, c),
+                                             file ? file : Py_None, ft_tree_line(t, c),
                                              (unsigned long long)r->calls,
                                              (unsigned long long)r->resumes,
                                              (unsigned long long)r->raised, total, self)

@@ -2,7 +2,7 @@
 #ifndef FLOWTRACE_STATS_H
 #define FLOWTRACE_STATS_H
 
-#include "python/trace.h"
+#include "tree/tree.h"
 
 /* List of (name, module, file, line, calls, resumes, raised, total_s,
  * self_s), one per function that has activations (calls, resumptions),
@@ -11,6 +11,6 @@
  * total_s / self_s are None unless every finished activation is timed
  * (frames that began before tracing aside). Markers and task lanes are
  * not activations. New reference, or NULL with an exception. */
-PyObject *ft_trace_stats(ft_trace *t);
+PyObject *ft_stats(const ft_tree *t);
 
 #endif

@@ -49,7 +49,7 @@ typedef struct {
 } open_call;
 
 typedef struct {
-    ft_trace *t;         /* borrowed */
+    const ft_tree *t;         /* borrowed */
     ft_sink k;           /* owned */
     const ft_chrome_opts *o; /* borrowed */
     int real_time;       /* timestamps are real time */
@@ -80,12 +80,12 @@ static void
 put_location(chrome *c, uint32_t code_id)
 {
     ft_sbuf *s = &c->k.out;
-    PyObject *file = ft_trace_file(c->t, code_id);
+    PyObject *file = ft_tree_file(c->t, code_id);
     if (file != NULL && PyUnicode_Check(file)) {
         ft_sbuf_puts(s, ",\"file\":");
         ft_json_put_str(s, file);
         ft_sbuf_puts(s, ",\"line\":");
-        ft_json_put_i64(s, ft_trace_line(c->t, code_id));
+        ft_json_put_i64(s, ft_tree_line(c->t, code_id));
     }
 }
 
@@ -95,7 +95,7 @@ put_cat(chrome *c, uint32_t code_id)
 {
     ft_sbuf *s = &c->k.out;
     ft_sbuf_puts(s, ",\"cat\":");
-    PyObject *module = ft_trace_module(c->t, code_id);
+    PyObject *module = ft_tree_module(c->t, code_id);
     if (module != NULL && PyUnicode_Check(module)) {
         ft_json_put_str(s, module);
     }
@@ -156,11 +156,11 @@ real_span(chrome *c, const ft_node *nd, const open_call *e, uint64_t *t0, uint64
 static int
 put_task(chrome *c, int64_t i, uint64_t start, uint64_t end)
 {
-    ft_trace *t = c->t;
+    const ft_tree *t = c->t;
     const ft_node *nd = &t->nodes[i];
     const ft_threadbuf *tb = t->thread_vec[nd->thread];
     ft_sbuf *s = &c->k.out;
-    PyObject *coro = ft_trace_name(t, nd->code_id);
+    PyObject *coro = ft_tree_name(t, nd->code_id);
     if (coro == NULL) {
         return -1;
     }
@@ -202,7 +202,7 @@ put_task(chrome *c, int64_t i, uint64_t start, uint64_t end)
 static int
 put_node(chrome *c, const open_call *e, uint64_t *t0, uint64_t *t1)
 {
-    ft_trace *t = c->t;
+    const ft_tree *t = c->t;
     int64_t i = e->node;
     const ft_node *nd = &t->nodes[i];
     const ft_threadbuf *tb = t->thread_vec[nd->thread];
@@ -217,7 +217,7 @@ put_node(chrome *c, const open_call *e, uint64_t *t0, uint64_t *t1)
     if (nd->kind == FT_NODE_TASK) {
         return put_task(c, i, *t0, *t1);
     }
-    PyObject *name = ft_trace_name(t, nd->code_id);
+    PyObject *name = ft_tree_name(t, nd->code_id);
     const char *kind = ft_node_kind_name(nd->kind), *end = ft_node_end_name(nd->end);
     if (name == NULL) {
         return -1;
@@ -288,11 +288,11 @@ marker_name(const char *kind, PyObject *exc)
 static int
 put_marker(chrome *c, int64_t i)
 {
-    ft_trace *t = c->t;
+    const ft_tree *t = c->t;
     const ft_node *nd = &t->nodes[i];
     const ft_threadbuf *tb = t->thread_vec[nd->thread];
     ft_sbuf *s = &c->k.out;
-    PyObject *fname = ft_trace_name(t, nd->code_id);
+    PyObject *fname = ft_tree_name(t, nd->code_id);
     if (fname == NULL) {
         return -1;
     }
@@ -370,7 +370,7 @@ pop(chrome *c, open_call *stack, size_t *depth)
 static int
 write_thread(chrome *c, uint32_t th, open_call **stackp, size_t *capp)
 {
-    ft_trace *t = c->t;
+    const ft_tree *t = c->t;
     size_t first = t->thread_first[th], last = t->thread_first[th + 1];
     size_t depth = 0;
     c->tick = 0;
@@ -417,7 +417,7 @@ write_thread(chrome *c, uint32_t th, open_call **stackp, size_t *capp)
 static int
 write_metadata(chrome *c)
 {
-    ft_trace *t = c->t;
+    const ft_tree *t = c->t;
     ft_sbuf *s = &c->k.out;
     if (c->o->process_name != NULL) {
         begin_event(c);
@@ -431,7 +431,7 @@ write_metadata(chrome *c)
         if (t->thread_first[i] == t->thread_first[i + 1]) {
             continue;
         }
-        PyObject *name = ft_trace_thread_name(t, i);
+        PyObject *name = ft_tree_thread_name(t, i);
         if (name == NULL) {
             return -1;
         }
@@ -462,7 +462,7 @@ write_metadata(chrome *c)
 static void
 choose_clock(chrome *c)
 {
-    ft_trace *t = c->t;
+    const ft_tree *t = c->t;
     size_t ntimed = 0, nonzero = 0;
     c->real_time = t->cfg.timing && t->nnodes > 0;
     c->origin = UINT64_MAX;
@@ -488,7 +488,7 @@ choose_clock(chrome *c)
         }
     }
     /* rebuilt from CallEvent objects: durations only, every start is 0 */
-    if (ft_trace_is_rebuilt(t) && ntimed > 1 && nonzero == 0) {
+    if (ft_tree_is_rebuilt(t) && ntimed > 1 && nonzero == 0) {
         c->real_time = 0;
     }
     if (c->origin == UINT64_MAX || !c->real_time) {
@@ -499,11 +499,8 @@ choose_clock(chrome *c)
 }
 
 int
-ft_write_chrome(ft_trace *t, PyObject *file, const ft_chrome_opts *o)
+ft_write_chrome(const ft_tree *t, PyObject *file, const ft_chrome_opts *o)
 {
-    if (ft_trace_build(t) < 0) {
-        return -1;
-    }
     chrome c = {0};
     c.t = t;
     c.o = o;

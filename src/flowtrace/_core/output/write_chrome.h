@@ -2,7 +2,7 @@
 #ifndef FLOWTRACE_WRITE_CHROME_H
 #define FLOWTRACE_WRITE_CHROME_H
 
-#include "python/trace.h"
+#include "tree/tree.h"
 
 typedef struct {
     int binary;             /* file.write takes bytes */
@@ -13,6 +13,6 @@ typedef struct {
 } ft_chrome_opts;
 
 /* Stream `t` to `file`. 0, or -1 with an exception. */
-int ft_write_chrome(ft_trace *t, PyObject *file, const ft_chrome_opts *o);
+int ft_write_chrome(const ft_tree *t, PyObject *file, const ft_chrome_opts *o);
 
 #endif

@@ -23,27 +23,6 @@
 #include "output/jsonbuf.h"
 #include "recording/record.h"
 
-/* Indexed by FT_NODE_* and FT_END_* (trace.h): the words of CallEvent. */
-static const char *const KINDS[] = {"call", "resume", "throw", "raise", "reraise",
-                                    "handled", "task"};
-static const char *const ENDS[] = {"return", "raise", "yield", "unfinished", "closed"};
-_Static_assert(sizeof(KINDS) / sizeof(KINDS[0]) == FT_NODE_NKINDS, "a name per FT_NODE_*");
-_Static_assert(FT_NODE_TASK == FT_NODE_NKINDS - 1, "FT_NODE_NKINDS is out of date");
-_Static_assert(sizeof(ENDS) / sizeof(ENDS[0]) == FT_END_NENDS, "a name per FT_END_*");
-_Static_assert(FT_END_CLOSED == FT_END_NENDS - 1, "FT_END_NENDS is out of date");
-
-const char *
-ft_node_kind_name(unsigned kind)
-{
-    return kind < FT_NODE_NKINDS ? KINDS[kind] : NULL;
-}
-
-const char *
-ft_node_end_name(unsigned end)
-{
-    return end < FT_END_NENDS ? ENDS[end] : NULL;
-}
-
 /* A word of a node; a node the builders never make is a bug, said so
  * rather than written as something it is not. */
 static int
@@ -84,7 +63,7 @@ put_str_or_null(ft_sbuf *s, PyObject *str)
 
 /* The earliest timestamp of the trace: times are written from there. */
 static uint64_t
-time_origin(const ft_trace *t)
+time_origin(const ft_tree *t)
 {
     uint64_t origin = UINT64_MAX;
     for (size_t i = 0; i < t->nnodes; i++) {
@@ -96,7 +75,7 @@ time_origin(const ft_trace *t)
 }
 
 static int
-write_functions(ft_trace *t, ft_sink *k, uint32_t *fmap)
+write_functions(const ft_tree *t, ft_sink *k, uint32_t *fmap)
 {
     uint32_t next = 0;
     ft_sbuf_puts(&k->out, ",\n\"functions\":[");
@@ -106,7 +85,7 @@ write_functions(ft_trace *t, ft_sink *k, uint32_t *fmap)
             continue;
         }
         fmap[c] = next;
-        PyObject *name = ft_trace_name(t, c);
+        PyObject *name = ft_tree_name(t, c);
         if (name == NULL) {
             return -1;
         }
@@ -115,11 +94,11 @@ write_functions(ft_trace *t, ft_sink *k, uint32_t *fmap)
         put_key(&k->out, "name");
         ft_json_put_str(&k->out, name);
         put_key(&k->out, "module");
-        put_str_or_null(&k->out, ft_trace_module(t, c));
+        put_str_or_null(&k->out, ft_tree_module(t, c));
         put_key(&k->out, "file");
-        put_str_or_null(&k->out, ft_trace_file(t, c));
+        put_str_or_null(&k->out, ft_tree_file(t, c));
         put_key(&k->out, "line");
-        ft_json_put_i64(&k->out, ft_trace_line(t, c));
+        ft_json_put_i64(&k->out, ft_tree_line(t, c));
         ft_sbuf_puts(&k->out, "}");
         next++;
         if (ft_sink_maybe_flush(k) < 0) {
@@ -131,7 +110,7 @@ write_functions(ft_trace *t, ft_sink *k, uint32_t *fmap)
 }
 
 static int
-write_threads(ft_trace *t, ft_sink *k, uint32_t *tmap)
+write_threads(const ft_tree *t, ft_sink *k, uint32_t *tmap)
 {
     uint32_t next = 0;
     ft_sbuf_puts(&k->out, ",\n\"threads\":[");
@@ -142,7 +121,7 @@ write_threads(ft_trace *t, ft_sink *k, uint32_t *tmap)
             continue; /* ran only untraced code */
         }
         tmap[i] = next;
-        PyObject *name = ft_trace_thread_name(t, i);
+        PyObject *name = ft_tree_thread_name(t, i);
         if (name == NULL) {
             return -1;
         }
@@ -192,7 +171,7 @@ put_values(ft_sbuf *s, const ft_threadbuf *tb, const ft_node *nd)
 }
 
 static int
-write_calls(ft_trace *t, ft_sink *k, const uint32_t *fmap, const uint32_t *tmap)
+write_calls(const ft_tree *t, ft_sink *k, const uint32_t *fmap, const uint32_t *tmap)
 {
     uint64_t base = time_origin(t);
     ft_sbuf *s = &k->out;
@@ -250,11 +229,8 @@ write_calls(ft_trace *t, ft_sink *k, const uint32_t *fmap, const uint32_t *tmap)
 }
 
 int
-ft_write_json(ft_trace *t, PyObject *file, int binary, PyObject *meta)
+ft_write_json(const ft_tree *t, PyObject *file, int binary, PyObject *meta)
 {
-    if (ft_trace_build(t) < 0) {
-        return -1;
-    }
     ft_sink k;
     if (ft_sink_open(&k, file, binary) < 0) {
         return -1;

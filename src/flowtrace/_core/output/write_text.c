@@ -49,7 +49,7 @@ static const symbols ASCII_SYMBOLS = {"->", ">>", "<-", "!!", "||", "--",
 #define C_TIME "35"  /* durations */
 
 typedef struct {
-    ft_trace *t;         /* borrowed */
+    const ft_tree *t;         /* borrowed */
     ft_sink sink;        /* owned: file.write (str), or raw.write (bytes),
                             and the pending text */
     const symbols *sym;  /* borrowed: static table */
@@ -133,7 +133,7 @@ put_text(writer *w, PyObject *s)
 static int
 put_name(writer *w, uint32_t code_id)
 {
-    PyObject *name = ft_trace_name(w->t, code_id);
+    PyObject *name = ft_tree_name(w->t, code_id);
     if (name == NULL) {
         return -1;
     }
@@ -351,13 +351,13 @@ static int
 write_thread(writer *w, uint32_t thread, int header, int64_t **stackp, size_t *capp,
              size_t limit)
 {
-    ft_trace *t = w->t;
+    const ft_tree *t = w->t;
     size_t first = t->thread_first[thread], last = t->thread_first[thread + 1];
     if (first == last) {
         return 0;
     }
     if (header) {
-        PyObject *name = ft_trace_thread_name(t, thread);
+        PyObject *name = ft_tree_thread_name(t, thread);
         if (name == NULL) {
             return -1;
         }
@@ -447,11 +447,8 @@ flush_raw_if_line_buffered(PyObject *file, PyObject *raw)
 }
 
 int
-ft_write_text(ft_trace *t, PyObject *file, const ft_text_opts *o)
+ft_write_text(const ft_tree *t, PyObject *file, const ft_text_opts *o)
 {
-    if (ft_trace_build(t) < 0) {
-        return -1;
-    }
     writer w = {0};
     w.t = t;
     w.sym = o->ascii ? &ASCII_SYMBOLS : &UNICODE_SYMBOLS;

@@ -2,7 +2,7 @@
 #ifndef FLOWTRACE_WRITE_TEXT_H
 #define FLOWTRACE_WRITE_TEXT_H
 
-#include "python/trace.h"
+#include "tree/tree.h"
 
 typedef struct {
     int ascii;          /* "->" "<-" "!!" instead of the arrows */
@@ -19,6 +19,6 @@ typedef struct {
 
 /* Stream the tree to `file` (anything with .write(str)), or as bytes to
  * o->raw. 0 or -1. */
-int ft_write_text(ft_trace *t, PyObject *file, const ft_text_opts *o);
+int ft_write_text(const ft_tree *t, PyObject *file, const ft_text_opts *o);
 
 #endif

@@ -4,8 +4,8 @@
 #include "python/trace.h"
 
 #include <stddef.h>
+#include <string.h>
 
-#include "tree/load_json.h"
 #include "recording/state.h"
 #include "output/stats.h"
 #include "recording/values.h"
@@ -13,36 +13,16 @@
 #include "output/write_json.h"
 #include "output/write_text.h"
 
-static const char *const kind_names[] = {"call", "resume", "throw",
-                                         "raise", "reraise", "handled", "task"};
-static const char *const end_names[] = {"return", "raise", "yield", "unfinished", "closed"};
-
 PyObject *
-ft_trace_new(PyTypeObject *type, ft_codetable *codes, ft_threadbuf *threads,
-             uint32_t nthreads, const ft_trace_config *cfg)
+ft_trace_wrap(PyTypeObject *type, ft_tree *tree)
 {
     ft_trace *t = (ft_trace *)type->tp_alloc(type, 0);
     if (t == NULL) {
-        ft_threadbuf_free_list(threads, NULL);
-        ft_codetable_clear(codes);
+        ft_tree_clear(tree, NULL);
         return NULL;
     }
-    ft_codetable_move(&t->codes, codes);
-    t->threads = threads;
-    t->nthreads = nthreads;
-    t->cfg = *cfg;
-    t->thread_vec = PyMem_RawCalloc(nthreads ? nthreads : 1, sizeof(ft_threadbuf *));
-    t->nnames = t->codes.count;
-    t->names = PyMem_RawCalloc(t->nnames ? t->nnames : 1, sizeof(PyObject *));
-    if (t->thread_vec == NULL || t->names == NULL) {
-        Py_DECREF(t);
-        return PyErr_NoMemory();
-    }
-    uint32_t i = 0;
-    for (ft_threadbuf *tb = threads; tb != NULL && i < nthreads; tb = tb->next) {
-        t->thread_vec[i++] = tb;
-    }
-    t->nthreads = i;
+    t->tree = *tree;
+    memset(tree, 0, sizeof(*tree));
     return (PyObject *)t;
 }
 
@@ -53,110 +33,33 @@ trace_dealloc(ft_trace *t)
     if (t->weakreflist != NULL) {
         PyObject_ClearWeakRefs((PyObject *)t);
     }
-    if (t->names != NULL) {
-        for (uint32_t i = 0; i < t->nnames; i++) {
-            Py_XDECREF(t->names[i]);
-        }
-        PyMem_RawFree(t->names);
-    }
-    if (t->files != NULL) {
-        for (uint32_t i = 0; i < t->nnames; i++) {
-            Py_XDECREF(t->files[i]);
-        }
-        PyMem_RawFree(t->files);
-    }
-    PyMem_RawFree(t->lines);
-    if (t->modules != NULL) {
-        for (uint32_t i = 0; i < t->nnames; i++) {
-            Py_XDECREF(t->modules[i]);
-        }
-        PyMem_RawFree(t->modules);
-    }
-    PyMem_RawFree(t->nodes);
-    PyMem_RawFree(t->thread_first);
-    PyMem_RawFree(t->thread_vec);
     /* chunks go back to the module's pool (the type keeps the module, and
      * so its state, alive) */
     ft_state *st = (ft_state *)PyType_GetModuleState(tp);
-    ft_threadbuf_free_list(t->threads, st ? &st->pool : NULL);
-    ft_codetable_clear(&t->codes);
+    ft_tree_clear(&t->tree, st ? &st->pool : NULL);
     tp->tp_free((PyObject *)t);
     Py_DECREF(tp);
 }
 
-PyObject *
-ft_trace_name(ft_trace *t, uint32_t code_id)
+/* The tree, built: what every writer and reader is given. NULL with an
+ * exception. */
+static ft_tree *
+built(ft_trace *t)
 {
-    if (code_id >= t->nnames) {
-        PyErr_SetString(PyExc_SystemError, "flowtrace: bad code id in trace");
-        return NULL;
-    }
-    if (t->names[code_id] == NULL) {
-        PyObject *code = code_id < t->codes.count ? t->codes.entries[code_id].code : NULL;
-        PyObject *q = code ? PyObject_GetAttrString(code, "co_qualname") : NULL;
-        if (q == NULL || !PyUnicode_Check(q)) {
-            Py_XDECREF(q);
-            PyErr_Clear();
-            q = PyUnicode_FromString("?");
-            if (q == NULL) {
-                return NULL;
-            }
-        }
-        t->names[code_id] = q;
-    }
-    return t->names[code_id];
-}
-
-PyObject *
-ft_trace_file(ft_trace *t, uint32_t code_id)
-{
-    PyObject *code = ft_codetable_code(&t->codes, code_id);
-    if (code != NULL) {
-        return ((PyCodeObject *)code)->co_filename;
-    }
-    return t->files != NULL && code_id < t->nnames ? t->files[code_id] : NULL;
-}
-
-int
-ft_trace_line(ft_trace *t, uint32_t code_id)
-{
-    PyObject *code = ft_codetable_code(&t->codes, code_id);
-    if (code != NULL) {
-        return ((PyCodeObject *)code)->co_firstlineno;
-    }
-    return t->lines != NULL && code_id < t->nnames ? t->lines[code_id] : 0;
-}
-
-PyObject *
-ft_trace_module(ft_trace *t, uint32_t code_id)
-{
-    if (code_id < t->codes.count) {
-        return ft_codetable_module(&t->codes, code_id);
-    }
-    return t->modules != NULL && code_id < t->nnames ? t->modules[code_id] : NULL;
-}
-
-PyObject *
-ft_trace_thread_name(ft_trace *t, uint32_t thread)
-{
-    ft_threadbuf *tb = t->thread_vec[thread];
-    if (tb->name == NULL) {
-        tb->name = PyUnicode_FromFormat("Thread-%lu", tb->ident);
-    }
-    return tb->name;
+    return ft_tree_build(&t->tree) < 0 ? NULL : &t->tree;
 }
 
 static Py_ssize_t
 trace_length(ft_trace *t)
 {
-    if (ft_trace_build(t) < 0) {
+    if (built(t) == NULL) {
         return -1;
     }
-    return (Py_ssize_t)t->nnodes;
+    return (Py_ssize_t)t->tree.nnodes;
 }
 
 static PyObject *
-text_or_none(ft_trace *t, const ft_node *nd, uint32_t payload)
+text_or_none(const ft_tree *t, const ft_node *nd, uint32_t payload)
 {
     if (payload == FT_VAL_ABSENT) {
         Py_RETURN_NONE;
@@ -166,9 +69,10 @@ text_or_none(ft_trace *t, const ft_node *nd, uint32_t payload)
 
 /* The fields of one CallEvent, as a tuple (see flowtrace/model.py). */
 static PyObject *
-trace_item(ft_trace *t, Py_ssize_t i)
+trace_item(ft_trace *self, Py_ssize_t i)
 {
-    if (ft_trace_build(t) < 0) {
+    const ft_tree *t = built(self);
+    if (t == NULL) {
         return NULL;
     }
     if (i < 0 || (size_t)i >= t->nnodes) {
@@ -176,11 +80,11 @@ trace_item(ft_trace *t, Py_ssize_t i)
         return NULL;
     }
     const ft_node *nd = &t->nodes[i];
-    PyObject *name = ft_trace_name(t, nd->code_id);
-    PyObject *file = ft_trace_file(t, nd->code_id);
-    int line = ft_trace_line(t, nd->code_id);
-    PyObject *module = ft_trace_module(t, nd->code_id);
-    PyObject *thread_name = ft_trace_thread_name(t, nd->thread);
+    PyObject *name = ft_tree_name(t, nd->code_id);
+    PyObject *file = ft_tree_file(t, nd->code_id);
+    int line = ft_tree_line(t, nd->code_id);
+    PyObject *module = ft_tree_module(t, nd->code_id);
+    PyObject *thread_name = ft_tree_thread_name(t, nd->thread);
     if (name == NULL || thread_name == NULL) {
         return NULL;
     }
@@ -198,8 +102,9 @@ trace_item(ft_trace *t, Py_ssize_t i)
     PyObject *origin = nd->origin >= 0 ? PyLong_FromLongLong(nd->origin) : Py_NewRef(Py_None);
     PyObject *r = NULL;
     if (args && result && exc && duration && parent && origin) {
-        r = Py_BuildValue("(nsOOOOOOsOkOiOOOO)", i, kind_names[nd->kind], name, parent, args,
-                          result, duration, exc, marker ? "return" : end_names[nd->end],
+        r = Py_BuildValue("(nsOOOOOOsOkOiOOOO)", i, ft_node_kind_name(nd->kind), name, parent,
+                          args, result, duration, exc,
+                          marker ? "return" : ft_node_end_name(nd->end),
                           thread_name, t->thread_vec[nd->thread]->ident,
                           file ? file : Py_None, line, module ? module : Py_None, origin,
                           (nd->flags & FT_NF_LEFT_SUSPENDED) ? Py_True : Py_False,
@@ -232,7 +137,8 @@ trace_write_text(ft_trace *t, PyObject *args, PyObject *kw)
     ft_text_opts o = {
         .ascii = ascii, .thread_headers = headers, .color = color, .max_depth = max_depth,
         .raw = raw == Py_None ? NULL : raw};
-    if (ft_write_text(t, file, &o) < 0) {
+    const ft_tree *tree = built(t);
+    if (tree == NULL || ft_write_text(tree, file, &o) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -248,7 +154,8 @@ trace_write_json(ft_trace *t, PyObject *args, PyObject *kw)
                                      &meta)) {
         return NULL;
     }
-    if (ft_write_json(t, file, binary, meta) < 0) {
+    const ft_tree *tree = built(t);
+    if (tree == NULL || ft_write_json(tree, file, binary, meta) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -266,7 +173,8 @@ trace_write_chrome(ft_trace *t, PyObject *args, PyObject *kw)
         return NULL;
     }
     ft_chrome_opts o = {.binary = binary, .pid = pid, .process_name = pname, .meta = meta};
-    if (ft_write_chrome(t, file, &o) < 0) {
+    const ft_tree *tree = built(t);
+    if (tree == NULL || ft_write_chrome(tree, file, &o) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -275,13 +183,15 @@ trace_write_chrome(ft_trace *t, PyObject *args, PyObject *kw)
 static PyObject *
 trace_stats(ft_trace *t, PyObject *Py_UNUSED(ignored))
 {
-    return ft_trace_stats(t);
+    const ft_tree *tree = built(t);
+    return tree == NULL ? NULL : ft_stats(tree);
 }
 
 static PyObject *
-trace_threads(ft_trace *t, PyObject *Py_UNUSED(ignored))
+trace_threads(ft_trace *self, PyObject *Py_UNUSED(ignored))
 {
-    if (ft_trace_build(t) < 0) {
+    const ft_tree *t = built(self);
+    if (t == NULL) {
         return NULL;
     }
     PyObject *l = PyList_New(0);
@@ -292,7 +202,7 @@ trace_threads(ft_trace *t, PyObject *Py_UNUSED(ignored))
         if (t->thread_first[i] == t->thread_first[i + 1]) {
             continue; /* ran only untraced code */
         }
-        PyObject *name = ft_trace_thread_name(t, i);
+        PyObject *name = ft_tree_thread_name(t, i);
         PyObject *item = name ? Py_BuildValue("(kO)", t->thread_vec[i]->ident, name) : NULL;
         if (item == NULL || PyList_Append(l, item) < 0) {
             Py_XDECREF(item);
@@ -307,39 +217,29 @@ trace_threads(ft_trace *t, PyObject *Py_UNUSED(ignored))
 static PyObject *
 trace_get_timing(ft_trace *t, void *Py_UNUSED(c))
 {
-    return PyBool_FromLong(t->cfg.timing);
+    return PyBool_FromLong(t->tree.cfg.timing);
 }
 
 static PyObject *
 trace_get_nrecords(ft_trace *t, void *Py_UNUSED(c))
 {
-    size_t n = 0;
-    for (uint32_t i = 0; i < t->nthreads; i++) {
-        for (const ft_chunk *c = t->thread_vec[i]->head; c != NULL; c = c->next) {
-            n += c->used;
-        }
-    }
-    return PyLong_FromSize_t(n);
+    return PyLong_FromSize_t(ft_tree_nrecords(&t->tree));
 }
 
 static PyObject *
 trace_get_nbytes(ft_trace *t, void *Py_UNUSED(c))
 {
-    size_t n = 0;
-    for (uint32_t i = 0; i < t->nthreads; i++) {
-        n += ft_threadbuf_nbytes(t->thread_vec[i]);
-    }
-    n += (size_t)t->nthreads * sizeof(ft_threadbuf *);
-    if (t->nodes != NULL) {
-        n += t->nnodes * sizeof(ft_node) + ((size_t)t->nthreads + 1) * sizeof(size_t);
-    }
-    return PyLong_FromSize_t(n);
+    return PyLong_FromSize_t(ft_tree_nbytes(&t->tree));
 }
 
 static PyObject *
 trace_from_events(PyObject *cls, PyObject *events)
 {
-    return ft_trace_from_events((PyTypeObject *)cls, events);
+    ft_tree tree;
+    if (ft_tree_from_events(&tree, events) < 0) {
+        return NULL;
+    }
+    return ft_trace_wrap((PyTypeObject *)cls, &tree);
 }
 
 static PyObject *
@@ -350,7 +250,11 @@ trace_from_saved(PyObject *cls, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOO|p:_from_saved", &functions, &threads, &calls, &results)) {
         return NULL;
     }
-    return ft_trace_from_saved((PyTypeObject *)cls, functions, threads, calls, results);
+    ft_tree tree;
+    if (ft_tree_from_saved(&tree, functions, threads, calls, results) < 0) {
+        return NULL;
+    }
+    return ft_trace_wrap((PyTypeObject *)cls, &tree);
 }
 
 static PyMethodDef trace_methods[] = {
@@ -385,8 +289,8 @@ static PyObject *
 trace_get_dropped(ft_trace *t, void *Py_UNUSED(c))
 {
     unsigned long long n = 0;
-    for (uint32_t i = 0; i < t->nthreads; i++) {
-        n += t->thread_vec[i]->dropped;
+    for (uint32_t i = 0; i < t->tree.nthreads; i++) {
+        n += t->tree.thread_vec[i]->dropped;
     }
     return PyLong_FromUnsignedLongLong(n);
 }

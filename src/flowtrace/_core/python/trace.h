@@ -1,144 +1,26 @@
-/* trace.h - a stopped recording: buffers + code table, and the call tree
- * built from them on demand (flowtrace._core.Trace).
+/* trace.h - flowtrace._core.Trace, the Python type over a call tree.
+ *
+ * It holds an ft_tree (tree/tree.h) and only dispatches: its sequence
+ * protocol gives the event tuples the Python layer wraps in CallEvent, its
+ * methods call the writers of output/.
  */
-#ifndef FLOWTRACE_TRACE_H
-#define FLOWTRACE_TRACE_H
+#ifndef FLOWTRACE_PY_TRACE_H
+#define FLOWTRACE_PY_TRACE_H
 
 #include <Python.h>
-#include <stdint.h>
 
-#include "recording/buffer.h"
-#include "recording/codetable.h"
-
-typedef struct {
-    double ns_per_tick; /* converts the recorded timestamps to ns (1.0 once
-                           the nodes are built: they hold ns) */
-    int timing;  /* every event carries a timestamp */
-    int results; /* returned/yielded values were captured */
-    int args;      /* arguments of every call were captured (--args) */
-    int midflight; /* show frames that began before tracing (not for the
-                      trace of a @trace call: its callers are not its story) */
-} ft_trace_config;
-
-/* What a node is: a call, a resumption, or an exception marker inside a
- * call (FT_NODE_RAISE and after: no children, `exc` says which). */
-enum {
-    FT_NODE_CALL = 0,    /* the frame started */
-    FT_NODE_RESUME = 1,  /* a generator/coroutine resumed (next, send, await) */
-    FT_NODE_THROW = 2,   /* resumed by throw() or close() */
-    FT_NODE_RAISE = 3,   /* an exception raised in the parent's frame */
-    FT_NODE_RERAISE = 4, /* re-raised in the parent's frame */
-    FT_NODE_HANDLED = 5, /* caught in the parent's frame */
-    FT_NODE_TASK = 6,    /* an asyncio task's lane: its steps are its
-                            children; args = its name, result = the name of
-                            the task that created it */
-};
-#define FT_NODE_IS_MARKER(k) ((k) >= FT_NODE_RAISE && (k) <= FT_NODE_HANDLED)
-/* How a node ended. */
-enum {
-    FT_END_RETURN = 0,
-    FT_END_RAISE = 1,
-    FT_END_YIELD = 2,
-    FT_END_UNFINISHED = 3,
-    FT_END_CLOSED = 4, /* a generator closed by GeneratorExit */
-};
-/* Node flags. */
-#define FT_NF_LEFT_SUSPENDED 1u /* last segment of a generator: never
-                                   resumed again while tracing */
-#define FT_NF_BEGAN_BEFORE 2u   /* the frame was running when tracing
-                                   started: only its exit was seen */
-#define FT_NF_CUT 4u            /* ...or it began before the events that
-                                   were kept (ring mode) */
-
-/* One call (or one resumption of a generator/coroutine) in the tree. */
-typedef struct {
-    int64_t parent;     /* index of the parent node, -1 for a thread root */
-    int64_t origin;     /* resume/throw nodes: index of the generator's first
-                           node (its call), -1 if it began before tracing;
-                           other nodes: their own index */
-    uint32_t code_id;   /* index in the trace's code table */
-    uint32_t args;      /* value payload of the args text, FT_VAL_ABSENT if
-                           the arguments were not captured */
-    uint32_t result;    /* payload of the returned/yielded value */
-    uint32_t exc;       /* payload of the exception text (FT_END_RAISE) */
-    uint32_t nchildren; /* direct children */
-    uint32_t thread;    /* index of its thread in the trace */
-    uint8_t kind;       /* FT_NODE_* */
-    uint8_t end;        /* FT_END_* */
-    uint8_t timed;      /* t0 and t1 are valid */
-    uint8_t flags;      /* FT_NF_* */
-    uint64_t t0, t1;    /* raw timestamps (ns), when timed */
-} ft_node;
+#include "tree/tree.h"
 
 typedef struct {
     PyObject_HEAD
-    ft_codetable codes;         /* owned: every code object seen */
-    ft_threadbuf *threads;      /* owned: list of the threads' buffers */
-    ft_threadbuf **thread_vec;  /* owned array; items borrowed from threads */
-    uint32_t nthreads;          /* length of thread_vec */
-    ft_trace_config cfg;        /* how it was recorded */
-    ft_node *nodes;             /* owned: the tree, NULL until built */
-    size_t nnodes;              /* length of nodes */
-    size_t *thread_first;       /* owned: nodes of thread i are
-                                   [thread_first[i], thread_first[i+1]) */
-    uint32_t nnames;            /* length of names (and files, lines) */
-    PyObject **names;           /* owned array of owned str (or NULL): display
-                                   name per code id, made on first use */
-    PyObject **files;           /* owned array of owned str, or NULL: file of
-                                   each code id when there is no code object
-                                   (a trace rebuilt from events) */
-    int *lines;                 /* owned, or NULL: first line, likewise */
-    PyObject **modules;         /* owned array of owned str (or NULL), or
-                                   NULL: module of each code id, likewise */
-    PyObject *weakreflist;      /* owned: weak references list */
+    ft_tree tree;          /* owned: the recording and its nodes */
+    PyObject *weakreflist; /* owned: weak references list */
 } ft_trace;
 
-/* Steals the code table (moved) and the buffer list. */
-PyObject *ft_trace_new(PyTypeObject *type, ft_codetable *codes, ft_threadbuf *threads,
-                       uint32_t nthreads, const ft_trace_config *cfg);
+/* A Trace of `type` taking `tree` (moved: `tree` is left empty). New
+ * reference, or NULL having cleared `tree`. */
+PyObject *ft_trace_wrap(PyTypeObject *type, ft_tree *tree);
 
 extern PyType_Spec ft_trace_spec;
-
-/* A trace rebuilt from a sequence of CallEvent-like objects (what
- * print_tree does with a list, and what loaders produce). New reference. */
-PyObject *ft_trace_from_events(PyTypeObject *type, PyObject *events);
-
-/* Build the nodes if not built yet. 0 or -1 with an exception. */
-int ft_trace_build(ft_trace *t);
-/* Does the node carry its own start and end times when the trace is timed?
- * Exception markers, task lanes, unfinished calls and frames that began
- * before tracing do not. */
-static inline int
-ft_node_needs_time(const ft_node *nd)
-{
-    return (nd->kind == FT_NODE_CALL || nd->kind == FT_NODE_RESUME ||
-            nd->kind == FT_NODE_THROW) &&
-           nd->end != FT_END_UNFINISHED && !(nd->flags & FT_NF_BEGAN_BEFORE);
-}
-
-/* Duration of a timed node in seconds. */
-static inline double
-ft_node_seconds(const ft_trace *t, const ft_node *nd)
-{
-    return (double)(nd->t1 - nd->t0) * t->cfg.ns_per_tick / 1e9;
-}
-
-/* Display name (qualname) of a code id: borrowed reference or NULL. */
-PyObject *ft_trace_name(ft_trace *t, uint32_t code_id);
-/* Thread name (borrowed, never NULL after build: "Thread-<ident>"). */
-PyObject *ft_trace_thread_name(ft_trace *t, uint32_t thread);
-
-/* Where a code id is defined and the module it ran in: borrowed str or
- * NULL when unknown; line 0 when unknown. Recorded traces read the code
- * table, rebuilt ones (from events, from a saved file) their arrays. */
-PyObject *ft_trace_file(ft_trace *t, uint32_t code_id);
-int ft_trace_line(ft_trace *t, uint32_t code_id);
-PyObject *ft_trace_module(ft_trace *t, uint32_t code_id);
-/* Rebuilt from events: no raw timestamps (t0 is 0, t1 the duration). */
-static inline int
-ft_trace_is_rebuilt(const ft_trace *t)
-{
-    return t->files != NULL;
-}
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "common/compat.h"
 #include "recording/record.h"
+#include "recording/threads.h"
 #include "common/sbuf.h"
 #include "recording/values.h"
 

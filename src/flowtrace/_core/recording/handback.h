@@ -16,6 +16,7 @@
 
 #include <Python.h>
 
+#include "common/compat.h"
 #include "recording/state.h"
 
 /* owned, or NULL: the exception to hand back, on this thread. Set and

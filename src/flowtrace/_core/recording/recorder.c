@@ -11,6 +11,7 @@
  * the traced program never sees FlowTrace's own troubles.
  */
 #include "recording/recorder.h"
+#include "recording/threads.h"
 
 #include "common/compat.h"
 #include "recording/handback.h"
@@ -23,9 +24,6 @@
 #include "python/trace.h"
 #include "recording/values.h"
 
-FT_TLS uint64_t ft_tl_gen = 0;
-FT_TLS ft_threadbuf *ft_tl_buf = NULL;
-
 /* Process-wide source of session generations. Only incremented, with the
  * GIL held; unique across interpreters of the process. */
 static uint64_t next_gen = 0;
@@ -34,40 +32,6 @@ static const char *const event_names[FT_NEVENTS] = {
     "PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD", "PY_UNWIND", "PY_THROW",
     "RAISE", "RERAISE", "EXCEPTION_HANDLED",
 };
-
-/* ------------------------------------------------------------------ */
-/* thread attach (slow path, once per thread per session)             */
-
-/* The thread's name, read from threading._active[ident]._name without
- * running any Python code (no property, no threading.current_thread(),
- * which would create a dummy Thread). Leaves tb->name NULL when the thread
- * is not registered yet (a thread's first events come from threading's
- * bootstrap, before it registers): retried on later events and at stop. */
-void
-ft_resolve_thread_name(ft_threadbuf *tb)
-{
-    PyObject *saved = PyErr_GetRaisedException();
-    PyObject *modname = PyUnicode_FromString("threading");
-    PyObject *mod = modname ? PyImport_GetModule(modname) : NULL;
-    PyObject *active = mod && PyModule_Check(mod) ? PyDict_GetItemString(PyModule_GetDict(mod), "_active") : NULL; /* borrowed */
-    PyObject *key = PyLong_FromUnsignedLong(tb->ident);
-    if (active != NULL && key != NULL && PyDict_Check(active)) {
-        PyObject *t = PyDict_GetItemWithError(active, key); /* borrowed */
-        PyObject *d = t ? PyObject_GenericGetDict(t, NULL) : NULL;
-        if (d != NULL && PyDict_Check(d)) {
-            PyObject *name = PyDict_GetItemString(d, "_name"); /* borrowed */
-            if (name != NULL && PyUnicode_Check(name)) {
-                tb->name = Py_NewRef(name);
-            }
-        }
-        Py_XDECREF(d);
-    }
-    Py_XDECREF(modname);
-    Py_XDECREF(mod);
-    Py_XDECREF(key);
-    PyErr_Clear();
-    PyErr_SetRaisedException(saved);
-}
 
 /* Lingering (see ft_recorder_start): events with no session before the
  * events are turned off, and how many times they may be turned on or off
@@ -78,32 +42,13 @@ ft_resolve_thread_name(ft_threadbuf *tb)
 
 static void end_lingering(ft_state *st);
 
-ft_threadbuf *
-ft_attach_thread(ft_state *st)
+void
+ft_recorder_idle_event(ft_state *st)
 {
-    if (st->gen == 0) {
-        if (st->linger_id >= 0 && ++st->linger_idle >= FT_LINGER_IDLE_EVENTS &&
-            st->toggles < FT_TOGGLES_THEN_STAY) {
-            end_lingering(st); /* no @trace call for a while: quiet again */
-        }
-        return NULL;
+    if (st->linger_id >= 0 && ++st->linger_idle >= FT_LINGER_IDLE_EVENTS &&
+        st->toggles < FT_TOGGLES_THEN_STAY) {
+        end_lingering(st); /* no @trace call for a while: quiet again */
     }
-    if (st->broken) {
-        return NULL;
-    }
-    ft_threadbuf *tb = ft_threadbuf_new(&st->pool, st->ring_records);
-    ft_tl_gen = st->gen;
-    ft_tl_buf = tb;
-    if (tb == NULL) {
-        return NULL; /* this thread records nothing; the program goes on */
-    }
-    tb->ident = PyThread_get_thread_ident();
-    tb->next = st->threads;
-    st->threads = tb;
-    st->gseq_owner = NULL;
-    st->nthreads++;
-    ft_resolve_thread_name(tb);
-    return tb;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1090,7 +1035,10 @@ stop(ft_state *st, int linger)
         .midflight = !st->implicit,
         .args = st->capture_args,
     };
-    PyObject *trace = ft_trace_new(st->trace_type, &st->codes, rev, st->nthreads, &tc);
+    ft_tree tree;
+    PyObject *trace = ft_tree_init(&tree, &st->codes, rev, st->nthreads, &tc) < 0
+                          ? NULL
+                          : ft_trace_wrap(st->trace_type, &tree);
     st->nthreads = 0;
     ft_filter_clear(&st->filter);
     if (trace == NULL) {

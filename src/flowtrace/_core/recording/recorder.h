@@ -32,6 +32,9 @@ PyObject *ft_recorder_stop(PyObject *module, ft_state *st);
  * the tool id may stay registered with its events on, for the next call
  * (recorder.c: lingering). */
 PyObject *ft_recorder_stop_lingering(PyObject *module, ft_state *st);
+/* An event while no session runs (the tool id lingers for @trace): after
+ * enough of them, the events are turned off (threads.c calls it). */
+void ft_recorder_idle_event(ft_state *st);
 /* Release what the module state owns (module free/clear). */
 void ft_recorder_clear(ft_state *st);
 

@@ -16,6 +16,7 @@
 #include "recording/handback.h"
 #include "recording/recorder.h"
 #include "recording/state.h"
+#include "recording/threads.h"
 #include "recording/values.h"
 
 typedef struct {

@@ -6,22 +6,19 @@
  * untrusted: wrong types give a TypeError, parent links that do not point
  * to an earlier event of the same thread make the event a root.
  */
-#include "python/trace.h"
+#include "tree/tree.h"
 
 #include "recording/values.h"
 
-static const char *const KINDS[] = {"call", "resume", "throw", "raise", "reraise", "handled",
-                                    "task", NULL};
-static const char *const ENDS[] = {"return", "raise", "yield", "unfinished", "closed", NULL};
-
+/* The number whose name (ft_node_kind_name / ft_node_end_name) is `s`. */
 static int
-lookup_word(PyObject *s, const char *const *words, int dflt)
+lookup_word(PyObject *s, const char *(*name)(unsigned), int n, int dflt)
 {
     if (s == NULL || !PyUnicode_Check(s)) {
         return dflt;
     }
-    for (int i = 0; words[i] != NULL; i++) {
-        if (PyUnicode_CompareWithASCIIString(s, words[i]) == 0) {
+    for (int i = 0; i < n; i++) {
+        if (PyUnicode_CompareWithASCIIString(s, name((unsigned)i)) == 0) {
             return i;
         }
     }
@@ -69,28 +66,27 @@ typedef struct {
     PyObject *ids;     /* owned dict event id -> node index */
 } indexes;
 
-PyObject *
-ft_trace_from_events(PyTypeObject *type, PyObject *events)
+int
+ft_tree_from_events(ft_tree *t, PyObject *events)
 {
     PyObject *seq = PySequence_Fast(events, "print_tree() needs a sequence of CallEvent");
     if (seq == NULL) {
-        return NULL;
+        return -1;
+    }
+    ft_codetable codes = {0};
+    ft_trace_config cfg = {.ns_per_tick = 1.0, .timing = 0, .results = 1};
+    if (ft_tree_init(t, &codes, NULL, 0, &cfg) < 0) {
+        Py_DECREF(seq);
+        return -1;
     }
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
     indexes ix = {PyDict_New(), PyDict_New(), PyDict_New(), PyDict_New()};
-    ft_codetable codes = {0};
-    ft_trace_config cfg = {.ns_per_tick = 1.0, .timing = 0, .results = 1};
-    ft_trace *t = NULL;
     ft_node *nodes = PyMem_RawCalloc(n ? (size_t)n : 1, sizeof(ft_node));
     uint32_t *order = PyMem_RawCalloc(n ? (size_t)n : 1, sizeof(uint32_t));
     if (ix.origins == NULL || ix.names == NULL || ix.threads == NULL || ix.ids == NULL ||
         nodes == NULL ||
         order == NULL) {
         PyErr_NoMemory();
-        goto fail;
-    }
-    t = (ft_trace *)ft_trace_new(type, &codes, NULL, 0, &cfg);
-    if (t == NULL) {
         goto fail;
     }
     t->files = PyMem_RawCalloc(1, sizeof(PyObject *));
@@ -195,7 +191,7 @@ ft_trace_from_events(PyTypeObject *type, PyObject *events)
     }
     t->nodes = out;
     t->nnodes = (size_t)n;
-    uint32_t ncodes = 0, capcodes = 1; /* ft_trace_new allocated one name */
+    uint32_t ncodes = 0, capcodes = 1; /* ft_tree_init allocated one name */
     Py_ssize_t ntimed = 0;             /* events with a duration */
     for (Py_ssize_t j = 0; j < n; j++) {
         PyObject *ev = PySequence_Fast_GET_ITEM(seq, order[j]);
@@ -294,9 +290,9 @@ ft_trace_from_events(PyTypeObject *type, PyObject *events)
         Py_XDECREF(before);
         PyErr_Clear();
         PyObject *kind = attr(ev, "kind"), *end = attr(ev, "end");
-        nd->kind = (uint8_t)lookup_word(kind, KINDS, FT_NODE_CALL);
+        nd->kind = (uint8_t)lookup_word(kind, ft_node_kind_name, FT_NODE_NKINDS, FT_NODE_CALL);
         if (end != NULL) {
-            nd->end = (uint8_t)lookup_word(end, ENDS, FT_END_RETURN);
+            nd->end = (uint8_t)lookup_word(end, ft_node_end_name, FT_END_NENDS, FT_END_RETURN);
         }
         Py_XDECREF(kind);
         Py_XDECREF(end);
@@ -403,7 +399,7 @@ ft_trace_from_events(PyTypeObject *type, PyObject *events)
     Py_DECREF(ix.threads);
     Py_DECREF(ix.ids);
     Py_DECREF(seq);
-    return (PyObject *)t;
+    return 0;
 
 fail:
     PyMem_RawFree(nodes);
@@ -412,7 +408,7 @@ fail:
     Py_XDECREF(ix.names);
     Py_XDECREF(ix.threads);
     Py_XDECREF(ix.ids);
-    Py_XDECREF(t);
+    ft_tree_clear(t, NULL);
     Py_DECREF(seq);
-    return NULL;
+    return -1;
 }

@@ -10,7 +10,7 @@
 #ifndef FLOWTRACE_LANES_H
 #define FLOWTRACE_LANES_H
 
-#include "python/trace.h"
+#include "tree/tree.h"
 
 /* Reorder each thread's nodes in pre-order, children in index order,
  * remapping parent and origin indices. Replaces *nodes. 0, or -1 on memory

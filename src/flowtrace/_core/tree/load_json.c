@@ -10,7 +10,7 @@
  * document is never trusted enough to crash or to build a tree the
  * writers could not walk. See docs/json-format.md.
  */
-#include "tree/load_json.h"
+#include "tree/tree.h"
 
 #include "recording/values.h"
 #include "output/write_json.h"
@@ -144,7 +144,7 @@ word(PyObject *s, const char *(*name)(unsigned), unsigned n)
 }
 
 static int
-load_functions(ft_trace *t, PyObject *list, const keys *k)
+load_functions(ft_tree *t, PyObject *list, const keys *k)
 {
     Py_ssize_t n = PyList_GET_SIZE(list);
     if (n > (Py_ssize_t)FT_CODE_ID_MAX) {
@@ -185,7 +185,7 @@ load_functions(ft_trace *t, PyObject *list, const keys *k)
 }
 
 static int
-load_threads(ft_trace *t, PyObject *list, const keys *k)
+load_threads(ft_tree *t, PyObject *list, const keys *k)
 {
     Py_ssize_t n = PyList_GET_SIZE(list);
     if (n > 1000000) {
@@ -293,7 +293,7 @@ load_shape(ft_node *nd, PyObject *c, const keys *k, Py_ssize_t i)
 }
 
 static int
-load_calls(ft_trace *t, PyObject *list, const keys *k)
+load_calls(ft_tree *t, PyObject *list, const keys *k)
 {
     Py_ssize_t n = PyList_GET_SIZE(list);
     t->nodes = PyMem_RawCalloc(n ? (size_t)n : 1, sizeof(ft_node));
@@ -408,25 +408,24 @@ done:
     return rc;
 }
 
-PyObject *
-ft_trace_from_saved(PyTypeObject *type, PyObject *functions, PyObject *threads,
-                    PyObject *calls, int results)
+int
+ft_tree_from_saved(ft_tree *t, PyObject *functions, PyObject *threads, PyObject *calls,
+                   int results)
 {
     if (!PyList_Check(functions) || !PyList_Check(threads) || !PyList_Check(calls)) {
         PyErr_SetString(PyExc_ValueError, "functions, threads and calls must be arrays");
-        return NULL;
+        return -1;
     }
     keys k;
     if (keys_init(&k) < 0) {
-        return NULL;
+        return -1;
     }
     ft_codetable codes = {0};
     /* the nodes are built from the file: times are nanoseconds already */
     ft_trace_config cfg = {.ns_per_tick = 1.0, .timing = 0, .results = results};
-    ft_trace *t = (ft_trace *)ft_trace_new(type, &codes, NULL, 0, &cfg);
-    if (t == NULL) {
+    if (ft_tree_init(t, &codes, NULL, 0, &cfg) < 0) {
         keys_clear(&k);
-        return NULL;
+        return -1;
     }
     /* Hold the lists: a str subclass key's __eq__ cannot run (the keys are
      * exact str), but keep the documents alive regardless. */
@@ -445,8 +444,8 @@ ft_trace_from_saved(PyTypeObject *type, PyObject *functions, PyObject *threads,
     Py_DECREF(calls);
     keys_clear(&k);
     if (rc < 0) {
-        Py_DECREF(t);
-        return NULL;
+        ft_tree_clear(t, NULL);
+        return -1;
     }
-    return (PyObject *)t;
+    return 0;
 }

@@ -9,7 +9,7 @@
 #ifndef FLOWTRACE_MIDFLIGHT_H
 #define FLOWTRACE_MIDFLIGHT_H
 
-#include "python/trace.h"
+#include "tree/tree.h"
 
 /* An exit with no matching entry, noted while building a thread. */
 typedef struct {

@@ -16,7 +16,7 @@
  * with nothing in between (finally, with, a bare except: raise) cancels
  * out: the exception simply went through.
  */
-#include "python/trace.h"
+#include "tree/tree.h"
 
 #include "recording/frame_args.h"
 #include "tree/lanes.h"
@@ -140,7 +140,7 @@ typedef struct {
  * cost nothing (large allocations are mapped lazily), whereas growing by
  * doubling copied the whole tree several times. */
 static int
-presize(builder *b, const ft_trace *t)
+presize(builder *b, const ft_tree *t)
 {
     size_t n = 0;
     for (uint32_t i = 0; i < t->nthreads; i++) {
@@ -637,7 +637,7 @@ link_generators(builder *b)
  * reader (writers, stats, CallEvent) sees nanoseconds from the trace's
  * first timestamp. */
 static void
-to_nanoseconds(ft_trace *t)
+to_nanoseconds(ft_tree *t)
 {
     uint64_t base = UINT64_MAX;
     for (size_t i = 0; i < t->nnodes; i++) {
@@ -660,7 +660,7 @@ to_nanoseconds(ft_trace *t)
 }
 
 int
-ft_trace_build(ft_trace *t)
+ft_tree_build(ft_tree *t)
 {
     if (t->nodes != NULL || t->thread_first != NULL) {
         return 0;

@@ -1,0 +1,166 @@
+/* model.c - the ft_tree's ownership and the names it gives its code ids
+ * and threads (tree.h). */
+#include "tree/tree.h"
+
+#include <string.h>
+
+/* Indexed by FT_NODE_* and FT_END_* (tree.h): the words of CallEvent. */
+static const char *const KINDS[] = {"call", "resume", "throw", "raise", "reraise",
+                                    "handled", "task"};
+static const char *const ENDS[] = {"return", "raise", "yield", "unfinished", "closed"};
+_Static_assert(sizeof(KINDS) / sizeof(KINDS[0]) == FT_NODE_NKINDS, "a name per FT_NODE_*");
+_Static_assert(FT_NODE_TASK == FT_NODE_NKINDS - 1, "FT_NODE_NKINDS is out of date");
+_Static_assert(sizeof(ENDS) / sizeof(ENDS[0]) == FT_END_NENDS, "a name per FT_END_*");
+_Static_assert(FT_END_CLOSED == FT_END_NENDS - 1, "FT_END_NENDS is out of date");
+
+const char *
+ft_node_kind_name(unsigned kind)
+{
+    return kind < FT_NODE_NKINDS ? KINDS[kind] : NULL;
+}
+
+const char *
+ft_node_end_name(unsigned end)
+{
+    return end < FT_END_NENDS ? ENDS[end] : NULL;
+}
+
+
+int
+ft_tree_init(ft_tree *t, ft_codetable *codes, ft_threadbuf *threads, uint32_t nthreads,
+             const ft_trace_config *cfg)
+{
+    memset(t, 0, sizeof(*t));
+    ft_codetable_move(&t->codes, codes);
+    t->threads = threads;
+    t->cfg = *cfg;
+    t->thread_vec = PyMem_RawCalloc(nthreads ? nthreads : 1, sizeof(ft_threadbuf *));
+    t->nnames = t->codes.count;
+    t->names = PyMem_RawCalloc(t->nnames ? t->nnames : 1, sizeof(PyObject *));
+    if (t->thread_vec == NULL || t->names == NULL) {
+        ft_tree_clear(t, NULL);
+        PyErr_NoMemory();
+        return -1;
+    }
+    uint32_t i = 0;
+    for (ft_threadbuf *tb = threads; tb != NULL && i < nthreads; tb = tb->next) {
+        t->thread_vec[i++] = tb;
+    }
+    t->nthreads = i;
+    return 0;
+}
+
+static void
+free_strings(PyObject **v, uint32_t n)
+{
+    if (v == NULL) {
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        Py_XDECREF(v[i]);
+    }
+    PyMem_RawFree(v);
+}
+
+void
+ft_tree_clear(ft_tree *t, ft_chunkpool *pool)
+{
+    free_strings(t->names, t->nnames);
+    free_strings(t->files, t->nnames);
+    free_strings(t->modules, t->nnames);
+    PyMem_RawFree(t->lines);
+    PyMem_RawFree(t->nodes);
+    PyMem_RawFree(t->thread_first);
+    PyMem_RawFree(t->thread_vec);
+    ft_threadbuf_free_list(t->threads, pool);
+    ft_codetable_clear(&t->codes);
+    memset(t, 0, sizeof(*t));
+}
+
+PyObject *
+ft_tree_name(const ft_tree *t, uint32_t code_id)
+{
+    if (code_id >= t->nnames) {
+        PyErr_SetString(PyExc_SystemError, "flowtrace: bad code id in trace");
+        return NULL;
+    }
+    if (t->names[code_id] == NULL) {
+        PyObject *code = code_id < t->codes.count ? t->codes.entries[code_id].code : NULL;
+        PyObject *q = code ? PyObject_GetAttrString(code, "co_qualname") : NULL;
+        if (q == NULL || !PyUnicode_Check(q)) {
+            Py_XDECREF(q);
+            PyErr_Clear();
+            q = PyUnicode_FromString("?");
+            if (q == NULL) {
+                return NULL;
+            }
+        }
+        t->names[code_id] = q;
+    }
+    return t->names[code_id];
+}
+
+PyObject *
+ft_tree_file(const ft_tree *t, uint32_t code_id)
+{
+    PyObject *code = ft_codetable_code(&t->codes, code_id);
+    if (code != NULL) {
+        return ((PyCodeObject *)code)->co_filename;
+    }
+    return t->files != NULL && code_id < t->nnames ? t->files[code_id] : NULL;
+}
+
+int
+ft_tree_line(const ft_tree *t, uint32_t code_id)
+{
+    PyObject *code = ft_codetable_code(&t->codes, code_id);
+    if (code != NULL) {
+        return ((PyCodeObject *)code)->co_firstlineno;
+    }
+    return t->lines != NULL && code_id < t->nnames ? t->lines[code_id] : 0;
+}
+
+PyObject *
+ft_tree_module(const ft_tree *t, uint32_t code_id)
+{
+    if (code_id < t->codes.count) {
+        return ft_codetable_module(&t->codes, code_id);
+    }
+    return t->modules != NULL && code_id < t->nnames ? t->modules[code_id] : NULL;
+}
+
+PyObject *
+ft_tree_thread_name(const ft_tree *t, uint32_t thread)
+{
+    ft_threadbuf *tb = t->thread_vec[thread];
+    if (tb->name == NULL) {
+        tb->name = PyUnicode_FromFormat("Thread-%lu", tb->ident);
+    }
+    return tb->name;
+}
+
+size_t
+ft_tree_nrecords(const ft_tree *t)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < t->nthreads; i++) {
+        for (const ft_chunk *c = t->thread_vec[i]->head; c != NULL; c = c->next) {
+            n += c->used;
+        }
+    }
+    return n;
+}
+
+size_t
+ft_tree_nbytes(const ft_tree *t)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < t->nthreads; i++) {
+        n += ft_threadbuf_nbytes(t->thread_vec[i]);
+    }
+    n += (size_t)t->nthreads * sizeof(ft_threadbuf *);
+    if (t->nodes != NULL) {
+        n += t->nnodes * sizeof(ft_node) + ((size_t)t->nthreads + 1) * sizeof(size_t);
+    }
+    return n;
+}
