@@ -179,3 +179,37 @@ def test_long_threads_hold_their_records_and_little_more():
     assert nbytes <= 8 * 200_000 + (2 << 20), out
     # the freed big chunks wait for the next session, a bounded number of them
     assert out["spare"] <= 8 * (2 << 20)
+
+
+SHARED_TEXTS = r"""
+import gc, json, tracemalloc
+import flowtrace
+
+def day():
+    return {"day": 1, "month": "Jan"}  # mutable: its text is made at the event
+
+N = 20000
+gc.collect()
+tracemalloc.start()
+before = tracemalloc.get_traced_memory()[0]
+flowtrace.start_tracing()
+for _ in range(N):
+    day()
+t = flowtrace.stop_tracing()
+gc.collect()
+same = tracemalloc.get_traced_memory()[0] - before
+texts = {e.result_repr for e in t}
+print(json.dumps({"same": same, "texts": sorted(texts), "n": len(t)}))
+"""
+
+
+def test_equal_value_texts_are_kept_once():
+    """20,000 results with the same text (a dict, formatted at each event)
+    keep one str, not 20,000: about the 8 bytes of a record and of
+    a value-store entry each, where a text of its own costs 80 more."""
+    proc = run_py(SHARED_TEXTS)
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["n"] == 20000
+    assert r["texts"] == ["{'day': 1, 'month': 'Jan'}"]
+    assert r["same"] < 20000 * 40, r["same"]

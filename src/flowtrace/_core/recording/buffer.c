@@ -148,6 +148,7 @@ ft_threadbuf_free_list(ft_threadbuf *tb, ft_chunkpool *pool)
         }
         PyMem_RawFree(tb->classes);
         PyMem_RawFree(tb->class_slots);
+        Py_XDECREF(tb->texts);
         Py_XDECREF(tb->name);
         PyMem_RawFree(tb);
         tb = next;
@@ -276,6 +277,8 @@ static ft_threadbuf *
 finish_one(ft_threadbuf *tb, retired *r)
 {
     tb->last_code = NULL;
+    Py_CLEAR(tb->texts); /* sharing is for recording: the texts stay
+                            referenced by the value store */
     /* the copy leaves the verdict cache out */
     ft_threadbuf *moved = move_here(r, tb, sizeof(ft_threadbuf));
     if (moved != NULL) {

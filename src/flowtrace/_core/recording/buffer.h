@@ -94,6 +94,9 @@ typedef struct ft_threadbuf {
                               FT_VAL_OBJ_BASE + index), for the whole
                               session, ring mode included */
     uint32_t nclasses;     /* used entries of `classes` */
+    PyObject *texts;       /* owned dict or NULL: str -> the same str, the
+                              texts this thread stored, so that an equal
+                              one shares it (values.c; a bounded cache) */
     uint32_t class_mask;   /* size - 1 of class_slots (0: none yet) */
     uint32_t *class_slots; /* owned: open addressing, index + 1 of a class
                               in `classes` (0: empty), by address */

@@ -716,6 +716,9 @@ ft_tree_build(ft_tree *t)
     t->nodes = b.nodes;
     t->nnodes = b.n;
     t->thread_first = first;
+    for (uint32_t i = 0; i < t->nthreads; i++) {
+        Py_CLEAR(t->thread_vec[i]->texts); /* argument texts were shared */
+    }
     to_nanoseconds(t);
     return 0;
 }
