@@ -10,6 +10,7 @@
 #include "output/stats.h"
 #include "recording/values.h"
 #include "output/write_chrome.h"
+#include "output/write_ftrace.h"
 #include "output/write_json.h"
 #include "output/write_text.h"
 
@@ -181,6 +182,32 @@ trace_write_chrome(ft_trace *t, PyObject *args, PyObject *kw)
 }
 
 static PyObject *
+trace_write_ftrace(ft_trace *t, PyObject *file)
+{
+    const ft_tree *tree = built(t);
+    if (tree == NULL || ft_write_ftrace(tree, file) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+trace_from_ftrace(PyObject *cls, PyObject *data)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    ft_tree tree;
+    int rc = ft_tree_from_ftrace(&tree, view.buf, (size_t)view.len);
+    PyBuffer_Release(&view);
+    if (rc < 0) {
+        return NULL;
+    }
+    return ft_trace_wrap((PyTypeObject *)cls, &tree);
+}
+
+static PyObject *
 trace_stats(ft_trace *t, PyObject *Py_UNUSED(ignored))
 {
     const ft_tree *tree = built(t);
@@ -261,6 +288,12 @@ static PyMethodDef trace_methods[] = {
     {"_from_saved", (PyCFunction)trace_from_saved, METH_VARARGS | METH_CLASS,
      "_from_saved(functions, threads, calls, results=True) -> Trace: from the lists of "
      "a parsed FlowTrace JSON document, every field checked (ValueError)."},
+    {"_from_ftrace", (PyCFunction)trace_from_ftrace, METH_O | METH_CLASS,
+     "_from_ftrace(data) -> Trace: from the bytes of a .ftrace file (any buffer), every "
+     "block checked (ValueError)."},
+    {"write_ftrace", (PyCFunction)trace_write_ftrace, METH_O,
+     "write_ftrace(file)\nStream the recording as a .ftrace file (docs/ftrace-format.md) to "
+     "file (.write(bytes))."},
     {"from_events", (PyCFunction)trace_from_events, METH_O | METH_CLASS,
      "from_events(events) -> Trace: rebuild a trace from CallEvent-like objects."},
     {"write_text", (PyCFunction)(void (*)(void))trace_write_text, METH_VARARGS | METH_KEYWORDS,

@@ -127,6 +127,34 @@ ft_threadbuf_new_empty(void)
     return PyMem_RawCalloc(1, sizeof(ft_threadbuf));
 }
 
+ft_threadbuf *
+ft_threadbuf_from_records(const void *recs, size_t n)
+{
+    ft_threadbuf *tb = ft_threadbuf_new_empty();
+    if (tb == NULL || n == 0) {
+        return tb;
+    }
+    /* never the big chunk's size: that one is mmap'd and pooled */
+    size_t cap = n == FT_CHUNK_BIG_RECORDS ? n + 1 : n;
+    if (cap > ((size_t)-1 - offsetof(ft_chunk, recs)) / sizeof(ft_record)) {
+        PyMem_RawFree(tb);
+        return NULL;
+    }
+    ft_chunk *c = PyMem_RawMalloc(ft_chunk_bytes(cap));
+    if (c == NULL) {
+        PyMem_RawFree(tb);
+        return NULL;
+    }
+    c->next = NULL;
+    c->used = n;
+    c->cap = cap;
+    c->vfirst = 0;
+    memcpy(c->recs, recs, n * sizeof(ft_record));
+    tb->head = tb->tail = c;
+    tb->sealed = 0;
+    return tb;
+}
+
 void
 ft_threadbuf_free_list(ft_threadbuf *tb, ft_chunkpool *pool)
 {

@@ -92,7 +92,8 @@ typedef struct ft_threadbuf {
     PyObject **classes;    /* owned array of owned refs: the user classes
                               of captured instances (payload
                               FT_VAL_OBJ_BASE + index), for the whole
-                              session, ring mode included */
+                              session, ring mode included; in a trace
+                              loaded from a file, their texts (str) */
     uint32_t nclasses;     /* used entries of `classes` */
     PyObject *texts;       /* owned dict or NULL: str -> the same str, the
                               texts this thread stored, so that an equal
@@ -145,6 +146,11 @@ typedef struct ft_threadbuf {
 ft_threadbuf *ft_threadbuf_new(ft_chunkpool *pool, size_t ring_records);
 /* A buffer with no chunk: only a value store (traces rebuilt from events). */
 ft_threadbuf *ft_threadbuf_new_empty(void);
+/* A stopped buffer holding a copy of `n` records (a loaded .ftrace
+ * file's), and nothing else yet: the caller fills its tables. NULL when out
+ * of memory. */
+ft_threadbuf *ft_threadbuf_from_records(const void *recs, size_t n);
+
 /* Free a list of buffers linked through ->next, with their values; their
  * chunks go back to `pool` (may be NULL). */
 void ft_threadbuf_free_list(ft_threadbuf *tb, ft_chunkpool *pool);

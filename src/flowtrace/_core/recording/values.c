@@ -618,6 +618,9 @@ ft_value_text(const ft_threadbuf *tb, uint32_t payload)
     }
     if (ft_val_is_obj(payload)) {
         PyObject *cls = tb ? ft_threadbuf_class_of(tb, payload) : NULL;
+        if (cls != NULL && PyUnicode_Check(cls)) {
+            return Py_NewRef(cls); /* a loaded trace keeps the text */
+        }
         return cls ? type_text((PyTypeObject *)cls) : PyUnicode_FromString("?");
     }
     PyObject *p = tb ? ft_threadbuf_value(tb, payload) : NULL;

@@ -89,6 +89,7 @@ ft_tree_from_events(ft_tree *t, PyObject *events)
         PyErr_NoMemory();
         goto fail;
     }
+    t->rebuilt = 1;
     t->files = PyMem_RawCalloc(1, sizeof(PyObject *));
     t->lines = PyMem_RawCalloc(1, sizeof(int));
     t->modules = PyMem_RawCalloc(1, sizeof(PyObject *));

@@ -154,6 +154,7 @@ load_functions(ft_tree *t, PyObject *list, const keys *k)
     size_t sz = n ? (size_t)n : 1;
     PyMem_RawFree(t->names);
     t->names = PyMem_RawCalloc(sz, sizeof(PyObject *));
+    t->rebuilt = 1;
     t->files = PyMem_RawCalloc(sz, sizeof(PyObject *));
     t->modules = PyMem_RawCalloc(sz, sizeof(PyObject *));
     t->lines = PyMem_RawCalloc(sz, sizeof(int));

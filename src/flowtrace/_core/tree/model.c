@@ -34,6 +34,7 @@ ft_tree_init(ft_tree *t, ft_codetable *codes, ft_threadbuf *threads, uint32_t nt
     ft_codetable_move(&t->codes, codes);
     t->threads = threads;
     t->cfg = *cfg;
+    t->cfg.records_ns_per_tick = cfg->ns_per_tick;
     t->thread_vec = PyMem_RawCalloc(nthreads ? nthreads : 1, sizeof(ft_threadbuf *));
     t->nnames = t->codes.count;
     t->names = PyMem_RawCalloc(t->nnames ? t->nnames : 1, sizeof(PyObject *));
@@ -68,6 +69,8 @@ ft_tree_clear(ft_tree *t, ft_chunkpool *pool)
     free_strings(t->names, t->nnames);
     free_strings(t->files, t->nnames);
     free_strings(t->modules, t->nnames);
+    free_strings(t->argnames, t->nnames);
+    PyMem_RawFree(t->argpos);
     PyMem_RawFree(t->lines);
     PyMem_RawFree(t->nodes);
     PyMem_RawFree(t->thread_first);
@@ -127,6 +130,28 @@ ft_tree_module(const ft_tree *t, uint32_t code_id)
         return ft_codetable_module(&t->codes, code_id);
     }
     return t->modules != NULL && code_id < t->nnames ? t->modules[code_id] : NULL;
+}
+
+int
+ft_tree_argspec(const ft_tree *t, uint32_t code_id, Py_ssize_t *npos, PyObject **names)
+{
+    PyObject *code = ft_codetable_code(&t->codes, code_id);
+    if (code != NULL) {
+        *npos = ((PyCodeObject *)code)->co_argcount;
+        *names = PyCode_GetVarnames((PyCodeObject *)code);
+        if (*names == NULL) {
+            PyErr_Clear();
+            return -1;
+        }
+        return 0;
+    }
+    if (t->argpos == NULL || t->argnames == NULL || code_id >= t->nnames ||
+        t->argnames[code_id] == NULL) {
+        return -1;
+    }
+    *npos = t->argpos[code_id];
+    *names = Py_NewRef(t->argnames[code_id]);
+    return 0;
 }
 
 PyObject *

@@ -20,6 +20,9 @@
 typedef struct {
     double ns_per_tick; /* converts the recorded timestamps to ns (1.0 once
                            the nodes are built: they hold ns) */
+    double records_ns_per_tick; /* the same for the records themselves:
+                                   kept when the nodes are converted (set
+                                   by ft_tree_init) */
     int timing;  /* every event carries a timestamp */
     int results; /* returned/yielded values were captured */
     int args;      /* arguments of every call were captured (--args) */
@@ -104,6 +107,15 @@ typedef struct {
     int *lines;                 /* owned, or NULL: first line, likewise */
     PyObject **modules;         /* owned array of owned str (or NULL), or
                                    NULL: module of each code id, likewise */
+    int *argpos;                /* owned, or NULL: co_argcount of each code
+                                   id when there is no code object (a trace
+                                   loaded from a .ftrace file) */
+    PyObject **argnames;        /* owned array of owned tuples of str (or
+                                   NULL), or NULL: its first parameter names,
+                                   likewise */
+    int rebuilt;                /* built from CallEvents or saved JSON: the
+                                   nodes exist, the records do not (t0 is 0,
+                                   t1 the duration) */
 } ft_tree;
 
 /* Take a stopped recording: steals the code table (moved) and the buffer
@@ -164,8 +176,19 @@ PyObject *ft_tree_module(const ft_tree *t, uint32_t code_id);
 static inline int
 ft_tree_is_rebuilt(const ft_tree *t)
 {
-    return t->files != NULL;
+    return t->rebuilt;
 }
+
+/* What the arguments of a code id's calls need to be shown (--args): the
+ * number of positional parameters and the parameter names (new reference
+ * to a tuple of str), from the code object or from a loaded file. 0, or -1
+ * without an exception when unknown. */
+int ft_tree_argspec(const ft_tree *t, uint32_t code_id, Py_ssize_t *npos, PyObject **names);
+
+/* From the bytes of a .ftrace file (docs/ftrace-format.md), every block
+ * checked (load_ftrace.c): ValueError naming the first bad block or field.
+ * `t` is initialised here. 0 or -1. */
+int ft_tree_from_ftrace(ft_tree *t, const uint8_t *data, size_t size);
 
 /* Bytes the tree holds (records, value stores, nodes), and records. */
 size_t ft_tree_nbytes(const ft_tree *t);

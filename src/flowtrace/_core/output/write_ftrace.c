@@ -1,0 +1,338 @@
+/* write_ftrace.c - a recording as a .ftrace file (docs/ftrace-format.md).
+ *
+ * The records are written as they are, straight from the threads' chunks
+ * (file.write of a memoryview: no copy); the tables are made here: each
+ * value of a value store and each class becomes the text it shows, stored
+ * once in the file's TEXTS block however many values share it. One pass,
+ * streaming: memory is the tables, never the records.
+ */
+#include "output/write_ftrace.h"
+
+#include <string.h>
+
+#include "common/checksum.h"
+#include "output/jsonbuf.h"
+#include "recording/values.h"
+
+#define FTRACE_MAGIC "\x89" "FTR\r\n\x1a\n"
+#define NONE_TEXT 0xFFFFFFFFu
+
+enum { BLOCK_TEXTS = 1, BLOCK_CODES = 2, BLOCK_THREAD = 3, BLOCK_END = 4 };
+
+typedef struct {
+    ft_sink sink;      /* owned: where the bytes go (binary) */
+    PyObject *index;   /* owned dict: text (str) -> its index (int) */
+    PyObject *order;   /* owned list: the texts, by index */
+    ft_checksum sum;   /* the current block's */
+} writer;
+
+static void
+put(writer *w, const void *p, size_t n)
+{
+    ft_sbuf_put(&w->sink.out, (const char *)p, n);
+    ft_checksum_add(&w->sum, p, n);
+}
+
+static void
+put_u32(writer *w, uint32_t v)
+{
+    put(w, &v, 4);
+}
+
+static void
+put_u64(writer *w, uint64_t v)
+{
+    put(w, &v, 8);
+}
+
+static void
+block_begin(writer *w, uint32_t kind, uint64_t len)
+{
+    uint32_t head[2] = {kind, 0};
+    ft_sbuf_put(&w->sink.out, (const char *)head, sizeof(head));
+    ft_sbuf_put(&w->sink.out, (const char *)&len, 8);
+    ft_checksum_init(&w->sum, len);
+}
+
+static int
+block_end(writer *w, uint64_t len)
+{
+    static const uint8_t zeros[8] = {0};
+    ft_sbuf_put(&w->sink.out, (const char *)zeros, (size_t)((8 - len % 8) % 8));
+    uint64_t c = ft_checksum_end(&w->sum);
+    ft_sbuf_put(&w->sink.out, (const char *)&c, 8);
+    return ft_sink_maybe_flush(&w->sink);
+}
+
+/* The index of `text` (a str, borrowed) in the file's TEXTS; NONE_TEXT for
+ * NULL. -1 (as uint64) with an exception on memory failure. */
+static int64_t
+text_index(writer *w, PyObject *text)
+{
+    if (text == NULL) {
+        return NONE_TEXT;
+    }
+    PyObject *i = PyDict_GetItemWithError(w->index, text); /* borrowed */
+    if (i != NULL) {
+        return PyLong_AsLongLong(i);
+    }
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(w->order);
+    if (n >= (Py_ssize_t)NONE_TEXT) {
+        PyErr_SetString(PyExc_OverflowError, "flowtrace: too many distinct texts for .ftrace");
+        return -1;
+    }
+    PyObject *num = PyLong_FromSsize_t(n);
+    if (num == NULL || PyDict_SetItem(w->index, text, num) < 0 ||
+        PyList_Append(w->order, text) < 0) {
+        Py_XDECREF(num);
+        return -1;
+    }
+    Py_DECREF(num);
+    return n;
+}
+
+/* The text index of a payload's display text (a new text made if needed). */
+static int64_t
+payload_index(writer *w, const ft_threadbuf *tb, uint32_t payload)
+{
+    PyObject *text = ft_value_text(tb, payload);
+    if (text == NULL) {
+        return PyErr_Occurred() ? -1 : (int64_t)NONE_TEXT;
+    }
+    int64_t i = text_index(w, text);
+    Py_DECREF(text);
+    return i;
+}
+
+static int
+write_thread(writer *w, const ft_tree *t, uint32_t thread)
+{
+    const ft_threadbuf *tb = t->thread_vec[thread];
+    uint64_t nrec = 0;
+    for (const ft_chunk *c = tb->head; c != NULL; c = c->next) {
+        nrec += c->used;
+    }
+    /* the tables first, in memory: their texts may be new */
+    uint32_t *tab = PyMem_RawMalloc(((size_t)tb->nclasses + tb->nvalues + 1) * 4);
+    if (tab == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (uint32_t k = 0; k < tb->nclasses; k++) {
+        int64_t i = payload_index(w, tb, FT_VAL_OBJ_BASE + k);
+        if (i < 0) {
+            PyMem_RawFree(tab);
+            return -1;
+        }
+        tab[k] = (uint32_t)i;
+    }
+    for (uint32_t k = 0; k < tb->nvalues; k++) {
+        PyObject *e = tb->values[k];
+        int64_t i;
+        if (e == NULL) {
+            i = NONE_TEXT; /* released by the flight recorder */
+        }
+        else if (((uintptr_t)e & FT_VALUE_TAG_BITS) == FT_TAG_TEXT) {
+            i = text_index(w, (PyObject *)((uintptr_t)e & ~FT_VALUE_TAG_BITS));
+        }
+        else {
+            uint32_t payload = FT_VAL_FIRST_INDEX + ((tb->vbase + k) & FT_VALUE_INDEX_MASK);
+            i = payload_index(w, tb, payload);
+        }
+        if (i < 0) {
+            PyMem_RawFree(tab);
+            return -1;
+        }
+        tab[tb->nclasses + k] = (uint32_t)i;
+    }
+    PyObject *name = ft_tree_thread_name(t, thread);
+    int64_t name_i = name ? text_index(w, name) : -1;
+    if (name_i < 0) {
+        PyMem_RawFree(tab);
+        return -1;
+    }
+    size_t ntab = (size_t)tb->nclasses + tb->nvalues;
+    size_t pad = (8 - (ntab * 4) % 8) % 8;
+    uint64_t len = 40 + ntab * 4 + pad + nrec * 8;
+    block_begin(w, BLOCK_THREAD, len);
+    put_u64(w, tb->ident);
+    put_u64(w, tb->dropped);
+    put_u64(w, nrec);
+    put_u32(w, tb->vbase);
+    put_u32(w, tb->nvalues);
+    put_u32(w, tb->nclasses);
+    put_u32(w, (uint32_t)name_i);
+    put(w, tab, ntab * 4);
+    PyMem_RawFree(tab);
+    static const uint8_t zeros[8] = {0};
+    put(w, zeros, pad);
+    /* the records, from the chunks themselves */
+    for (const ft_chunk *c = tb->head; c != NULL; c = c->next) {
+        if (c->used == 0) {
+            continue;
+        }
+        size_t bytes = c->used * sizeof(ft_record);
+        ft_checksum_add(&w->sum, c->recs, bytes);
+        if (bytes < 64 * 1024) {
+            ft_sbuf_put(&w->sink.out, (const char *)c->recs, bytes);
+            continue;
+        }
+        if (ft_sink_flush(&w->sink) < 0) {
+            return -1;
+        }
+        PyObject *mv = PyMemoryView_FromMemory((char *)c->recs, (Py_ssize_t)bytes, PyBUF_READ);
+        PyObject *r = mv ? PyObject_CallOneArg(w->sink.write, mv) : NULL;
+        Py_XDECREF(mv);
+        if (r == NULL) {
+            return -1;
+        }
+        Py_DECREF(r);
+    }
+    return block_end(w, len);
+}
+
+/* The CODES block: made whole in memory (a few dozen bytes a code). */
+static int
+write_codes(writer *w, const ft_tree *t)
+{
+    ft_sbuf body = {0};
+    uint32_t n = t->nnames;
+    ft_sbuf_put(&body, (const char *)&n, 4);
+    for (uint32_t c = 0; c < n; c++) {
+        PyObject *name = ft_tree_name(t, c);
+        if (name == NULL) {
+            ft_sbuf_free(&body);
+            return -1;
+        }
+        int64_t f[3] = {text_index(w, name), text_index(w, ft_tree_module(t, c)),
+                        text_index(w, ft_tree_file(t, c))};
+        Py_ssize_t npos = 0;
+        PyObject *names = NULL;
+        if (f[0] < 0 || f[1] < 0 || f[2] < 0) {
+            ft_sbuf_free(&body);
+            return -1;
+        }
+        if (ft_tree_argspec(t, c, &npos, &names) < 0) {
+            npos = 0;
+            names = NULL;
+        }
+        /* the names --args can show: at most FT_ARGV_MAX parameters */
+        Py_ssize_t nn = names ? PyTuple_GET_SIZE(names) : 0;
+        nn = nn > 16 ? 16 : nn;
+        uint32_t e[6] = {(uint32_t)f[0], (uint32_t)f[1], (uint32_t)f[2],
+                         (uint32_t)ft_tree_line(t, c), (uint32_t)npos, (uint32_t)nn};
+        ft_sbuf_put(&body, (const char *)e, sizeof(e));
+        for (Py_ssize_t k = 0; k < nn; k++) {
+            int64_t ti = text_index(w, PyTuple_GET_ITEM(names, k));
+            if (ti < 0) {
+                Py_XDECREF(names);
+                ft_sbuf_free(&body);
+                return -1;
+            }
+            uint32_t u = (uint32_t)ti;
+            ft_sbuf_put(&body, (const char *)&u, 4);
+        }
+        Py_XDECREF(names);
+    }
+    if (body.oom) {
+        ft_sbuf_free(&body);
+        PyErr_NoMemory();
+        return -1;
+    }
+    block_begin(w, BLOCK_CODES, body.len);
+    put(w, body.buf, body.len);
+    uint64_t len = body.len;
+    ft_sbuf_free(&body);
+    return block_end(w, len);
+}
+
+/* The UTF-8 bytes of a text; a lone surrogate (an undecodable byte of a
+ * file name) is kept as its surrogatepass encoding, which the loader
+ * reads back. New reference to bytes, or NULL with an exception. */
+static PyObject *
+utf8_of(PyObject *text)
+{
+    return PyUnicode_AsEncodedString(text, "utf-8", "surrogatepass");
+}
+
+static int
+write_texts(writer *w)
+{
+    Py_ssize_t n = PyList_GET_SIZE(w->order);
+    uint64_t len = 4;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t sz;
+        if (PyUnicode_AsUTF8AndSize(PyList_GET_ITEM(w->order, i), &sz) == NULL) {
+            PyErr_Clear();
+            PyObject *b = utf8_of(PyList_GET_ITEM(w->order, i));
+            if (b == NULL) {
+                return -1;
+            }
+            sz = PyBytes_GET_SIZE(b);
+            Py_DECREF(b);
+        }
+        len += 4 + (uint64_t)sz;
+    }
+    block_begin(w, BLOCK_TEXTS, len);
+    put_u32(w, (uint32_t)n);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *b = utf8_of(PyList_GET_ITEM(w->order, i));
+        if (b == NULL) {
+            return -1;
+        }
+        put_u32(w, (uint32_t)PyBytes_GET_SIZE(b));
+        put(w, PyBytes_AS_STRING(b), (size_t)PyBytes_GET_SIZE(b));
+        Py_DECREF(b);
+        if (ft_sink_maybe_flush(&w->sink) < 0) {
+            return -1;
+        }
+    }
+    return block_end(w, len);
+}
+
+int
+ft_write_ftrace(const ft_tree *t, PyObject *file)
+{
+    if (t->rebuilt) {
+        PyErr_SetString(PyExc_ValueError,
+                        "format 'ftrace' keeps a recording's events: this trace was loaded from "
+                        "JSON or rebuilt from CallEvents (save it as json)");
+        return -1;
+    }
+    writer w = {{0}, PyDict_New(), PyList_New(0), {0}};
+    if (w.index == NULL || w.order == NULL || ft_sink_open(&w.sink, file, 1) < 0) {
+        Py_XDECREF(w.index);
+        Py_XDECREF(w.order);
+        return -1;
+    }
+    uint32_t flags = (t->cfg.timing ? 1u : 0) | (t->cfg.results ? 2u : 0) |
+                     (t->cfg.args ? 4u : 0) | (t->cfg.midflight ? 8u : 0);
+    uint32_t head[4] = {1, 32, flags, 0};
+    ft_sbuf_put(&w.sink.out, FTRACE_MAGIC, 8);
+    ft_sbuf_put(&w.sink.out, (const char *)head, sizeof(head));
+    ft_sbuf_put(&w.sink.out, (const char *)&t->cfg.records_ns_per_tick, 8);
+    int rc = 0;
+    for (uint32_t i = 0; i < t->nthreads && rc == 0; i++) {
+        rc = write_thread(&w, t, i);
+    }
+    if (rc == 0) {
+        rc = write_codes(&w, t);
+    }
+    if (rc == 0) {
+        rc = write_texts(&w);
+    }
+    if (rc == 0) {
+        block_begin(&w, BLOCK_END, 0);
+        rc = block_end(&w, 0);
+    }
+    if (rc == 0) {
+        rc = ft_sink_flush(&w.sink);
+    }
+    ft_sink_close(&w.sink);
+    Py_DECREF(w.index);
+    Py_DECREF(w.order);
+    return rc;
+}
