@@ -36,6 +36,7 @@
 #include "output/write_chrome.h"
 
 #include "output/jsonbuf.h"
+#include "output/sink.h"
 #include "recording/record.h"
 #include "recording/values.h"
 #include "output/write_json.h"

@@ -18,7 +18,7 @@
  */
 #include "output/write_text.h"
 
-#include "output/jsonbuf.h"
+#include "output/sink.h"
 #include "recording/record.h"
 #include "common/sbuf.h"
 #include "recording/values.h"
