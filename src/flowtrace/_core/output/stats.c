@@ -21,6 +21,8 @@
  */
 #include "output/stats.h"
 
+#include "common/growable.h"
+
 typedef struct {
     uint64_t calls, resumes, raised; /* activations: see above */
     uint64_t total_ns;  /* outermost activations only */
@@ -132,15 +134,9 @@ ft_stats(const ft_tree *t)
                     timed = 0;
                 }
             }
-            if (depth == cap) {
-                size_t nc = cap ? cap * 2 : 64;
-                int64_t *ns2 = PyMem_RawRealloc(stack, nc * sizeof(int64_t));
-                if (ns2 == NULL) {
-                    PyErr_NoMemory();
-                    goto done;
-                }
-                stack = ns2;
-                cap = nc;
+            if (FT_GROW(stack, cap, depth + 1, 64) < 0) {
+                PyErr_NoMemory();
+                goto done;
             }
             stack[depth++] = (int64_t)i;
             if (is_activation(t, nd)) {

@@ -35,6 +35,7 @@
  */
 #include "output/write_chrome.h"
 
+#include "common/growable.h"
 #include "output/jsonbuf.h"
 #include "output/sink.h"
 #include "recording/record.h"
@@ -389,15 +390,9 @@ write_thread(chrome *c, uint32_t th, open_call **stackp, size_t *capp)
             }
             continue; /* no children: never a parent */
         }
-        if (depth == *capp) {
-            size_t nc = *capp ? *capp * 2 : 64;
-            open_call *ns = PyMem_RawRealloc(*stackp, nc * sizeof(open_call));
-            if (ns == NULL) {
-                PyErr_NoMemory();
-                return -1;
-            }
-            *stackp = ns;
-            *capp = nc;
+        if (FT_GROW(*stackp, *capp, depth + 1, 64) < 0) {
+            PyErr_NoMemory();
+            return -1;
         }
         open_call *e = &(*stackp)[depth++];
         memset(e, 0, sizeof(*e));

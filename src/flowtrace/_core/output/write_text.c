@@ -18,6 +18,7 @@
  */
 #include "output/write_text.h"
 
+#include "common/growable.h"
 #include "output/sink.h"
 #include "recording/record.h"
 #include "common/sbuf.h"
@@ -406,15 +407,9 @@ write_thread(writer *w, uint32_t thread, int header, int64_t **stackp, size_t *c
         if (nd->nchildren == 0) {
             continue;
         }
-        if (depth == *capp) {
-            size_t nc = *capp ? *capp * 2 : 64;
-            int64_t *ns = PyMem_RawRealloc(*stackp, nc * sizeof(int64_t));
-            if (ns == NULL) {
-                PyErr_NoMemory();
-                return -1;
-            }
-            *stackp = ns;
-            *capp = nc;
+        if (FT_GROW(*stackp, *capp, depth + 1, 64) < 0) {
+            PyErr_NoMemory();
+            return -1;
         }
         (*stackp)[depth++] = (int64_t)i;
     }

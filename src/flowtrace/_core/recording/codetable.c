@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "common/growable.h"
 #include "common/ptrhash.h"
 
 _Static_assert((FT_CODE_ID_MASK & FT_CODE_FLAGS) == 0, "an id never overlaps the flags");
@@ -85,15 +86,11 @@ ft_codetable_lookup(ft_codetable *t, const ft_filter *f, PyObject *code)
     if (t->count >= FT_CODE_ID_MASK) {
         return FT_CODE_EXCLUDED;
     }
-    if (t->count == t->capacity) {
-        uint32_t nc = t->capacity ? t->capacity * 2 : 256;
-        ft_code_entry *ne = PyMem_RawRealloc(t->entries, nc * sizeof(ft_code_entry));
-        if (ne == NULL) {
-            return FT_CODE_EXCLUDED;
-        }
-        t->entries = ne;
-        t->capacity = nc;
+    size_t cap = t->capacity; /* <= FT_CODE_ID_MASK + 1 entries: fits */
+    if (FT_GROW(t->entries, cap, t->count + 1, 256) < 0) {
+        return FT_CODE_EXCLUDED;
     }
+    t->capacity = (uint32_t)cap;
     if ((size_t)(t->count + 1) * 2 > t->mask) {
         if (grow_slots(t) < 0) {
             return FT_CODE_EXCLUDED;

@@ -18,6 +18,7 @@
  */
 #include "tree/tree.h"
 
+#include "common/growable.h"
 #include "recording/frame_args.h"
 #include "tree/lanes.h"
 #include "tree/midflight.h"
@@ -162,33 +163,16 @@ presize(builder *b, const ft_tree *t)
 static int
 add_node(builder *b, const ft_node *nd, uint64_t frame, int push)
 {
-    if (b->n == b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 1024;
-        ft_node *nn = PyMem_RawRealloc(b->nodes, nc * sizeof(ft_node));
-        if (nn == NULL) {
+    if (b->n == b->cap) { /* nodes, frames and seqs share the capacity */
+        size_t nc = ft_grown_capacity(b->cap, b->n + 1, 1024);
+        if (nc == 0 || FT_RESIZE(b->nodes, nc) < 0 || FT_RESIZE(b->frames, nc) < 0 ||
+            FT_RESIZE(b->seqs, nc) < 0) {
             return -1;
         }
-        b->nodes = nn;
-        uint64_t *nf = PyMem_RawRealloc(b->frames, nc * sizeof(uint64_t));
-        if (nf == NULL) {
-            return -1;
-        }
-        b->frames = nf;
-        uint64_t *nq = PyMem_RawRealloc(b->seqs, nc * sizeof(uint64_t));
-        if (nq == NULL) {
-            return -1;
-        }
-        b->seqs = nq;
         b->cap = nc;
     }
-    if (push && b->depth == b->stack_cap) {
-        size_t nc = b->stack_cap ? b->stack_cap * 2 : 256;
-        int64_t *ns = PyMem_RawRealloc(b->stack, nc * sizeof(int64_t));
-        if (ns == NULL) {
-            return -1;
-        }
-        b->stack = ns;
-        b->stack_cap = nc;
+    if (push && FT_GROW(b->stack, b->stack_cap, b->depth + 1, 256) < 0) {
+        return -1;
     }
     if (nd->parent >= 0) {
         b->nodes[nd->parent].nchildren++;
@@ -431,14 +415,8 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
             if (d == 0) {
                 /* the frame began before tracing started: noted, it will
                  * adopt what was recorded on this thread so far */
-                if (b->nadopt == b->cap_adopt) {
-                    size_t nc = b->cap_adopt ? b->cap_adopt * 2 : 16;
-                    ft_adoption *na = PyMem_RawRealloc(b->adopt, nc * sizeof(ft_adoption));
-                    if (na == NULL) {
-                        return -1;
-                    }
-                    b->adopt = na;
-                    b->cap_adopt = nc;
+                if (FT_GROW(b->adopt, b->cap_adopt, b->nadopt + 1, 16) < 0) {
+                    return -1;
                 }
                 ft_adoption *a = &b->adopt[b->nadopt++];
                 memset(a, 0, sizeof(*a));
@@ -709,9 +687,9 @@ ft_tree_build(ft_tree *t)
         return -1;
     }
     if (b.n > 0 && b.n < b.cap && b.nodes != NULL) {
-        /* give back the unused part of the estimate (never touched) */
-        ft_node *fit = PyMem_RawRealloc(b.nodes, b.n * sizeof(ft_node));
-        b.nodes = fit != NULL ? fit : b.nodes;
+        /* give back the unused part of the estimate (never touched); on
+         * failure the larger block is kept */
+        (void)FT_RESIZE(b.nodes, b.n);
     }
     t->nodes = b.nodes;
     t->nnodes = b.n;

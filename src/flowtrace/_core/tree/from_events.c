@@ -8,6 +8,7 @@
  */
 #include "tree/tree.h"
 
+#include "common/growable.h"
 #include "recording/values.h"
 
 /* The number whose name (ft_node_kind_name / ft_node_end_name) is `s`. */
@@ -191,7 +192,8 @@ ft_tree_from_events(ft_tree *t, PyObject *events)
     }
     t->nodes = out;
     t->nnodes = (size_t)n;
-    uint32_t ncodes = 0, capcodes = 1; /* ft_tree_init allocated one name */
+    uint32_t ncodes = 0;
+    size_t capcodes = 1; /* ft_tree_init allocated one name, and above one of each */
     Py_ssize_t ntimed = 0;             /* events with a duration */
     for (Py_ssize_t j = 0; j < n; j++) {
         PyObject *ev = PySequence_Fast_GET_ITEM(seq, order[j]);
@@ -215,26 +217,15 @@ ft_tree_from_events(ft_tree *t, PyObject *events)
         }
         PyObject *cid = PyDict_GetItemWithError(ix.names, key);
         if (cid == NULL && !PyErr_Occurred()) {
-            if (ncodes == capcodes) {
-                capcodes = capcodes ? capcodes * 2 : 64;
-                PyObject **nn = PyMem_RawRealloc(t->names, capcodes * sizeof(PyObject *));
-                if (nn != NULL) {
-                    t->names = nn;
-                }
-                PyObject **nf = PyMem_RawRealloc(t->files, capcodes * sizeof(PyObject *));
-                if (nf != NULL) {
-                    t->files = nf;
-                }
-                int *nl = PyMem_RawRealloc(t->lines, capcodes * sizeof(int));
-                if (nl != NULL) {
-                    t->lines = nl;
-                }
-                PyObject **nm = PyMem_RawRealloc(t->modules, capcodes * sizeof(PyObject *));
-                if (nm != NULL) {
-                    t->modules = nm;
-                }
-                if (nn == NULL || nf == NULL || nl == NULL || nm == NULL) {
+            if (ncodes == capcodes) { /* the four arrays share the capacity */
+                size_t nc = ft_grown_capacity(capcodes, ncodes + 1, 64);
+                if (nc == 0 || FT_RESIZE(t->names, nc) < 0 ||
+                    FT_RESIZE(t->files, nc) < 0 || FT_RESIZE(t->lines, nc) < 0 ||
+                    FT_RESIZE(t->modules, nc) < 0) {
                     PyErr_NoMemory();
+                }
+                else {
+                    capcodes = nc;
                 }
             }
             if (!PyErr_Occurred()) {
