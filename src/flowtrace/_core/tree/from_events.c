@@ -4,7 +4,9 @@
  * loaded from a file): they are turned back into the same nodes the
  * recorder's traces have, so one C writer serves both. Input is treated as
  * untrusted: wrong types give a TypeError, parent links that do not point
- * to an earlier event of the same thread make the event a root.
+ * to an earlier event of the same thread make the event a root, and an
+ * event whose parent is an exception marker belongs to the marker's frame
+ * (markers have no children, as in every other tree).
  */
 #include "tree/tree.h"
 
@@ -309,13 +311,17 @@ ft_tree_from_events(ft_tree *t, PyObject *events)
                 nd->t1 = (uint64_t)(d * 1e9 + 0.5);
             }
         }
-        /* parent: an earlier event of the same thread, else a root */
+        /* parent: an earlier event of the same thread, else a root; an
+         * exception marker has no children: then the marker's frame */
         nd->parent = -1;
         PyObject *pid = attr(ev, "parent_id");
         if (pid != NULL) {
             PyObject *pidx = PyDict_GetItemWithError(ix.ids, pid);
             if (pidx != NULL) {
                 int64_t p = PyLong_AsLongLong(pidx);
+                if (p >= 0 && FT_NODE_IS_MARKER(out[p].kind)) {
+                    p = out[p].parent; /* itself never a marker */
+                }
                 if (p >= 0 && out[p].thread == nd->thread) {
                     nd->parent = p;
                     out[p].nchildren++;
