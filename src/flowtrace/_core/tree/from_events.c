@@ -12,6 +12,7 @@
 
 #include "common/growable.h"
 #include "recording/values.h"
+#include "tree/walk.h"
 
 /* The number whose name (ft_node_kind_name / ft_node_end_name) is `s`. */
 static int
@@ -356,26 +357,24 @@ ft_tree_from_events(ft_tree *t, PyObject *events)
      * follow its parent's earlier children, which holds for any order
      * where parents come first and siblings' subtrees do not interleave.
      * Subtrees that interleave are cut into roots. */
-    for (uint32_t th = 0; th < t->nthreads; th++) {
-        int64_t *stack = PyMem_RawMalloc(((t->thread_first[th + 1] - t->thread_first[th]) + 1) *
-                                         sizeof(int64_t));
-        if (stack == NULL) {
-            PyErr_NoMemory();
-            goto fail;
-        }
-        size_t depth = 0;
-        for (size_t j = t->thread_first[th]; j < t->thread_first[th + 1]; j++) {
-            ft_node *nd = &out[j];
-            while (depth > 0 && stack[depth - 1] != nd->parent) {
-                depth--;
+    {
+        ft_walk w = {0};
+        for (uint32_t th = 0; th < t->nthreads; th++) {
+            ft_walk_thread(&w, t, th);
+            for (size_t j = t->thread_first[th]; j < t->thread_first[th + 1]; j++) {
+                Py_ssize_t depth = ft_walk_enter(&w, j);
+                if (depth < 0) {
+                    ft_walk_free(&w);
+                    goto fail;
+                }
+                ft_node *nd = &out[j];
+                if (nd->parent >= 0 && depth == 0) { /* its parent is not open */
+                    out[nd->parent].nchildren--;
+                    nd->parent = -1;
+                }
             }
-            if (nd->parent >= 0 && depth == 0) {
-                out[nd->parent].nchildren--;
-                nd->parent = -1;
-            }
-            stack[depth++] = (int64_t)j;
         }
-        PyMem_RawFree(stack);
+        ft_walk_free(&w);
     }
     {
         Py_ssize_t pos = 0;
