@@ -280,6 +280,28 @@ def test_print_tree_of_hand_made_events():
                                  "→ c()  → 3\n")
 
 
+def test_hand_made_marker_given_children(tmp_path):
+    """An exception marker has no children (a saved file with one is
+    refused): an event that names a marker as its parent belongs to the
+    marker's frame. It was once written twice, as if the marker opened."""
+    events = [
+        CallEvent(0, "call", "main", None, "", None, None),
+        CallEvent(1, "raise", "main", 0, None, None, None, exception="ValueError: x"),
+        CallEvent(2, "call", "child", 1, "", "1", None),
+        CallEvent(3, "call", "after", 0, "", "2", None),
+    ]
+    text = ("→ main()\n"
+            "  ⚡ raise ValueError: x\n"
+            "  → child() → 1\n"
+            "  → after() → 2\n"
+            "← main()\n")
+    assert tree_text(events) == text
+    path = tmp_path / "m.json"
+    flowtrace.save(events, path)
+    assert tree_text(flowtrace.load(path)) == text
+    assert [e.parent_id for e in flowtrace.load(path)] == [None, 0, 0, 0]
+
+
 def test_print_tree_ascii_automatic_for_ascii_files():
     _, t = session(root)
     raw = io.BytesIO()

@@ -17,9 +17,12 @@
  * - times are given when every finished activation is timed, except the
  *   frames that began before tracing (their start was never seen).
  *
- * Memory: one row per function and a stack as deep as the tree.
+ * Memory: one row per function and the walk's stack (tree/walk.h), as
+ * deep as the tree.
  */
 #include "output/stats.h"
+
+#include "tree/walk.h"
 
 typedef struct {
     uint64_t calls, resumes, raised; /* activations: see above */
@@ -64,6 +67,39 @@ node_time(const ft_node *nd, uint64_t *ns)
     return 1;
 }
 
+/* Add activation `i` to its function's row, and its time to its own and
+ * its caller's. -1 when it should have been timed and was not. */
+static int
+count(const ft_tree *t, row *rows, const ft_node *nd, size_t i)
+{
+    row *r = &rows[nd->code_id];
+    if (!r->seen) {
+        r->seen = 1;
+        r->first = i;
+    }
+    r->calls += nd->kind == FT_NODE_CALL;
+    r->resumes += nd->kind != FT_NODE_CALL;
+    r->raised += nd->end == FT_END_RAISE;
+    uint64_t ns = 0;
+    if (!node_time(nd, &ns)) {
+        return nd->end != FT_END_UNFINISHED && !(nd->flags & FT_NF_BEGAN_BEFORE) ? -1 : 0;
+    }
+    if (r->active == 0) {
+        r->total_ns += ns; /* outermost activation (active: open ones) */
+    }
+    r->self_ns += (int64_t)ns;
+    /* a task's steps are inside the frame that runs the event loop: not
+     * its own time */
+    const ft_node *p = nd->parent >= 0 ? &t->nodes[nd->parent] : NULL;
+    while (p != NULL && p->kind == FT_NODE_TASK) {
+        p = p->parent >= 0 ? &t->nodes[p->parent] : NULL;
+    }
+    if (p != NULL && is_activation(t, p)) {
+        rows[p->code_id].self_ns -= (int64_t)ns;
+    }
+    return 0;
+}
+
 static PyObject *
 seconds_or_none(int timed, double ns)
 {
@@ -77,75 +113,33 @@ PyObject *
 ft_stats(const ft_tree *t)
 {
     row *rows = PyMem_RawCalloc(t->nnames ? t->nnames : 1, sizeof(row));
-    int64_t *stack = NULL;
+    ft_walk walk = {0};
     order_item *order = NULL;
-    size_t cap = 0;
     PyObject *out = NULL;
     if (rows == NULL) {
         return PyErr_NoMemory();
     }
     int timed = t->nnodes > 0;
     for (uint32_t th = 0; th < t->nthreads; th++) {
-        size_t depth = 0;
-        for (size_t i = t->thread_first[th]; i <= t->thread_first[th + 1]; i++) {
-            int end = i == t->thread_first[th + 1];
-            const ft_node *nd = end ? NULL : &t->nodes[i];
-            /* close the nodes that are not ancestors of this one */
-            while (depth > 0 && (end || stack[depth - 1] != nd->parent)) {
-                const ft_node *o = &t->nodes[stack[--depth]];
-                if (is_activation(t, o)) {
-                    rows[o->code_id].active--;
-                }
+        ft_walk_step s;
+        int r;
+        ft_walk_thread(&walk, t, th);
+        while ((r = ft_walk_next(&walk, &s)) > 0) {
+            const ft_node *nd = &t->nodes[s.node];
+            if (!is_activation(t, nd)) {
+                continue; /* markers, task lanes: no row */
             }
-            if (end) {
-                break;
+            if (s.event == FT_WALK_LEAVE) {
+                rows[nd->code_id].active--;
+                continue;
             }
-            if (FT_NODE_IS_MARKER(nd->kind)) {
-                continue; /* no children, no row */
+            if (count(t, rows, nd, s.node) < 0) {
+                timed = 0;
             }
-            if (is_activation(t, nd)) {
-                row *r = &rows[nd->code_id];
-                if (!r->seen) {
-                    r->seen = 1;
-                    r->first = i;
-                }
-                r->calls += nd->kind == FT_NODE_CALL;
-                r->resumes += nd->kind != FT_NODE_CALL;
-                r->raised += nd->end == FT_END_RAISE;
-                uint64_t ns = 0;
-                if (node_time(nd, &ns)) {
-                    if (r->active == 0) {
-                        r->total_ns += ns;
-                    }
-                    r->self_ns += (int64_t)ns;
-                    /* a task's steps are inside the frame that runs the
-                     * event loop: not its own time */
-                    const ft_node *p = nd->parent >= 0 ? &t->nodes[nd->parent] : NULL;
-                    while (p != NULL && p->kind == FT_NODE_TASK) {
-                        p = p->parent >= 0 ? &t->nodes[p->parent] : NULL;
-                    }
-                    if (p != NULL && is_activation(t, p)) {
-                        rows[p->code_id].self_ns -= (int64_t)ns;
-                    }
-                }
-                else if (nd->end != FT_END_UNFINISHED && !(nd->flags & FT_NF_BEGAN_BEFORE)) {
-                    timed = 0;
-                }
-            }
-            if (depth == cap) {
-                size_t nc = cap ? cap * 2 : 64;
-                int64_t *ns2 = PyMem_RawRealloc(stack, nc * sizeof(int64_t));
-                if (ns2 == NULL) {
-                    PyErr_NoMemory();
-                    goto done;
-                }
-                stack = ns2;
-                cap = nc;
-            }
-            stack[depth++] = (int64_t)i;
-            if (is_activation(t, nd)) {
-                rows[nd->code_id].active++;
-            }
+            rows[nd->code_id].active++;
+        }
+        if (r < 0) {
+            goto done;
         }
     }
     size_t nseen = 0;
@@ -200,6 +194,6 @@ ft_stats(const ft_tree *t)
 done:
     PyMem_RawFree(order);
     PyMem_RawFree(rows);
-    PyMem_RawFree(stack);
+    ft_walk_free(&walk);
     return out;
 }

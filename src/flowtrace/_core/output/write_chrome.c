@@ -30,15 +30,19 @@
  * its real times; one rebuilt from CallEvent objects has durations only
  * (every start is 0), so it uses the event order.
  *
- * Events are written when their node closes (children before parents);
- * the viewers order them by time. Memory: a stack as deep as the tree.
+ * Events are written when the walk (tree/walk.h) leaves their node
+ * (children before parents); the viewers order them by time. Memory: the
+ * walk's stack and the open calls', as deep as the tree.
  */
 #include "output/write_chrome.h"
 
+#include "common/growable.h"
 #include "output/jsonbuf.h"
+#include "output/sink.h"
 #include "recording/record.h"
 #include "recording/values.h"
 #include "output/write_json.h"
+#include "tree/walk.h"
 
 typedef struct {
     int64_t node;  /* index of the open node */
@@ -198,7 +202,7 @@ put_task(chrome *c, int64_t i, uint64_t start, uint64_t end)
 }
 
 /* The event(s) of node `i` (a call, resumption or task lane), closing now:
- * `e` is its stack entry. Returns 0 or -1; *t0, *t1 get its span. */
+ * `e` is its open call. Returns 0 or -1; *t0, *t1 get its span. */
 static int
 put_node(chrome *c, const open_call *e, uint64_t *t0, uint64_t *t1)
 {
@@ -340,11 +344,12 @@ put_marker(chrome *c, int64_t i)
     return ft_sink_maybe_flush(&c->k);
 }
 
-/* Close the top of the stack: write it, and widen its parent's span. */
+/* Close the open call at `depth` of `open` (its ancestors below it):
+ * write it, and widen its parent's span. */
 static int
-pop(chrome *c, open_call *stack, size_t *depth)
+leave(chrome *c, open_call *open, size_t depth)
 {
-    open_call *e = &stack[--*depth];
+    open_call *e = &open[depth];
     uint64_t t0, t1;
     c->tick++;
     if (put_node(c, e, &t0, &t1) < 0) {
@@ -353,8 +358,8 @@ pop(chrome *c, open_call *stack, size_t *depth)
     if (c->real_time) {
         uint64_t a = t0 + c->origin, b = t1 + c->origin;
         c->now = b > c->now ? b : c->now;
-        if (*depth > 0) {
-            open_call *p = &stack[*depth - 1];
+        if (depth > 0) {
+            open_call *p = &open[depth - 1];
             if (!p->spanned) {
                 p->lo = a;
                 p->hi = b;
@@ -367,51 +372,44 @@ pop(chrome *c, open_call *stack, size_t *depth)
     return 0;
 }
 
+/* A marker is an instant when entered; any other node is an open call
+ * (open[depth]) until it is left, then one event. */
 static int
-write_thread(chrome *c, uint32_t th, open_call **stackp, size_t *capp)
+write_thread(chrome *c, uint32_t th, ft_walk *walk, open_call **openp, size_t *capp)
 {
     const ft_tree *t = c->t;
-    size_t first = t->thread_first[th], last = t->thread_first[th + 1];
-    size_t depth = 0;
+    ft_walk_step s;
+    int r;
     c->tick = 0;
     c->now = c->origin;
-    for (size_t i = first; i < last; i++) {
-        const ft_node *nd = &t->nodes[i];
-        while (depth > 0 && (*stackp)[depth - 1].node != nd->parent) {
-            if (pop(c, *stackp, &depth) < 0) {
-                return -1;
-            }
-        }
+    ft_walk_thread(walk, t, th);
+    while ((r = ft_walk_next(walk, &s)) > 0) {
+        const ft_node *nd = &t->nodes[s.node];
         if (FT_NODE_IS_MARKER(nd->kind)) {
-            if (put_marker(c, (int64_t)i) < 0) {
+            if (s.event == FT_WALK_ENTER && put_marker(c, (int64_t)s.node) < 0) {
                 return -1;
             }
             continue; /* no children: never a parent */
         }
-        if (depth == *capp) {
-            size_t nc = *capp ? *capp * 2 : 64;
-            open_call *ns = PyMem_RawRealloc(*stackp, nc * sizeof(open_call));
-            if (ns == NULL) {
-                PyErr_NoMemory();
+        if (s.event == FT_WALK_LEAVE) {
+            if (leave(c, *openp, s.depth) < 0) {
                 return -1;
             }
-            *stackp = ns;
-            *capp = nc;
+            continue;
         }
-        open_call *e = &(*stackp)[depth++];
+        if (FT_GROW(*openp, *capp, s.depth + 1, 64) < 0) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        open_call *e = &(*openp)[s.depth];
         memset(e, 0, sizeof(*e));
-        e->node = (int64_t)i;
+        e->node = (int64_t)s.node;
         e->tick = c->tick++;
         if (nd->timed && nd->t0 > c->now) {
             c->now = nd->t0;
         }
     }
-    while (depth > 0) {
-        if (pop(c, *stackp, &depth) < 0) {
-            return -1;
-        }
-    }
-    return 0;
+    return r;
 }
 
 static int
@@ -509,7 +507,8 @@ ft_write_chrome(const ft_tree *t, PyObject *file, const ft_chrome_opts *o)
     if (ft_sink_open(&c.k, file, o->binary) < 0) {
         return -1;
     }
-    open_call *stack = NULL;
+    ft_walk walk = {0};
+    open_call *open = NULL; /* the open calls, by depth */
     size_t cap = 0;
     int rc = -1;
     ft_sbuf_puts(&c.k.out, "{\"traceEvents\":[");
@@ -517,7 +516,7 @@ ft_write_chrome(const ft_tree *t, PyObject *file, const ft_chrome_opts *o)
         goto done;
     }
     for (uint32_t i = 0; i < t->nthreads; i++) {
-        if (write_thread(&c, i, &stack, &cap) < 0) {
+        if (write_thread(&c, i, &walk, &open, &cap) < 0) {
             goto done;
         }
     }
@@ -536,7 +535,8 @@ ft_write_chrome(const ft_tree *t, PyObject *file, const ft_chrome_opts *o)
     ft_sbuf_puts(s, "}}\n");
     rc = ft_sink_flush(&c.k);
 done:
-    PyMem_RawFree(stack);
+    ft_walk_free(&walk);
+    PyMem_RawFree(open);
     ft_sink_close(&c.k);
     return rc;
 }

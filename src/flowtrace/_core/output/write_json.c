@@ -21,6 +21,7 @@
 #include "output/write_json.h"
 
 #include "output/jsonbuf.h"
+#include "output/sink.h"
 #include "recording/record.h"
 
 /* A word of a node; a node the builders never make is a bug, said so

@@ -18,10 +18,11 @@
  */
 #include "output/write_text.h"
 
-#include "output/jsonbuf.h"
+#include "output/sink.h"
 #include "recording/record.h"
 #include "common/sbuf.h"
 #include "recording/values.h"
+#include "tree/walk.h"
 
 
 typedef struct {
@@ -348,8 +349,7 @@ close_line(writer *w, const ft_node *nd, size_t depth, size_t limit)
 }
 
 static int
-write_thread(writer *w, uint32_t thread, int header, int64_t **stackp, size_t *capp,
-             size_t limit)
+write_thread(writer *w, uint32_t thread, int header, ft_walk *walk, size_t limit)
 {
     const ft_tree *t = w->t;
     size_t first = t->thread_first[thread], last = t->thread_first[thread + 1];
@@ -377,54 +377,33 @@ write_thread(writer *w, uint32_t thread, int header, int64_t **stackp, size_t *c
                  w->ascii ? "..." : "\xe2\x8b\xaf", (unsigned long long)dropped);
         ft_sbuf_puts(&w->sink.out, buf);
     }
-    /* The stack holds the open ancestors of the next node, in order. */
-    size_t depth = 0;
-    for (size_t i = first; i < last; i++) {
-        const ft_node *nd = &t->nodes[i];
-        while (depth > 0 && (*stackp)[depth - 1] != nd->parent) {
-            depth--;
-            if (close_line(w, &t->nodes[(*stackp)[depth]], depth, limit) < 0) {
-                return -1;
-            }
+    /* A node with children opens (its closing line comes when it is
+     * left), a node without is one line. */
+    ft_walk_step s;
+    int r;
+    ft_walk_thread(walk, t, thread);
+    while ((r = ft_walk_next(walk, &s)) > 0) {
+        const ft_node *nd = &t->nodes[s.node];
+        int rc = 0;
+        if (s.event == FT_WALK_LEAVE) {
+            rc = nd->nchildren > 0 ? close_line(w, nd, s.depth, limit) : 0;
         }
-        if (limit > 0 && depth >= limit) {
+        else if (limit > 0 && s.depth >= limit) {
             if (!FT_NODE_IS_MARKER(nd->kind) && nd->kind != FT_NODE_TASK) {
                 w->hidden++; /* counted, not shown */
             }
         }
         else if (nd->nchildren == 0) {
-            if (put_line(w, nd, depth, LINE_LEAF) < 0) {
-                return -1;
-            }
-            continue;
+            rc = put_line(w, nd, s.depth, LINE_LEAF);
         }
-        else if (limit == 0 || depth + 1 < limit) {
-            if (put_line(w, nd, depth, LINE_OPEN) < 0) {
-                return -1;
-            }
+        else if (limit == 0 || s.depth + 1 < limit) {
+            rc = put_line(w, nd, s.depth, LINE_OPEN);
         }
-        if (nd->nchildren == 0) {
-            continue;
-        }
-        if (depth == *capp) {
-            size_t nc = *capp ? *capp * 2 : 64;
-            int64_t *ns = PyMem_RawRealloc(*stackp, nc * sizeof(int64_t));
-            if (ns == NULL) {
-                PyErr_NoMemory();
-                return -1;
-            }
-            *stackp = ns;
-            *capp = nc;
-        }
-        (*stackp)[depth++] = (int64_t)i;
-    }
-    while (depth > 0) {
-        depth--;
-        if (close_line(w, &t->nodes[(*stackp)[depth]], depth, limit) < 0) {
+        if (rc < 0) {
             return -1;
         }
     }
-    return 0;
+    return r;
 }
 
 /* A line-buffered text file (a terminal) shows each line at once: bytes
@@ -470,8 +449,7 @@ ft_write_text(const ft_tree *t, PyObject *file, const ft_text_opts *o)
         busy += t->thread_first[i + 1] > t->thread_first[i];
     }
     int headers = o->thread_headers < 0 ? busy > 1 : o->thread_headers;
-    int64_t *stack = NULL;
-    size_t cap = 0;
+    ft_walk walk = {0};
     int rc = 0;
     if (t->nnames > 0) {
         w.name_utf8 = PyMem_RawCalloc(t->nnames, sizeof(*w.name_utf8));
@@ -488,8 +466,7 @@ ft_write_text(const ft_tree *t, PyObject *file, const ft_text_opts *o)
                                                       : FT_SINK_FLUSH_AT + 4096;
     ft_sbuf_reserve(&w.sink.out, guess);
     for (uint32_t i = 0; i < t->nthreads && rc == 0; i++) {
-        rc = write_thread(&w, i, headers, &stack, &cap,
-                          o->max_depth > 0 ? (size_t)o->max_depth : 0);
+        rc = write_thread(&w, i, headers, &walk, o->max_depth > 0 ? (size_t)o->max_depth : 0);
     }
     if (rc == 0) {
         rc = ft_sink_flush(&w.sink);
@@ -497,7 +474,7 @@ ft_write_text(const ft_tree *t, PyObject *file, const ft_text_opts *o)
     if (rc == 0 && o->raw != NULL) {
         rc = flush_raw_if_line_buffered(file, o->raw);
     }
-    PyMem_RawFree(stack);
+    ft_walk_free(&walk);
     PyMem_RawFree(w.name_utf8);
     PyMem_RawFree(w.name_len);
     ft_sink_close(&w.sink);

@@ -1,4 +1,5 @@
-/* filter.c - glob patterns over file names and dotted names (see filter.h).
+/* filter.c - the verdict of a code object and the glob patterns it
+ * matches, over file names and dotted names (see filter.h).
  *
  * A pattern is cut into tokens, then run as a small NFA over the text: the
  * set of tokens that could come next is kept as a byte per token, so time
@@ -7,6 +8,8 @@
 #include "recording/filter.h"
 
 #include <string.h>
+
+#include "recording/origin.h"
 
 enum { TK_LIT, TK_ANY1, TK_STAR, TK_DSTAR, TK_CLASS };
 
@@ -362,4 +365,274 @@ ft_patterns_clear(ft_patterns *p)
     }
     PyMem_RawFree(p->items);
     memset(p, 0, sizeof(*p));
+}
+
+/* --- the verdict ---------------------------------------------------- */
+
+static int
+has_prefix(PyObject *filename, PyObject *prefixes)
+{
+    if (prefixes == NULL) {
+        return 0;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(prefixes);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *p = PyTuple_GET_ITEM(prefixes, i);
+        Py_ssize_t r = PyUnicode_Tailmatch(filename, p, 0, PY_SSIZE_T_MAX, -1);
+        if (r == 1) {
+            return 1;
+        }
+        if (r < 0) {
+            PyErr_Clear();
+        }
+    }
+    return 0;
+}
+
+/* What decide() knows of a code object's module: read from the frame being
+ * started, at most once, and only when something needs it. */
+typedef struct {
+    PyObject *code;   /* borrowed: the code object being decided */
+    PyObject *module; /* owned or NULL: its globals' __name__ (a str) */
+    int tried;        /* the frame was looked at */
+} module_probe;
+
+/* The callee's frame is the current frame inside a PY_START/PY_RESUME
+ * callback; outside one (the @trace wrapper announcing a call) it is the
+ * caller's, and the module stays unknown. */
+static PyObject *
+probe_module(module_probe *m)
+{
+    if (m->tried) {
+        return m->module;
+    }
+    m->tried = 1;
+    PyFrameObject *f = PyEval_GetFrame(); /* borrowed */
+    if (f == NULL) {
+        return NULL;
+    }
+    PyCodeObject *fc = PyFrame_GetCode(f);
+    int ours = (PyObject *)fc == m->code;
+    Py_DECREF(fc);
+    if (!ours) {
+        return NULL;
+    }
+    PyObject *globals = PyFrame_GetGlobals(f);
+    PyObject *name = globals && PyDict_Check(globals)
+                         ? PyDict_GetItemString(globals, "__name__") /* borrowed */
+                         : NULL;
+    if (name != NULL && PyUnicode_Check(name)) {
+        m->module = Py_NewRef(name);
+    }
+    Py_XDECREF(globals);
+    PyErr_Clear();
+    return m->module;
+}
+
+/* The stdlib's compilers of text a user typed or wrote: codeop (the code
+ * module's consoles, IDLE, 3.13's REPL and IPython's cells all compile
+ * through it) and doctest (the examples of docstrings). */
+static int
+compiles_user_text(PyObject *file)
+{
+    static const char *const tails[] = {"/codeop.py", "/doctest.py"};
+    for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+        PyObject *t = PyUnicode_FromString(tails[i]);
+        Py_ssize_t r = t ? PyUnicode_Tailmatch(file, t, 0, PY_SSIZE_T_MAX, 1) : -1;
+        Py_XDECREF(t);
+        if (r == 1) {
+            return 1;
+        }
+        if (r < 0) {
+            PyErr_Clear();
+        }
+    }
+    return 0;
+}
+
+/* Code compiled from a string (exec/eval, filename "<string>") has no
+ * file to judge by: judge it by the file of the code that created it, then
+ * by the module whose globals it runs in (namedtuple's generated __new__
+ * runs in a "namedtuple_<Name>" namespace of collections: the stdlib). */
+static int
+generated_by_excluded(module_probe *m, const ft_filter *f)
+{
+    PyObject *prefixes = f->exclude_prefixes;
+    /* dataclasses builds __init__, __repr__, __eq__... with exec() in the
+     * user's module: recognisable by the factory they are made in. */
+    PyObject *qual = ((PyCodeObject *)m->code)->co_qualname;
+    PyObject *factory = PyUnicode_FromString("__create_fn__.<locals>.");
+    if (factory != NULL && PyUnicode_Check(qual) &&
+        PyUnicode_Tailmatch(qual, factory, 0, PY_SSIZE_T_MAX, -1) == 1) {
+        Py_DECREF(factory);
+        return 1;
+    }
+    Py_XDECREF(factory);
+    PyErr_Clear();
+    /* Created by the stdlib, site-packages or FlowTrace (origin.h), it is
+     * theirs, wherever it runs (dataclasses and attrs run theirs in the
+     * user's module); unless it is text the user wrote, compiled for them. */
+    PyObject *origin = ft_origin_file(m->code); /* borrowed */
+    if (origin != NULL && (has_prefix(origin, prefixes) || has_prefix(origin, f->always_excluded)) &&
+        !compiles_user_text(origin)) {
+        return 1;
+    }
+    PyObject *name = probe_module(m); /* borrowed */
+    if (name == NULL) {
+        return 0; /* called from the @trace wrapper: not the callee's frame */
+    }
+    int excluded = 0;
+    PyObject *pfx = PyUnicode_FromString("namedtuple_");
+    if (pfx != NULL) {
+        if (PyUnicode_Tailmatch(name, pfx, 0, PY_SSIZE_T_MAX, -1) == 1) {
+            excluded = 1;
+        }
+        else {
+            PyObject *mod = PyDict_GetItemWithError(PyImport_GetModuleDict(), name);
+            PyObject *file = mod && PyModule_Check(mod) ? PyModule_GetFilenameObject(mod) : NULL;
+            if (file != NULL && PyUnicode_Check(file)) {
+                excluded = has_prefix(file, prefixes);
+            }
+            Py_XDECREF(file);
+        }
+    }
+    Py_XDECREF(pfx);
+    PyErr_Clear();
+    return excluded;
+}
+
+/* A @trace decoration: flags and module name, from the decorated dict
+ * (value: (flags, module name or None)). 1 if decorated. */
+static int
+decoration(const ft_filter *f, PyObject *code, uint32_t *flags, PyObject **module)
+{
+    if (f->decorated == NULL) {
+        return 0;
+    }
+    PyObject *v = PyDict_GetItemWithError(f->decorated, code); /* borrowed */
+    if (v == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    PyObject *fl = PyTuple_Check(v) && PyTuple_GET_SIZE(v) == 2 ? PyTuple_GET_ITEM(v, 0) : v;
+    long x = PyLong_AsLong(fl);
+    if (x == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        x = 0;
+    }
+    *flags = (uint32_t)x & (FT_CODE_FULLREPR | FT_CODE_TIMED);
+    if (PyTuple_Check(v) && PyTuple_GET_SIZE(v) == 2 && PyUnicode_Check(PyTuple_GET_ITEM(v, 1))) {
+        *module = PyTuple_GET_ITEM(v, 1);
+    }
+    return 1;
+}
+
+/* Decide the flags of a code object seen for the first time, by the
+ * precedence rule of filter.h. Runs no user code: string comparisons,
+ * glob matching, and dict lookups keyed by the code object or by str. */
+static uint32_t
+decide(const ft_filter *f, module_probe *m)
+{
+    PyObject *code = m->code;
+    PyObject *filename = ((PyCodeObject *)code)->co_filename;
+    if (!PyUnicode_Check(filename)) {
+        return FT_CODE_EXCLUDED;
+    }
+    if (has_prefix(filename, f->always_excluded)) {
+        return FT_CODE_EXCLUDED;
+    }
+    uint32_t flags = 0;
+    PyObject *dmod = NULL; /* borrowed from the decorated dict */
+    if (decoration(f, code, &flags, &dmod)) {
+        if (probe_module(m) == NULL && dmod != NULL) {
+            m->module = Py_NewRef(dmod);
+        }
+        return flags;
+    }
+    if (f->exclude.count > 0 &&
+        ft_patterns_match(&f->exclude, code, f->exclude.need_module ? probe_module(m) : NULL)) {
+        return FT_CODE_EXCLUDED;
+    }
+    if (f->include.count > 0) {
+        return ft_patterns_match(&f->include, code,
+                                 f->include.need_module ? probe_module(m) : NULL)
+                   ? 0
+                   : FT_CODE_EXCLUDED;
+    }
+    if (!f->include_stdlib) {
+        /* The Python side puts "<frozen" among the prefixes: frozen
+         * modules are the stdlib; <string>, <stdin> are user code. */
+        if (has_prefix(filename, f->exclude_prefixes)) {
+            return FT_CODE_EXCLUDED;
+        }
+        if (PyUnicode_GET_LENGTH(filename) > 0 && PyUnicode_READ_CHAR(filename, 0) == '<' &&
+            generated_by_excluded(m, f)) {
+            return FT_CODE_EXCLUDED;
+        }
+    }
+    return 0;
+}
+
+/* asyncio's BaseEventLoop.create_task, where every task is made (gather,
+ * create_task, TaskGroup, ensure_future): its return tells who made whom. */
+static int
+is_task_factory(PyObject *code)
+{
+    PyCodeObject *co = (PyCodeObject *)code;
+    if (!PyUnicode_Check(co->co_qualname) || !PyUnicode_Check(co->co_filename) ||
+        PyUnicode_CompareWithASCIIString(co->co_qualname, "BaseEventLoop.create_task") != 0) {
+        return 0;
+    }
+    PyObject *tail = PyUnicode_FromString("base_events.py");
+    int r = tail ? PyUnicode_Tailmatch(co->co_filename, tail, 0, PY_SSIZE_T_MAX, 1) : 0;
+    Py_XDECREF(tail);
+    if (r < 0) {
+        PyErr_Clear();
+        r = 0;
+    }
+    return r;
+}
+
+/* The kinds of code the recorder treats apart, whatever the verdict. */
+static uint32_t
+kind_flags(PyObject *code)
+{
+    uint32_t flags = 0;
+    int co_flags = ((PyCodeObject *)code)->co_flags;
+    if (co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE)) {
+        flags |= FT_CODE_GEN;
+    }
+    if (co_flags & (CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR)) {
+        flags |= FT_CODE_CORO; /* may start a task's step (aclose runs in one) */
+    }
+    if (is_task_factory(code)) {
+        flags |= FT_CODE_TASKHOOK;
+    }
+    return flags;
+}
+
+uint32_t
+ft_filter_decide(const ft_filter *f, PyObject *code, PyObject **module_out)
+{
+    module_probe m = {code, NULL, 0};
+    uint32_t flags = decide(f, &m);
+    if (!(flags & FT_CODE_EXCLUDED)) {
+        probe_module(&m); /* kept for the saved trace's functions table */
+    }
+    else {
+        Py_CLEAR(m.module);
+    }
+    *module_out = m.module; /* owned */
+    return flags | kind_flags(code);
+}
+
+void
+ft_filter_clear(ft_filter *f)
+{
+    Py_CLEAR(f->exclude_prefixes);
+    Py_CLEAR(f->decorated);
+    Py_CLEAR(f->always_excluded);
+    ft_patterns_clear(&f->include);
+    ft_patterns_clear(&f->exclude);
+    f->include_stdlib = 0;
 }

@@ -1,4 +1,4 @@
-/* tree.c - pairing entries and exits into call nodes, per thread.
+/* build.c - pairing entries and exits into call nodes, per thread.
  *
  * Entries (PY_START, PY_RESUME, PY_THROW) open a node under the node on top
  * of the thread's shadow stack; exits (PY_RETURN, PY_YIELD, PY_UNWIND) close
@@ -15,9 +15,16 @@
  * once is left to the frame's own "↯" line, and a handler that re-raises
  * with nothing in between (finally, with, a bare except: raise) cancels
  * out: the exception simply went through.
+ *
+ * Passes: build_thread reads each thread's records (one take_* handler per
+ * kind of record, the thread's reading state in a `reader`); then the
+ * links across threads and the last segments of generators
+ * (link_generators), the frames that began before tracing (midflight.c),
+ * the asyncio lanes laid out in pre-order (lanes.c), and nanoseconds.
  */
 #include "tree/tree.h"
 
+#include "common/growable.h"
 #include "recording/frame_args.h"
 #include "tree/lanes.h"
 #include "tree/midflight.h"
@@ -162,33 +169,16 @@ presize(builder *b, const ft_tree *t)
 static int
 add_node(builder *b, const ft_node *nd, uint64_t frame, int push)
 {
-    if (b->n == b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 1024;
-        ft_node *nn = PyMem_RawRealloc(b->nodes, nc * sizeof(ft_node));
-        if (nn == NULL) {
+    if (b->n == b->cap) { /* nodes, frames and seqs share the capacity */
+        size_t nc = ft_grown_capacity(b->cap, b->n + 1, 1024);
+        if (nc == 0 || FT_RESIZE(b->nodes, nc) < 0 || FT_RESIZE(b->frames, nc) < 0 ||
+            FT_RESIZE(b->seqs, nc) < 0) {
             return -1;
         }
-        b->nodes = nn;
-        uint64_t *nf = PyMem_RawRealloc(b->frames, nc * sizeof(uint64_t));
-        if (nf == NULL) {
-            return -1;
-        }
-        b->frames = nf;
-        uint64_t *nq = PyMem_RawRealloc(b->seqs, nc * sizeof(uint64_t));
-        if (nq == NULL) {
-            return -1;
-        }
-        b->seqs = nq;
         b->cap = nc;
     }
-    if (push && b->depth == b->stack_cap) {
-        size_t nc = b->stack_cap ? b->stack_cap * 2 : 256;
-        int64_t *ns = PyMem_RawRealloc(b->stack, nc * sizeof(int64_t));
-        if (ns == NULL) {
-            return -1;
-        }
-        b->stack = ns;
-        b->stack_cap = nc;
+    if (push && FT_GROW(b->stack, b->stack_cap, b->depth + 1, 256) < 0) {
+        return -1;
     }
     if (nd->parent >= 0) {
         b->nodes[nd->parent].nchildren++;
@@ -211,289 +201,382 @@ typedef struct {
     uint32_t payload;
 } pending_args;
 
+/* What build_thread knows while it reads one thread's records. */
+typedef struct {
+    ft_threadbuf *tb;        /* borrowed: the thread's buffer */
+    uint32_t thread;         /* its index in the trace */
+    pending_args pend[MAX_PENDING]; /* @trace arguments, oldest first */
+    int npend;               /* entries of pend */
+    ft_argv argv;            /* --args values for the next START */
+    uint32_t no_args;        /* payload of "" in this thread, FT_VAL_ABSENT
+                                until needed */
+    uint64_t gseq;           /* order of this thread's next generator entry,
+                                with bit 32 set once known (FT_REC_GSEQ) */
+    int64_t lane;            /* lane root of the task running now, or -1 */
+    size_t lane_base;        /* stack depth where its steps start */
+} reader;
+
+/* One record with the words that follow it. */
+typedef struct {
+    ft_record r;     /* the record itself */
+    unsigned kind;   /* FT_REC_* */
+    uint32_t code;   /* its code id */
+    int has_ts;      /* a timestamp followed */
+    uint64_t ts;     /* the timestamp, or 0 */
+    uint64_t frame;  /* frame identity (entries of generators), or 0 */
+    uint64_t word;   /* task records: the task's address */
+    int64_t top;     /* the innermost open node when it was read, or -1 */
+} record;
+
+/* The next record of the thread. 0 at the end, or when the records were
+ * truncated by a memory failure. */
+static int
+read_record(rec_iter *it, record *x)
+{
+    if (!rec_next(it, &x->r)) {
+        return 0;
+    }
+    x->kind = ft_rec_kind(x->r);
+    x->code = ft_rec_code(x->r);
+    x->has_ts = ft_rec_has_ts(x->r);
+    x->ts = x->frame = x->word = 0;
+    if (x->has_ts && !rec_next(it, &x->ts)) {
+        return 0;
+    }
+    if (ft_rec_has_frame(x->r)) {
+        x->frame = ft_rec_payload(x->r);
+    }
+    if ((x->kind == FT_REC_TASK || x->kind == FT_REC_TASK_NEW) && !rec_next(it, &x->word)) {
+        return 0;
+    }
+    return 1;
+}
+
+/* FT_REC_TASK: the running task changed (address 0: none). Its steps go
+ * under its lane, made at its first step on this thread. */
+static int
+take_task(builder *b, reader *rd, const record *x)
+{
+    if (x->word == 0) {
+        rd->lane = -1;
+        return 0;
+    }
+    int64_t l = fmap_get(&b->lanes, x->word);
+    rd->lane_base = b->depth;
+    if (l >= 0 && b->nodes[l].thread == rd->thread) {
+        rd->lane = l;
+        return 0;
+    }
+    ft_node nd = {0};
+    nd.parent = x->top; /* the frame running the event loop */
+    nd.code_id = x->code;
+    nd.thread = rd->thread;
+    nd.kind = FT_NODE_TASK;
+    nd.end = FT_END_RETURN;
+    nd.origin = (int64_t)b->n;
+    nd.args = ft_rec_payload(x->r);
+    int64_t c = fmap_get(&b->creators, x->word);
+    if (c >= 0) {
+        uint32_t cthread = (uint32_t)(c >> 32), cpayload = (uint32_t)c;
+        if (cthread == rd->thread) {
+            nd.result = cpayload;
+        }
+        else { /* copy the creator's name into this thread's store */
+            PyObject *txt = ft_value_text(b->threads[cthread], cpayload);
+            if (txt == NULL) {
+                PyErr_Clear();
+            }
+            nd.result = ft_store_text(rd->tb, txt);
+        }
+    }
+    rd->lane = (int64_t)b->n;
+    if (add_node(b, &nd, 0, 0) < 0 || fmap_put(&b->lanes, x->word, rd->lane) < 0) {
+        return -1;
+    }
+    b->has_lanes = 1;
+    return 0;
+}
+
+/* The arguments of a call that starts: announced by @trace, read from its
+ * frame (--args), or none at all. */
+static uint32_t
+start_args(builder *b, reader *rd, uint32_t code)
+{
+    uint32_t args = FT_VAL_ABSENT;
+    for (int k = rd->npend - 1; k >= 0; k--) {
+        if (rd->pend[k].code_id == code) {
+            args = rd->pend[k].payload;
+            memmove(rd->pend + k, rd->pend + k + 1,
+                    sizeof(rd->pend[0]) * (size_t)(rd->npend - k - 1));
+            rd->npend--;
+            break;
+        }
+    }
+    if (rd->argv.code_id == code) {
+        PyObject *co = code < b->codes->count ? b->codes->entries[code].code : NULL;
+        args = ft_argv_text(rd->tb, co, &rd->argv);
+        rd->argv.code_id = UINT32_MAX;
+    }
+    else if (b->all_args && args == FT_VAL_ABSENT) {
+        /* --args and no parameter recorded: it takes none */
+        if (rd->no_args == FT_VAL_ABSENT) {
+            rd->no_args = ft_store_text(rd->tb, PyUnicode_New(0, 0));
+        }
+        args = rd->no_args;
+    }
+    return args;
+}
+
+/* FT_REC_START, _RESUME, _THROW: a node opens under the innermost open
+ * one (or the running task's lane). */
+static int
+take_entry(builder *b, reader *rd, const record *x)
+{
+    ft_node nd = {0};
+    nd.parent = (rd->lane >= 0 && b->depth == rd->lane_base) ? rd->lane : x->top;
+    if (x->kind != FT_REC_START || rd->argv.code_id != x->code) {
+        rd->argv.code_id = UINT32_MAX;
+    }
+    nd.code_id = x->code;
+    nd.thread = rd->thread;
+    nd.kind = x->kind == FT_REC_START    ? FT_NODE_CALL
+              : x->kind == FT_REC_RESUME ? FT_NODE_RESUME
+                                         : FT_NODE_THROW;
+    nd.end = FT_END_UNFINISHED;
+    nd.timed = (uint8_t)x->has_ts;
+    nd.t0 = x->ts;
+    nd.origin = (int64_t)b->n;
+    if (x->kind == FT_REC_START) {
+        nd.args = start_args(b, rd, x->code);
+        if (x->frame && fmap_put(&b->starts, x->frame, (int64_t)b->n) < 0) {
+            return -1;
+        }
+    }
+    else {
+        /* the latest start of this frame on this thread; one begun
+         * on another thread is found by order, later */
+        nd.origin = fmap_get(&b->starts, x->frame);
+        if (nd.origin >= 0 && b->nodes[nd.origin].thread != rd->thread) {
+            nd.origin = -1;
+        }
+    }
+    if (add_node(b, &nd, x->frame, 1) < 0) {
+        return -1;
+    }
+    if (x->frame && rd->gseq) {
+        b->seqs[b->n - 1] = rd->gseq;
+        rd->gseq = (1ull << 32) | (uint32_t)(rd->gseq + 1);
+    }
+    return 0;
+}
+
+/* FT_REC_RAISE, _RERAISE, _HANDLED: a marker in the innermost frame. */
+static int
+take_marker(builder *b, reader *rd, const record *x)
+{
+    int64_t top = x->top;
+    if (top < 0 || b->nodes[top].code_id != x->code) {
+        return 0; /* in a frame that began before tracing */
+    }
+    if (x->kind == FT_REC_RERAISE) {
+        /* A handler that let the exception go on (finally, with,
+         * except: raise) with nothing recorded in between: neither
+         * caught nor re-raised in any visible sense. */
+        ft_node *last = &b->nodes[b->n - 1];
+        if ((int64_t)(b->n - 1) != top && last->parent == top &&
+            last->kind == FT_NODE_HANDLED && last->exc == ft_rec_payload(x->r)) {
+            b->n--;
+            b->nodes[top].nchildren--;
+            return 0;
+        }
+    }
+    ft_node nd = {0};
+    nd.parent = top;
+    nd.code_id = x->code;
+    nd.thread = rd->thread;
+    nd.kind = x->kind == FT_REC_RAISE     ? FT_NODE_RAISE
+              : x->kind == FT_REC_RERAISE ? FT_NODE_RERAISE
+                                          : FT_NODE_HANDLED;
+    nd.exc = ft_rec_payload(x->r);
+    nd.origin = (int64_t)b->n;
+    nd.timed = (uint8_t)x->has_ts;
+    nd.t0 = nd.t1 = x->ts;
+    return add_node(b, &nd, 0, 0);
+}
+
+/* An exit with no open node of its code: the frame began before tracing
+ * started. Noted: it will adopt what was recorded on this thread so far
+ * (midflight.h). */
+static int
+note_adoption(builder *b, reader *rd, const record *x)
+{
+    if (FT_GROW(b->adopt, b->cap_adopt, b->nadopt + 1, 16) < 0) {
+        return -1;
+    }
+    ft_adoption *a = &b->adopt[b->nadopt++];
+    memset(a, 0, sizeof(*a));
+    a->pos = b->n;
+    a->thread = rd->thread;
+    a->cut = rd->tb->dropped > 0;
+    a->code_id = x->code;
+    if (x->kind == FT_REC_UNWIND) {
+        a->end = ft_rec_payload(x->r) == FT_VAL_GENEXIT ? FT_END_CLOSED : FT_END_RAISE;
+        a->exc = ft_rec_payload(x->r);
+    }
+    else {
+        a->end = x->kind == FT_REC_RETURN ? FT_END_RETURN : FT_END_YIELD;
+        a->result = ft_rec_payload(x->r);
+    }
+    return 0;
+}
+
+/* FT_REC_RETURN, _YIELD, _UNWIND: the innermost open node of the same
+ * code closes (anything open above it lost its exit: unfinished). */
+static int
+take_exit(builder *b, reader *rd, const record *x)
+{
+    size_t d = b->depth;
+    while (d > 0 && b->nodes[b->stack[d - 1]].code_id != x->code) {
+        d--;
+    }
+    uint32_t payload = ft_rec_payload(x->r);
+    if (d == 0 && x->kind == FT_REC_YIELD) {
+        return 0; /* suspended; if resumed it shows as a resumption */
+    }
+    if (d == 0 && x->kind == FT_REC_UNWIND && payload == FT_VAL_GENEXIT) {
+        /* a suspended generator closed with no entry recorded:
+         * from 3.13.10 CPython reports PY_UNWIND alone for a
+         * close() that runs nothing (compat.h). Not a frame that
+         * began before tracing. */
+        return 0;
+    }
+    if (d == 0) {
+        return note_adoption(b, rd, x);
+    }
+    int64_t idx = b->stack[d - 1];
+    ft_node *nd = &b->nodes[idx];
+    if (x->kind == FT_REC_UNWIND) {
+        /* a raise marker that ended the frame at once: the frame's
+         * own line says it */
+        ft_node *last = b->n ? &b->nodes[b->n - 1] : NULL;
+        if (last != NULL && last->parent == idx && last->kind == FT_NODE_RAISE &&
+            last->exc == payload) {
+            b->n--;
+            nd->nchildren--;
+        }
+        if (payload == FT_VAL_GENEXIT) {
+            nd->end = FT_END_CLOSED;
+        }
+        else {
+            nd->end = FT_END_RAISE;
+            nd->exc = payload;
+        }
+    }
+    else {
+        nd->end = x->kind == FT_REC_RETURN ? FT_END_RETURN : FT_END_YIELD;
+        nd->result = payload;
+    }
+    if (nd->timed && x->has_ts) {
+        nd->t1 = x->ts;
+    }
+    else {
+        nd->timed = 0;
+    }
+    b->depth = d - 1; /* anything above lost its exit: unfinished */
+    if (rd->lane >= 0 && b->depth <= rd->lane_base) {
+        rd->lane = -1; /* the task's step is over: back in the event loop */
+    }
+    return 0;
+}
+
+/* The records that only prepare a later entry: argument values, the
+ * order of the next generator entry, a task's creation. */
+static int
+take_note(builder *b, reader *rd, const record *x)
+{
+    uint32_t payload = ft_rec_payload(x->r);
+    if ((x->kind == FT_REC_ARGV || x->kind == FT_REC_ARGX) && rd->argv.code_id != x->code) {
+        rd->argv.code_id = x->code; /* a new call's arguments */
+        rd->argv.nnamed = rd->argv.nextra = 0;
+    }
+    switch (x->kind) {
+    case FT_REC_GSEQ:
+        rd->gseq = (1ull << 32) | payload;
+        break;
+    case FT_REC_ARGV:
+        if (rd->argv.nnamed < FT_ARGV_MAX) {
+            rd->argv.named[rd->argv.nnamed++] = payload;
+        }
+        break;
+    case FT_REC_ARGX:
+        if (rd->argv.nextra < FT_ARGV_MAX + FT_ARGV_TEXTS) {
+            rd->argv.extra_kw[rd->argv.nextra] = (uint8_t)ft_rec_has_frame(x->r);
+            rd->argv.extra[rd->argv.nextra++] = payload;
+        }
+        break;
+    case FT_REC_TASK_NEW: /* a new task: a new lane, and who made it */
+        if (fmap_put(&b->creators, x->word, ((int64_t)rd->thread << 32) | payload) < 0 ||
+            fmap_put(&b->lanes, x->word, -1) < 0) {
+            return -1;
+        }
+        break;
+    case FT_REC_ARGS:
+        if (rd->npend == MAX_PENDING) {
+            memmove(rd->pend, rd->pend + 1, sizeof(rd->pend[0]) * (MAX_PENDING - 1));
+            rd->npend--;
+        }
+        rd->pend[rd->npend].code_id = x->code;
+        rd->pend[rd->npend].payload = payload;
+        rd->npend++;
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+/* One thread's records, in order, into nodes (one handler per kind of
+ * record; the shadow stack is b->stack). */
 static int
 build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
 {
-    pending_args pend[MAX_PENDING];
-    int npend = 0;
-    ft_argv argv;  /* --args values for the next START */
-    uint32_t no_args = FT_VAL_ABSENT; /* payload of "" in this thread */
-    argv.nnamed = argv.nextra = 0;
-    argv.code_id = UINT32_MAX;
+    reader rd = {.tb = tb, .thread = thread, .no_args = FT_VAL_ABSENT, .lane = -1};
+    rd.argv.nnamed = rd.argv.nextra = 0;
+    rd.argv.code_id = UINT32_MAX;
     rec_iter it = {tb->head, 0};
-    ft_record r;
-    uint64_t gseq = 0;    /* order of this thread's next generator entry,
-                             with bit 32 set once known (FT_REC_GSEQ) */
-    int64_t lane = -1;    /* lane root of the task running now, if any */
-    size_t lane_base = 0; /* stack depth where its steps start */
+    record x;
     b->depth = 0;
-    while (rec_next(&it, &r)) {
-        unsigned kind = ft_rec_kind(r);
-        uint32_t code = ft_rec_code(r);
-        uint64_t ts = 0, frame = 0;
-        int has_ts = ft_rec_has_ts(r);
-        if (has_ts && !rec_next(&it, &ts)) {
-            break; /* truncated by a memory failure */
+    while (read_record(&it, &x)) {
+        x.top = b->depth ? b->stack[b->depth - 1] : -1;
+        if (rd.lane >= 0 && b->depth < rd.lane_base) {
+            rd.lane = -1; /* the frame that ran the event loop has returned */
         }
-        if (ft_rec_has_frame(r)) {
-            frame = ft_rec_payload(r);
-        }
-        int64_t top = b->depth ? b->stack[b->depth - 1] : -1;
-        if (lane >= 0 && b->depth < lane_base) {
-            lane = -1; /* the frame that ran the event loop has returned */
-        }
-        uint64_t word = 0;
-        if ((kind == FT_REC_TASK || kind == FT_REC_TASK_NEW) && !rec_next(&it, &word)) {
-            break;
-        }
-        if ((kind == FT_REC_ARGV || kind == FT_REC_ARGX) && argv.code_id != code) {
-            argv.code_id = code; /* a new call's arguments */
-            argv.nnamed = argv.nextra = 0;
-        }
-        switch (kind) {
-        case FT_REC_GSEQ:
-            gseq = (1ull << 32) | ft_rec_payload(r);
-            break;
-        case FT_REC_ARGV:
-            if (argv.nnamed < FT_ARGV_MAX) {
-                argv.named[argv.nnamed++] = ft_rec_payload(r);
-            }
-            break;
-        case FT_REC_ARGX:
-            if (argv.nextra < FT_ARGV_MAX + FT_ARGV_TEXTS) {
-                argv.extra_kw[argv.nextra] = (uint8_t)ft_rec_has_frame(r);
-                argv.extra[argv.nextra++] = ft_rec_payload(r);
-            }
-            break;
-        case FT_REC_TASK_NEW:
-            if (fmap_put(&b->creators, word, ((int64_t)thread << 32) | ft_rec_payload(r)) < 0 ||
-                fmap_put(&b->lanes, word, -1) < 0) { /* a new task: a new lane */
-                return -1;
-            }
-            break;
-        case FT_REC_TASK: {
-            if (word == 0) {
-                lane = -1;
-                break;
-            }
-            int64_t l = fmap_get(&b->lanes, word);
-            lane_base = b->depth;
-            if (l >= 0 && b->nodes[l].thread == thread) {
-                lane = l;
-                break;
-            }
-            ft_node nd = {0};
-            nd.parent = top; /* the frame running the event loop */
-            nd.code_id = code;
-            nd.thread = thread;
-            nd.kind = FT_NODE_TASK;
-            nd.end = FT_END_RETURN;
-            nd.origin = (int64_t)b->n;
-            nd.args = ft_rec_payload(r);
-            int64_t c = fmap_get(&b->creators, word);
-            if (c >= 0) {
-                uint32_t cthread = (uint32_t)(c >> 32), cpayload = (uint32_t)c;
-                if (cthread == thread) {
-                    nd.result = cpayload;
-                }
-                else { /* copy the creator's name into this thread's store */
-                    PyObject *txt = ft_value_text(b->threads[cthread], cpayload);
-                    if (txt == NULL) {
-                        PyErr_Clear();
-                    }
-                    nd.result = ft_store_text(tb, txt);
-                }
-            }
-            lane = (int64_t)b->n;
-            if (add_node(b, &nd, 0, 0) < 0 || fmap_put(&b->lanes, word, lane) < 0) {
-                return -1;
-            }
-            b->has_lanes = 1;
-            break;
-        }
-        case FT_REC_ARGS:
-            if (npend == MAX_PENDING) {
-                memmove(pend, pend + 1, sizeof(pend[0]) * (MAX_PENDING - 1));
-                npend--;
-            }
-            pend[npend].code_id = code;
-            pend[npend].payload = ft_rec_payload(r);
-            npend++;
+        int rc;
+        switch (x.kind) {
+        case FT_REC_TASK:
+            rc = take_task(b, &rd, &x);
             break;
         case FT_REC_START:
         case FT_REC_RESUME:
-        case FT_REC_THROW: {
-            ft_node nd = {0};
-            nd.parent = (lane >= 0 && b->depth == lane_base) ? lane : top;
-            if (kind != FT_REC_START || argv.code_id != code) {
-                argv.code_id = UINT32_MAX;
-            }
-            nd.code_id = code;
-            nd.thread = thread;
-            nd.kind = kind == FT_REC_START ? FT_NODE_CALL
-                      : kind == FT_REC_RESUME ? FT_NODE_RESUME : FT_NODE_THROW;
-            nd.end = FT_END_UNFINISHED;
-            nd.timed = (uint8_t)has_ts;
-            nd.t0 = ts;
-            nd.origin = (int64_t)b->n;
-            if (kind == FT_REC_START) {
-                for (int k = npend - 1; k >= 0; k--) {
-                    if (pend[k].code_id == code) {
-                        nd.args = pend[k].payload;
-                        memmove(pend + k, pend + k + 1, sizeof(pend[0]) * (size_t)(npend - k - 1));
-                        npend--;
-                        break;
-                    }
-                }
-                if (argv.code_id == code) {
-                    PyObject *co = code < b->codes->count ? b->codes->entries[code].code : NULL;
-                    nd.args = ft_argv_text(tb, co, &argv);
-                    argv.code_id = UINT32_MAX;
-                }
-                else if (b->all_args && nd.args == FT_VAL_ABSENT) {
-                    /* --args and no parameter recorded: it takes none */
-                    if (no_args == FT_VAL_ABSENT) {
-                        no_args = ft_store_text(tb, PyUnicode_New(0, 0));
-                    }
-                    nd.args = no_args;
-                }
-                if (frame && fmap_put(&b->starts, frame, (int64_t)b->n) < 0) {
-                    return -1;
-                }
-            }
-            else {
-                /* the latest start of this frame on this thread; one begun
-                 * on another thread is found by order, later */
-                nd.origin = fmap_get(&b->starts, frame);
-                if (nd.origin >= 0 && b->nodes[nd.origin].thread != thread) {
-                    nd.origin = -1;
-                }
-            }
-            if (add_node(b, &nd, frame, 1) < 0) {
-                return -1;
-            }
-            if (frame && gseq) {
-                b->seqs[b->n - 1] = gseq;
-                gseq = (1ull << 32) | (uint32_t)(gseq + 1);
-            }
+        case FT_REC_THROW:
+            rc = take_entry(b, &rd, &x);
             break;
-        }
         case FT_REC_RAISE:
         case FT_REC_RERAISE:
-        case FT_REC_HANDLED: {
-            if (top < 0 || b->nodes[top].code_id != code) {
-                break; /* in a frame that began before tracing */
-            }
-            if (kind == FT_REC_RERAISE) {
-                /* A handler that let the exception go on (finally, with,
-                 * except: raise) with nothing recorded in between: neither
-                 * caught nor re-raised in any visible sense. */
-                ft_node *last = &b->nodes[b->n - 1];
-                if ((int64_t)(b->n - 1) != top && last->parent == top &&
-                    last->kind == FT_NODE_HANDLED && last->exc == ft_rec_payload(r)) {
-                    b->n--;
-                    b->nodes[top].nchildren--;
-                    break;
-                }
-            }
-            ft_node nd = {0};
-            nd.parent = top;
-            nd.code_id = code;
-            nd.thread = thread;
-            nd.kind = kind == FT_REC_RAISE ? FT_NODE_RAISE
-                      : kind == FT_REC_RERAISE ? FT_NODE_RERAISE : FT_NODE_HANDLED;
-            nd.exc = ft_rec_payload(r);
-            nd.origin = (int64_t)b->n;
-            nd.timed = (uint8_t)has_ts;
-            nd.t0 = nd.t1 = ts;
-            if (add_node(b, &nd, 0, 0) < 0) {
-                return -1;
-            }
+        case FT_REC_HANDLED:
+            rc = take_marker(b, &rd, &x);
             break;
-        }
         case FT_REC_RETURN:
         case FT_REC_YIELD:
-        case FT_REC_UNWIND: {
-            size_t d = b->depth;
-            while (d > 0 && b->nodes[b->stack[d - 1]].code_id != code) {
-                d--;
-            }
-            if (d == 0 && kind == FT_REC_YIELD) {
-                break; /* suspended; if resumed it shows as a resumption */
-            }
-            if (d == 0 && kind == FT_REC_UNWIND && ft_rec_payload(r) == FT_VAL_GENEXIT) {
-                /* a suspended generator closed with no entry recorded:
-                 * from 3.13.10 CPython reports PY_UNWIND alone for a
-                 * close() that runs nothing (compat.h). Not a frame that
-                 * began before tracing. */
-                break;
-            }
-            if (d == 0) {
-                /* the frame began before tracing started: noted, it will
-                 * adopt what was recorded on this thread so far */
-                if (b->nadopt == b->cap_adopt) {
-                    size_t nc = b->cap_adopt ? b->cap_adopt * 2 : 16;
-                    ft_adoption *na = PyMem_RawRealloc(b->adopt, nc * sizeof(ft_adoption));
-                    if (na == NULL) {
-                        return -1;
-                    }
-                    b->adopt = na;
-                    b->cap_adopt = nc;
-                }
-                ft_adoption *a = &b->adopt[b->nadopt++];
-                memset(a, 0, sizeof(*a));
-                a->pos = b->n;
-                a->thread = thread;
-                a->cut = tb->dropped > 0;
-                a->code_id = code;
-                if (kind == FT_REC_UNWIND) {
-                    a->end = ft_rec_payload(r) == FT_VAL_GENEXIT ? FT_END_CLOSED : FT_END_RAISE;
-                    a->exc = ft_rec_payload(r);
-                }
-                else {
-                    a->end = kind == FT_REC_RETURN ? FT_END_RETURN : FT_END_YIELD;
-                    a->result = ft_rec_payload(r);
-                }
-                break;
-            }
-            int64_t idx = b->stack[d - 1];
-            ft_node *nd = &b->nodes[idx];
-            uint32_t payload = ft_rec_payload(r);
-            if (kind == FT_REC_UNWIND) {
-                /* a raise marker that ended the frame at once: the frame's
-                 * own line says it */
-                ft_node *last = b->n ? &b->nodes[b->n - 1] : NULL;
-                if (last != NULL && last->parent == idx && last->kind == FT_NODE_RAISE &&
-                    last->exc == payload) {
-                    b->n--;
-                    nd->nchildren--;
-                }
-                if (payload == FT_VAL_GENEXIT) {
-                    nd->end = FT_END_CLOSED;
-                }
-                else {
-                    nd->end = FT_END_RAISE;
-                    nd->exc = payload;
-                }
-            }
-            else {
-                nd->end = kind == FT_REC_RETURN ? FT_END_RETURN : FT_END_YIELD;
-                nd->result = payload;
-            }
-            if (nd->timed && has_ts) {
-                nd->t1 = ts;
-            }
-            else {
-                nd->timed = 0;
-            }
-            b->depth = d - 1; /* anything above lost its exit: unfinished */
-            if (lane >= 0 && b->depth <= lane_base) {
-                lane = -1; /* the task's step is over: back in the event loop */
-            }
+        case FT_REC_UNWIND:
+            rc = take_exit(b, &rd, &x);
+            break;
+        default:
+            rc = take_note(b, &rd, &x);
             break;
         }
-        default:
-            break;
+        if (rc < 0) {
+            return -1;
         }
     }
     return 0;
@@ -709,9 +792,9 @@ ft_tree_build(ft_tree *t)
         return -1;
     }
     if (b.n > 0 && b.n < b.cap && b.nodes != NULL) {
-        /* give back the unused part of the estimate (never touched) */
-        ft_node *fit = PyMem_RawRealloc(b.nodes, b.n * sizeof(ft_node));
-        b.nodes = fit != NULL ? fit : b.nodes;
+        /* give back the unused part of the estimate (never touched); on
+         * failure the larger block is kept */
+        (void)FT_RESIZE(b.nodes, b.n);
     }
     t->nodes = b.nodes;
     t->nnodes = b.n;

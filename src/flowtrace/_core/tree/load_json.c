@@ -14,6 +14,7 @@
 
 #include "recording/values.h"
 #include "output/write_json.h"
+#include "tree/walk.h"
 
 typedef struct {
     PyObject *id, *name, *module, *file, *line, *ident, *dropped, *parent, *thread,
@@ -299,13 +300,12 @@ load_calls(ft_tree *t, PyObject *list, const keys *k)
     Py_ssize_t n = PyList_GET_SIZE(list);
     t->nodes = PyMem_RawCalloc(n ? (size_t)n : 1, sizeof(ft_node));
     t->thread_first = PyMem_RawCalloc((size_t)t->nthreads + 1, sizeof(size_t));
-    int64_t *stack = PyMem_RawMalloc((n ? (size_t)n : 1) * sizeof(int64_t));
-    if (t->nodes == NULL || t->thread_first == NULL || stack == NULL) {
-        PyMem_RawFree(stack);
+    if (t->nodes == NULL || t->thread_first == NULL) {
         PyErr_NoMemory();
         return -1;
     }
-    size_t depth = 0;
+    ft_walk w = {0}; /* the tree order, checked as the calls are read */
+    ft_walk_begin(&w, t->nodes, 0, 0);
     long long cur_thread = 0;
     Py_ssize_t nneed = 0, ntimed = 0;
     int rc = -1;
@@ -334,10 +334,12 @@ load_calls(ft_tree *t, PyObject *list, const keys *k)
         }
         while (cur_thread < th) {
             t->thread_first[++cur_thread] = (size_t)i;
-            depth = 0;
+            ft_walk_begin(&w, t->nodes, (size_t)i, (size_t)i);
         }
-        while (depth > 0 && stack[depth - 1] != parent) {
-            depth--;
+        nd->parent = parent;
+        Py_ssize_t depth = ft_walk_enter(&w, (size_t)i);
+        if (depth < 0) {
+            goto done;
         }
         if (parent >= 0 && depth == 0) {
             bad("calls", i, k->parent, "not an open call of the same thread (calls must be "
@@ -369,7 +371,6 @@ load_calls(ft_tree *t, PyObject *list, const keys *k)
             bad("calls", i, k->t1, "ends before it starts");
             goto done;
         }
-        nd->parent = parent;
         nd->code_id = (uint32_t)fn;
         nd->thread = (uint32_t)th;
         ft_threadbuf *tb = t->thread_vec[th];
@@ -389,7 +390,6 @@ load_calls(ft_tree *t, PyObject *list, const keys *k)
         if (parent >= 0) {
             t->nodes[parent].nchildren++;
         }
-        stack[depth++] = i;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         int64_t o = t->nodes[i].origin;
@@ -405,7 +405,7 @@ load_calls(ft_tree *t, PyObject *list, const keys *k)
     t->cfg.timing = nneed > 0 && ntimed == nneed;
     rc = 0;
 done:
-    PyMem_RawFree(stack);
+    ft_walk_free(&w);
     return rc;
 }
 
