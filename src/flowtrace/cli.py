@@ -27,7 +27,8 @@ from .api import print_tree, start_tracing, stop_tracing
 from .model import Trace
 from .saved import TraceFileError, load, save, write_path
 
-DEFAULT_FILES = {"json": "flowtrace.json", "chrome": "flowtrace.chrome.json"}
+DEFAULT_FILES = {"json": "flowtrace.json", "chrome": "flowtrace.chrome.json",
+                 "ftrace": "flowtrace.ftrace"}
 
 PATTERN_HELP = (
     "PATTERN is a module glob (myapp.*; a bare package name also covers its "
@@ -84,12 +85,14 @@ def _parser() -> argparse.ArgumentParser:
     out = run.add_argument_group("output")
     out.add_argument("-o", "--output", metavar="FILE",
                      help="write to FILE instead: the text tree goes to stderr by default "
-                     "(never mixed with the program's stdout); json and chrome go to "
-                     "flowtrace.json / flowtrace.chrome.json by default; '-' is stdout")
-    out.add_argument("--format", choices=("text", "json", "chrome"), default="text",
-                     help="text: the call tree (default); json: FlowTrace's saved trace "
-                     "(flowtrace show/stats read it back); chrome: Chrome Trace Event "
-                     "JSON for Perfetto UI, chrome://tracing and speedscope")
+                     "(never mixed with the program's stdout); ftrace, json and chrome go "
+                     "to flowtrace.ftrace / .json / .chrome.json by default; '-' is stdout")
+    out.add_argument("--format", choices=("text", "ftrace", "json", "chrome"), default=None,
+                     help="text: the call tree (default; ftrace when -o names a .ftrace "
+                     "file); ftrace: FlowTrace's binary recording, compact and fast to "
+                     "write and read back (flowtrace show/stats); json: FlowTrace's saved "
+                     "trace as JSON; chrome: Chrome Trace Event JSON for Perfetto UI, "
+                     "chrome://tracing and speedscope")
     rec = run.add_argument_group("what is recorded")
     rec.add_argument("--timing", action="store_true",
                      help="record each call's duration (shown as [0.000123s])")
@@ -115,20 +118,20 @@ def _parser() -> argparse.ArgumentParser:
                      help="the script and its arguments")
 
     show = sub.add_parser(
-        "show", help="print a saved JSON trace as a tree",
-        description="Print the call tree of a trace saved with --format json.")
-    show.add_argument("file", metavar="FILE", help="a trace saved with --format json")
+        "show", help="print a saved trace as a tree",
+        description="Print the call tree of a trace saved with --format ftrace or json.")
+    show.add_argument("file", metavar="FILE", help="a trace saved with --format ftrace or json")
     show.add_argument("-o", "--output", metavar="FILE",
                       help="write the tree to FILE instead of stdout")
     _display_options(show)
 
     stats = sub.add_parser(
-        "stats", help="per-function counts (and times) of a saved JSON trace",
-        description="Per-function summary of a trace saved with --format json: calls, "
+        "stats", help="per-function counts (and times) of a saved trace",
+        description="Per-function summary of a trace saved with --format ftrace or json: calls, "
         "resumptions of generators/coroutines, calls that raised, and, when the trace "
         "was recorded with --timing, total time (each outermost call once, like "
         "cProfile's cumulative time) and self time (total minus the calls it made).")
-    stats.add_argument("file", metavar="FILE", help="a trace saved with --format json")
+    stats.add_argument("file", metavar="FILE", help="a trace saved with --format ftrace or json")
     stats.add_argument("--top", type=_positive, metavar="N", help="only the first N lines")
     stats.add_argument("--sort", choices=("total", "self", "calls", "name"),
                        help="order: by total time (default with timing), self time, "
@@ -187,7 +190,11 @@ def _write_output(ns: argparse.Namespace, trace: Trace, command: str) -> None:
         return
     path = ns.output or DEFAULT_FILES[fmt]
     save(trace, path, format=fmt, meta=meta)
-    print(f"flowtrace: {len(trace)} calls saved to {path} ({fmt})", file=sys.stderr)
+    if fmt == "ftrace":  # counting calls would build the tree: say what was kept
+        what = f"{trace._c().nrecords:,} records"
+    else:
+        what = f"{len(trace)} calls"
+    print(f"flowtrace: {what} saved to {path} ({fmt})", file=sys.stderr)
 
 
 def _print(trace: Any, out: IO[str], ns: argparse.Namespace) -> None:
@@ -195,6 +202,8 @@ def _print(trace: Any, out: IO[str], ns: argparse.Namespace) -> None:
 
 
 def _run(ns: argparse.Namespace) -> int:
+    if ns.format is None:  # a .ftrace name says which format
+        ns.format = "ftrace" if (ns.output or "").endswith(".ftrace") else "text"
     if ns.module is not None:
         if not ns.module:
             print("flowtrace run: -m needs a module name", file=sys.stderr)

@@ -161,9 +161,10 @@ class Trace(Sequence[CallEvent]):
     def save(self, file: Any, format: str = "json") -> None:
         """Write the trace to ``file`` (a path or an open file):
         ``format="json"`` (FlowTrace's schema, loads back with
-        :func:`flowtrace.load`) or ``"chrome"`` (Chrome Trace Event JSON for
-        Perfetto UI, chrome://tracing, speedscope). Streams: memory does not
-        grow with the trace."""
+        :func:`flowtrace.load`), ``"ftrace"`` (the recording itself, binary:
+        smallest, fastest to write and to load back) or ``"chrome"`` (Chrome
+        Trace Event JSON for Perfetto UI, chrome://tracing, speedscope).
+        Streams: memory does not grow with the trace."""
         from .saved import save
 
         save(self, file, format=format)

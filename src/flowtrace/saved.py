@@ -27,6 +27,8 @@ __all__ = ["save", "load", "TraceFileError", "FORMAT", "VERSION"]
 
 FORMAT = "flowtrace"
 VERSION = 1
+FORMATS = ("ftrace", "json", "chrome")
+FTRACE_MAGIC = b"\x89FTR\r\n\x1a\n"  # docs/ftrace-format.md
 
 class TraceFileError(ValueError):
     """A saved trace that cannot be read: the message says why, in a line."""
@@ -50,6 +52,9 @@ def save(trace: Sequence[CallEvent], file: Any, format: str = "json", *,
     """Write ``trace`` to ``file`` (a path, or a file open for writing,
     text or binary).
 
+    - ``format="ftrace"``: the recording itself, binary (docs/ftrace-format.md):
+      compact, written and read back fastest; needs a trace that was
+      recorded (not one rebuilt from events or loaded from JSON).
     - ``format="json"``: FlowTrace's own schema (docs/json-format.md); loads
       back with :func:`load` (``flowtrace show``, ``flowtrace stats``).
     - ``format="chrome"``: Chrome Trace Event JSON, for Perfetto UI,
@@ -61,8 +66,9 @@ def save(trace: Sequence[CallEvent], file: Any, format: str = "json", *,
     half a trace under the final name; a symbolic link is followed; a
     device or FIFO is written in place.
     """
-    if format not in ("json", "chrome"):
-        raise ValueError(f"format must be 'json' or 'chrome', not {format!r}")
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(map(repr, FORMATS))}, "
+                         f"not {format!r}")
     if isinstance(trace, Trace):
         core = trace._c()
     else:
@@ -70,7 +76,12 @@ def save(trace: Sequence[CallEvent], file: Any, format: str = "json", *,
     meta_text = _meta(meta)
 
     def write(f: Any, binary: bool) -> None:
-        if format == "json":
+        if format == "ftrace":
+            if not binary:
+                raise ValueError("format 'ftrace' is binary: give a path or a file "
+                                 "opened in binary mode")
+            core.write_ftrace(f)
+        elif format == "json":
             core.write_json(f, binary=binary, meta=meta_text)
         else:
             name = (meta or {}).get("command") or " ".join(sys.argv) or "python"
@@ -196,10 +207,27 @@ def _check_head(head: bytes, complete: bool) -> None:
                '{"format": "flowtrace")')
 
 
+def _load_ftrace(name: str, f: Any, head: bytes) -> Trace:
+    """A .ftrace file: mapped (a regular file) or read, checked and copied
+    into the engine by C (load_ftrace.c)."""
+    import mmap
+
+    try:
+        if stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                return Trace(_core.Trace._from_ftrace(mm))
+        return Trace(_core.Trace._from_ftrace(head + f.read()))
+    except ValueError as e:
+        raise TraceFileError(f"{name}: {e}") from None
+    except MemoryError:
+        raise TraceFileError(f"{name}: not enough memory to load it") from None
+
+
 def load(path: str | os.PathLike[str]) -> Trace:
-    """Read a trace saved as FlowTrace JSON (``save(..., format="json")``,
-    ``flowtrace run --format json``) into a Trace: ``print_tree``,
-    ``Trace.stats()`` and iteration work on it as on a recorded one.
+    """Read a saved trace into a Trace: the binary recording
+    (``save(..., format="ftrace")``, ``flowtrace run -o trace.ftrace``) or
+    FlowTrace JSON (``format="json"``). ``print_tree``, ``Trace.stats()``
+    and iteration work on it as on a recorded one.
 
     Raises TraceFileError (a ValueError) with a one-line reason when the
     file cannot be read, is not JSON, is truncated, or does not follow the
@@ -209,6 +237,8 @@ def load(path: str | os.PathLike[str]) -> Trace:
     try:
         with open(name, "rb") as f:
             head = f.read(_HEAD_BYTES)
+            if head.startswith(FTRACE_MAGIC):
+                return _load_ftrace(name, f, head)
             _check_head(head, len(head) < _HEAD_BYTES)
             data = head + f.read()
     except OSError as e:

@@ -32,17 +32,22 @@ ft_checksum_init(ft_checksum *c, uint64_t length)
 }
 
 /* Words are read little-endian (memcpy on the little-endian machines
- * FlowTrace builds on). */
+ * FlowTrace builds on); the bytes may come in pieces of any size. */
 static inline void
 ft_checksum_add(ft_checksum *c, const void *data, size_t len)
 {
     const uint8_t *p = data;
     c->n += len;
-    while (c->ntail > 0 && c->ntail < 8 && len > 0) {
-        c->tail[c->ntail++] = *p++;
-        len--;
-    }
-    if (c->ntail == 8) {
+    if (c->ntail > 0) {
+        size_t take = 8 - c->ntail;
+        take = take > len ? len : take;
+        memcpy(c->tail + c->ntail, p, take);
+        c->ntail += (unsigned)take;
+        p += take;
+        len -= take;
+        if (c->ntail < 8) {
+            return;
+        }
         uint64_t w;
         memcpy(&w, c->tail, 8);
         c->h = ft_checksum_mix(c->h, w);
@@ -55,9 +60,9 @@ ft_checksum_add(ft_checksum *c, const void *data, size_t len)
         p += 8;
         len -= 8;
     }
-    while (len > 0) {
-        c->tail[c->ntail++] = *p++;
-        len--;
+    if (len > 0) {
+        memcpy(c->tail, p, len);
+        c->ntail = (unsigned)len;
     }
 }
 

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "common/checksum.h"
-#include "output/jsonbuf.h"
+#include "output/sink.h"
 #include "recording/values.h"
 
 #define FTRACE_MAGIC "\x89" "FTR\r\n\x1a\n"
@@ -23,6 +23,7 @@ typedef struct {
     ft_sink sink;      /* owned: where the bytes go (binary) */
     PyObject *index;   /* owned dict: text (str) -> its index (int) */
     PyObject *order;   /* owned list: the texts, by index */
+    PyObject *unknown; /* owned: "?", the name of codes never recorded */
     ft_checksum sum;   /* the current block's */
 } writer;
 
@@ -45,20 +46,22 @@ put_u64(writer *w, uint64_t v)
     put(w, &v, 8);
 }
 
+/* The checksum covers the block's header, its payload and the payload's
+ * padding: every byte of the block but the checksum itself. */
 static void
 block_begin(writer *w, uint32_t kind, uint64_t len)
 {
     uint32_t head[2] = {kind, 0};
-    ft_sbuf_put(&w->sink.out, (const char *)head, sizeof(head));
-    ft_sbuf_put(&w->sink.out, (const char *)&len, 8);
-    ft_checksum_init(&w->sum, len);
+    ft_checksum_init(&w->sum, 16 + (len + 7) / 8 * 8);
+    put(w, head, sizeof(head));
+    put(w, &len, 8);
 }
 
 static int
 block_end(writer *w, uint64_t len)
 {
     static const uint8_t zeros[8] = {0};
-    ft_sbuf_put(&w->sink.out, (const char *)zeros, (size_t)((8 - len % 8) % 8));
+    put(w, zeros, (size_t)((8 - len % 8) % 8));
     uint64_t c = ft_checksum_end(&w->sum);
     ft_sbuf_put(&w->sink.out, (const char *)&c, 8);
     return ft_sink_maybe_flush(&w->sink);
@@ -202,6 +205,18 @@ write_codes(writer *w, const ft_tree *t)
     uint32_t n = t->nnames;
     ft_sbuf_put(&body, (const char *)&n, 4);
     for (uint32_t c = 0; c < n; c++) {
+        if (c < t->codes.count && (t->codes.entries[c].verdict & FT_CODE_EXCLUDED)) {
+            /* seen once, never recorded (the stdlib...): a placeholder
+             * keeps the ids of the others */
+            int64_t q = text_index(w, w->unknown);
+            uint32_t e[6] = {(uint32_t)q, NONE_TEXT, NONE_TEXT, 0, 0, 0};
+            if (q < 0) {
+                ft_sbuf_free(&body);
+                return -1;
+            }
+            ft_sbuf_put(&body, (const char *)e, sizeof(e));
+            continue;
+        }
         PyObject *name = ft_tree_name(t, c);
         if (name == NULL) {
             ft_sbuf_free(&body);
@@ -302,18 +317,28 @@ ft_write_ftrace(const ft_tree *t, PyObject *file)
                         "JSON or rebuilt from CallEvents (save it as json)");
         return -1;
     }
-    writer w = {{0}, PyDict_New(), PyList_New(0), {0}};
-    if (w.index == NULL || w.order == NULL || ft_sink_open(&w.sink, file, 1) < 0) {
+    writer w = {{0}, PyDict_New(), PyList_New(0), PyUnicode_FromString("?"), {0}};
+    if (w.index == NULL || w.order == NULL || w.unknown == NULL ||
+        ft_sink_open(&w.sink, file, 1) < 0) {
         Py_XDECREF(w.index);
         Py_XDECREF(w.order);
+        Py_XDECREF(w.unknown);
         return -1;
     }
     uint32_t flags = (t->cfg.timing ? 1u : 0) | (t->cfg.results ? 2u : 0) |
                      (t->cfg.args ? 4u : 0) | (t->cfg.midflight ? 8u : 0);
+    uint8_t header[32];
     uint32_t head[4] = {1, 32, flags, 0};
-    ft_sbuf_put(&w.sink.out, FTRACE_MAGIC, 8);
-    ft_sbuf_put(&w.sink.out, (const char *)head, sizeof(head));
-    ft_sbuf_put(&w.sink.out, (const char *)&t->cfg.records_ns_per_tick, 8);
+    memcpy(header, FTRACE_MAGIC, 8);
+    memcpy(header + 8, head, sizeof(head));
+    memcpy(header + 24, &t->cfg.records_ns_per_tick, 8);
+    /* the header's own checksum: its bytes, with this field 0 */
+    ft_checksum hc;
+    ft_checksum_init(&hc, 32);
+    ft_checksum_add(&hc, header, 32);
+    uint32_t hsum = (uint32_t)ft_checksum_end(&hc);
+    memcpy(header + 20, &hsum, 4);
+    ft_sbuf_put(&w.sink.out, (const char *)header, 32);
     int rc = 0;
     for (uint32_t i = 0; i < t->nthreads && rc == 0; i++) {
         rc = write_thread(&w, t, i);
@@ -334,5 +359,6 @@ ft_write_ftrace(const ft_tree *t, PyObject *file)
     ft_sink_close(&w.sink);
     Py_DECREF(w.index);
     Py_DECREF(w.order);
+    Py_DECREF(w.unknown);
     return rc;
 }

@@ -184,8 +184,8 @@ trace_write_chrome(ft_trace *t, PyObject *args, PyObject *kw)
 static PyObject *
 trace_write_ftrace(ft_trace *t, PyObject *file)
 {
-    const ft_tree *tree = built(t);
-    if (tree == NULL || ft_write_ftrace(tree, file) < 0) {
+    /* the records as they are: no tree is built */
+    if (ft_write_ftrace(&t->tree, file) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;

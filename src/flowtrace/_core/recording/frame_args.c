@@ -221,13 +221,8 @@ put_payload(ft_sbuf *s, ft_threadbuf *tb, uint32_t payload)
 }
 
 uint32_t
-ft_argv_text(ft_threadbuf *tb, PyObject *code, const ft_argv *a)
+ft_argv_text(ft_threadbuf *tb, Py_ssize_t npos, PyObject *varnames, const ft_argv *a)
 {
-    PyCodeObject *co = (PyCodeObject *)code;
-    if (co == NULL) {
-        return FT_VAL_ABSENT;
-    }
-    Py_ssize_t npos = co->co_argcount;
     /* One positional argument (a parameter, or an item of *args / of a
      * decorated call): its text is the text of its value, so the value
      * itself stands for the arguments (no string made). */
@@ -238,9 +233,8 @@ ft_argv_text(ft_threadbuf *tb, PyObject *code, const ft_argv *a)
         return a->extra[0];
     }
     /* the names are needed for keyword-only parameters only */
-    PyObject *names = (Py_ssize_t)a->nnamed > npos ? PyCode_GetVarnames(co) : NULL;
+    PyObject *names = (Py_ssize_t)a->nnamed > npos ? varnames : NULL;
     if ((Py_ssize_t)a->nnamed > npos && names == NULL) {
-        PyErr_Clear();
         return FT_VAL_ABSENT;
     }
     ft_sbuf s = {0};
@@ -277,7 +271,6 @@ ft_argv_text(ft_threadbuf *tb, PyObject *code, const ft_argv *a)
         Py_XDECREF(t);
         PyErr_Clear();
     }
-    Py_XDECREF(names);
     PyObject *r = PyUnicode_DecodeUTF8(s.buf ? s.buf : "", (Py_ssize_t)s.len, "replace");
     ft_sbuf_free(&s);
     if (r == NULL) {

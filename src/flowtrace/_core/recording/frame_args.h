@@ -29,7 +29,9 @@ typedef struct {
 } ft_argv;
 
 /* Their text, "3, 'x', *rest..., k=1, a=2", stored in `tb`: the payload, or
- * FT_VAL_ABSENT. Runs at build time (names come from the code object). */
-uint32_t ft_argv_text(ft_threadbuf *tb, PyObject *code, const ft_argv *a);
+ * FT_VAL_ABSENT. Runs at build time: `npos` is the code's co_argcount and
+ * `names` (borrowed tuple of str, or NULL when unknown) its parameter
+ * names, from the code object or a loaded file (ft_tree_argspec). */
+uint32_t ft_argv_text(ft_threadbuf *tb, Py_ssize_t npos, PyObject *names, const ft_argv *a);
 
 #endif

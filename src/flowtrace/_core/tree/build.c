@@ -137,7 +137,8 @@ typedef struct {
                            the creating task's name) */
     int has_lanes;     /* some lane was made: lay the nodes out again */
     ft_threadbuf **threads; /* borrowed: the trace's buffers, by thread */
-    const ft_codetable *codes; /* borrowed: the trace's code table */
+    const ft_tree *tree;       /* borrowed: the tree being built (its code
+                                  table, or a loaded file's parameters) */
     int all_args;      /* --args: every call's arguments were captured */
 } builder;
 
@@ -313,8 +314,12 @@ start_args(builder *b, reader *rd, uint32_t code)
         }
     }
     if (rd->argv.code_id == code) {
-        PyObject *co = code < b->codes->count ? b->codes->entries[code].code : NULL;
-        args = ft_argv_text(rd->tb, co, &rd->argv);
+        Py_ssize_t npos = 0;
+        PyObject *names = NULL;
+        if (ft_tree_argspec(b->tree, code, &npos, &names) == 0) {
+            args = ft_argv_text(rd->tb, npos, names, &rd->argv);
+            Py_DECREF(names);
+        }
         rd->argv.code_id = UINT32_MAX;
     }
     else if (b->all_args && args == FT_VAL_ABSENT) {
@@ -750,7 +755,7 @@ ft_tree_build(ft_tree *t)
     }
     builder b = {0};
     b.threads = t->thread_vec;
-    b.codes = &t->codes;
+    b.tree = t;
     b.all_args = t->cfg.args;
     size_t *first = PyMem_RawCalloc((size_t)t->nthreads + 1, sizeof(size_t));
     int rc = first == NULL ? -1 : 0;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/checksum.h"
+#include "common/growable.h"
 #include "recording/record.h"
 #include "recording/values.h"
 
@@ -324,12 +325,8 @@ typedef struct {
 static int
 scan_blocks(const uint8_t *data, size_t size, block **out, size_t *nout)
 {
-    size_t cap = 16, n = 0, off = FTRACE_HEADER;
-    block *v = PyMem_RawMalloc(cap * sizeof(block));
-    if (v == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
+    size_t cap = 0, n = 0, off = FTRACE_HEADER;
+    block *v = NULL; /* owned (PyMem_Raw) */
     for (;;) {
         if (size - off < 16) {
             PyMem_RawFree(v);
@@ -351,21 +348,16 @@ scan_blocks(const uint8_t *data, size_t size, block **out, size_t *nout)
         uint64_t want;
         memcpy(&want, payload + padded, 8);
         ft_checksum c;
-        ft_checksum_init(&c, len);
-        ft_checksum_add(&c, payload, (size_t)len);
+        ft_checksum_init(&c, 16 + padded);
+        ft_checksum_add(&c, data + off, 16 + padded);
         if (ft_checksum_end(&c) != want) {
             PyMem_RawFree(v);
             return bad(NULL, "%s block at byte %zu: damaged (checksum mismatch)", kname, off);
         }
-        if (n == cap) {
-            block *nv = PyMem_RawRealloc(v, 2 * cap * sizeof(block));
-            if (nv == NULL) {
-                PyMem_RawFree(v);
-                PyErr_NoMemory();
-                return -1;
-            }
-            v = nv;
-            cap *= 2;
+        if (FT_GROW(v, cap, n + 1, 16) < 0) {
+            PyMem_RawFree(v);
+            PyErr_NoMemory();
+            return -1;
         }
         v[n++] = (block){kind, payload, (size_t)len};
         off += 16 + padded + 8;
@@ -386,11 +378,12 @@ read_header(const uint8_t *data, size_t size, ft_trace_config *cfg)
                              ? "not a FlowTrace binary trace (no .ftrace signature)"
                              : "the file ends too early (truncated header)");
     }
-    uint32_t version, hsize, flags;
+    uint32_t version, hsize, flags, hsum;
     double ns;
     memcpy(&version, data + 8, 4);
     memcpy(&hsize, data + 12, 4);
     memcpy(&flags, data + 16, 4);
+    memcpy(&hsum, data + 20, 4);
     memcpy(&ns, data + 24, 8);
     if (version != FTRACE_VERSION) {
         return bad(NULL, "this FlowTrace reads .ftrace version %u, the file is version %u%s",
@@ -399,6 +392,18 @@ read_header(const uint8_t *data, size_t size, ft_trace_config *cfg)
     }
     if (hsize != FTRACE_HEADER) {
         return bad(NULL, "header size %u (expected %u)", hsize, FTRACE_HEADER);
+    }
+    uint8_t header[FTRACE_HEADER];
+    memcpy(header, data, FTRACE_HEADER);
+    memset(header + 20, 0, 4);
+    ft_checksum c;
+    ft_checksum_init(&c, FTRACE_HEADER);
+    ft_checksum_add(&c, header, FTRACE_HEADER);
+    if ((uint32_t)ft_checksum_end(&c) != hsum) {
+        return bad(NULL, "damaged header (checksum mismatch)");
+    }
+    if (flags & ~15u) {
+        return bad(NULL, "unknown flags 0x%x in the header", flags);
     }
     if (!isfinite(ns) || ns <= 0 || ns > 1e9) {
         return bad(NULL, "ns_per_tick %g is not a clock rate", ns);
