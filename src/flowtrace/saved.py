@@ -215,7 +215,7 @@ def _load_ftrace(name: str, f: Any, head: bytes) -> Trace:
     try:
         if stat.S_ISREG(os.fstat(f.fileno()).st_mode):
             with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                return Trace(_core.Trace._from_ftrace(mm))
+                return Trace(_core.Trace._from_ftrace(mm, True))
         return Trace(_core.Trace._from_ftrace(head + f.read()))
     except ValueError as e:
         raise TraceFileError(f"{name}: {e}") from None

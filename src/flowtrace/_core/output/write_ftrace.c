@@ -16,6 +16,7 @@
 
 #define FTRACE_MAGIC "\x89" "FTR\r\n\x1a\n"
 #define NONE_TEXT 0xFFFFFFFFu
+#define FTRACE_SKIP 0xFFFFFFFEu /* CODES: a run of codes never recorded */
 
 enum { BLOCK_TEXTS = 1, BLOCK_CODES = 2, BLOCK_THREAD = 3, BLOCK_END = 4 };
 
@@ -23,7 +24,6 @@ typedef struct {
     ft_sink sink;      /* owned: where the bytes go (binary) */
     PyObject *index;   /* owned dict: text (str) -> its index (int) */
     PyObject *order;   /* owned list: the texts, by index */
-    PyObject *unknown; /* owned: "?", the name of codes never recorded */
     ft_checksum sum;   /* the current block's */
 } writer;
 
@@ -197,6 +197,16 @@ write_thread(writer *w, const ft_tree *t, uint32_t thread)
     return block_end(w, len);
 }
 
+/* A code the session saw and excluded: none of its events was recorded. */
+static int
+never_recorded(const ft_tree *t, uint32_t c)
+{
+    if (c < t->codes.count) {
+        return (t->codes.entries[c].verdict & FT_CODE_EXCLUDED) != 0;
+    }
+    return t->argpos != NULL && c < t->nnames && t->argpos[c] < 0;
+}
+
 /* The CODES block: made whole in memory (a few dozen bytes a code). */
 static int
 write_codes(writer *w, const ft_tree *t)
@@ -205,16 +215,16 @@ write_codes(writer *w, const ft_tree *t)
     uint32_t n = t->nnames;
     ft_sbuf_put(&body, (const char *)&n, 4);
     for (uint32_t c = 0; c < n; c++) {
-        if (c < t->codes.count && (t->codes.entries[c].verdict & FT_CODE_EXCLUDED)) {
-            /* seen once, never recorded (the stdlib...): a placeholder
-             * keeps the ids of the others */
-            int64_t q = text_index(w, w->unknown);
-            uint32_t e[6] = {(uint32_t)q, NONE_TEXT, NONE_TEXT, 0, 0, 0};
-            if (q < 0) {
-                ft_sbuf_free(&body);
-                return -1;
+        if (never_recorded(t, c)) {
+            /* seen once, never recorded (the stdlib...): a run of them is
+             * one entry, which keeps the ids of the others */
+            uint32_t run = 1;
+            while (c + run < n && never_recorded(t, c + run)) {
+                run++;
             }
+            uint32_t e[2] = {FTRACE_SKIP, run};
             ft_sbuf_put(&body, (const char *)e, sizeof(e));
+            c += run - 1;
             continue;
         }
         PyObject *name = ft_tree_name(t, c);
@@ -317,12 +327,10 @@ ft_write_ftrace(const ft_tree *t, PyObject *file)
                         "JSON or rebuilt from CallEvents (save it as json)");
         return -1;
     }
-    writer w = {{0}, PyDict_New(), PyList_New(0), PyUnicode_FromString("?"), {0}};
-    if (w.index == NULL || w.order == NULL || w.unknown == NULL ||
-        ft_sink_open(&w.sink, file, 1) < 0) {
+    writer w = {{0}, PyDict_New(), PyList_New(0), {0}};
+    if (w.index == NULL || w.order == NULL || ft_sink_open(&w.sink, file, 1) < 0) {
         Py_XDECREF(w.index);
         Py_XDECREF(w.order);
-        Py_XDECREF(w.unknown);
         return -1;
     }
     uint32_t flags = (t->cfg.timing ? 1u : 0) | (t->cfg.results ? 2u : 0) |
@@ -359,6 +367,5 @@ ft_write_ftrace(const ft_tree *t, PyObject *file)
     ft_sink_close(&w.sink);
     Py_DECREF(w.index);
     Py_DECREF(w.order);
-    Py_DECREF(w.unknown);
     return rc;
 }

@@ -192,14 +192,31 @@ trace_write_ftrace(ft_trace *t, PyObject *file)
 }
 
 static PyObject *
-trace_from_ftrace(PyObject *cls, PyObject *data)
+trace_from_ftrace(PyObject *cls, PyObject *args)
 {
+    PyObject *data;
+    int mapped = 0;
+    if (!PyArg_ParseTuple(args, "O|p:_from_ftrace", &data, &mapped)) {
+        return NULL;
+    }
+    /* only an mmap.mmap may be released page by page */
+    PyObject *mmap_mod = mapped ? PyImport_ImportModule("mmap") : NULL;
+    PyObject *mmap_type = mmap_mod ? PyObject_GetAttrString(mmap_mod, "mmap") : NULL;
+    Py_XDECREF(mmap_mod);
+    if (mapped && (mmap_type == NULL || !PyObject_TypeCheck(data, (PyTypeObject *)mmap_type))) {
+        Py_XDECREF(mmap_type);
+        PyErr_Clear();
+        mapped = 0;
+    }
+    else {
+        Py_XDECREF(mmap_type);
+    }
     Py_buffer view;
     if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) {
         return NULL;
     }
     ft_tree tree;
-    int rc = ft_tree_from_ftrace(&tree, view.buf, (size_t)view.len);
+    int rc = ft_tree_from_ftrace(&tree, view.buf, (size_t)view.len, mapped);
     PyBuffer_Release(&view);
     if (rc < 0) {
         return NULL;
@@ -288,9 +305,10 @@ static PyMethodDef trace_methods[] = {
     {"_from_saved", (PyCFunction)trace_from_saved, METH_VARARGS | METH_CLASS,
      "_from_saved(functions, threads, calls, results=True) -> Trace: from the lists of "
      "a parsed FlowTrace JSON document, every field checked (ValueError)."},
-    {"_from_ftrace", (PyCFunction)trace_from_ftrace, METH_O | METH_CLASS,
-     "_from_ftrace(data) -> Trace: from the bytes of a .ftrace file (any buffer), every "
-     "block checked (ValueError)."},
+    {"_from_ftrace", (PyCFunction)trace_from_ftrace, METH_VARARGS | METH_CLASS,
+     "_from_ftrace(data, mapped=False) -> Trace: from the bytes of a .ftrace file (any "
+     "buffer), every block checked (ValueError). mapped: data is an mmap.mmap of the file "
+     "opened read-only, whose pages are given back as they are read."},
     {"write_ftrace", (PyCFunction)trace_write_ftrace, METH_O,
      "write_ftrace(file)\nStream the recording as a .ftrace file (docs/ftrace-format.md) to "
      "file (.write(bytes))."},

@@ -149,7 +149,9 @@ ft_threadbuf_from_records(const void *recs, size_t n)
     c->used = n;
     c->cap = cap;
     c->vfirst = 0;
-    memcpy(c->recs, recs, n * sizeof(ft_record));
+    if (recs != NULL) {
+        memcpy(c->recs, recs, n * sizeof(ft_record));
+    }
     tb->head = tb->tail = c;
     tb->sealed = 0;
     return tb;

@@ -147,7 +147,8 @@ ft_threadbuf *ft_threadbuf_new(ft_chunkpool *pool, size_t ring_records);
 /* A buffer with no chunk: only a value store (traces rebuilt from events). */
 ft_threadbuf *ft_threadbuf_new_empty(void);
 /* A stopped buffer holding a copy of `n` records (a loaded .ftrace
- * file's), and nothing else yet: the caller fills its tables. NULL when out
+ * file's; with `recs` NULL, room for them in head->recs, which the caller
+ * fills), and nothing else yet: the caller fills its tables. NULL when out
  * of memory. */
 ft_threadbuf *ft_threadbuf_from_records(const void *recs, size_t n);
 

@@ -12,6 +12,8 @@
 #include "tree/tree.h"
 
 #include <math.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -24,9 +26,44 @@
 #define FTRACE_VERSION 1u
 #define FTRACE_HEADER 32u
 #define NONE_TEXT 0xFFFFFFFFu
+#define FTRACE_SKIP 0xFFFFFFFEu /* CODES: a run of codes never recorded */
 
 enum { BLOCK_TEXTS = 1, BLOCK_CODES = 2, BLOCK_THREAD = 3, BLOCK_END = 4 };
 static const char *const BLOCK_NAMES[] = {"?", "TEXTS", "CODES", "THREAD", "END"};
+
+/* The file's bytes, and whether they are a read-only file mapping, whose
+ * pages can be given back once read: the records are copied piece by
+ * piece, so that a file costs its size in memory once, not twice. */
+typedef struct {
+    const uint8_t *data; /* borrowed: the whole file */
+    size_t size;         /* its length */
+    int mapped;          /* data is an mmap of the file (never anonymous
+                            memory: releasing would lose it) */
+} source;
+
+#define PIECE ((size_t)32 << 20) /* bytes read between two releases */
+
+/* Done with [p, p + n) of a mapped file: its whole pages leave this
+ * process's memory (they are read again from the file if touched). */
+static void
+release(const source *src, const uint8_t *p, size_t n)
+{
+#if defined(MADV_DONTNEED)
+    if (!src->mapped || n == 0) {
+        return;
+    }
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1);
+    uintptr_t b = ((uintptr_t)p + n) & ~(page - 1);
+    if (b > a) {
+        (void)madvise((void *)a, b - a, MADV_DONTNEED);
+    }
+#else
+    (void)src;
+    (void)p;
+    (void)n;
+#endif
+}
 
 /* A bounded reader over one block's payload. */
 typedef struct {
@@ -150,7 +187,9 @@ read_codes(reader *r, const texts *x, ft_tree *t)
     if (take_u32(r, &n, "count") < 0) {
         return -1;
     }
-    if (n > FT_CODE_ID_MAX + 1u || (size_t)n > (size_t)(r->end - r->p) / 24) {
+    /* runs make entries cheap, not free: a bound on what the arrays may
+     * cost for the block's size, far above any real file's */
+    if (n > FT_CODE_ID_MAX + 1u || (uint64_t)n > (uint64_t)(r->end - r->p) * 65536u) {
         return bad(r, "count: %u code entries cannot fit in the block", n);
     }
     size_t sz = n ? n : 1;
@@ -175,7 +214,24 @@ read_codes(reader *r, const texts *x, ft_tree *t)
     t->nnames = n;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t f[6] = {0};
-        if (take(r, f, sizeof(f), "code entry") < 0) {
+        if (take(r, f, 8, "code entry") < 0) {
+            return -1;
+        }
+        if (f[0] == FTRACE_SKIP) { /* a run of codes never recorded */
+            if (f[1] == 0 || f[1] > n - i) {
+                return bad(r, "code %u: a run of %u codes", i, f[1]);
+            }
+            for (uint32_t k = 0; k < f[1]; k++) {
+                t->names[i + k] = PyUnicode_FromString("?");
+                if (t->names[i + k] == NULL) {
+                    return -1;
+                }
+                t->argpos[i + k] = -1; /* never recorded (tree.h) */
+            }
+            i += f[1] - 1;
+            continue;
+        }
+        if (take(r, f + 2, 16, "code entry") < 0) {
             return -1;
         }
         PyObject *name = NULL, *module = NULL, *file = NULL;
@@ -242,7 +298,7 @@ check_records(const reader *r, const ft_record *recs, uint64_t n, uint32_t ncode
 }
 
 static ft_threadbuf *
-read_thread(reader *r, const texts *x, uint32_t ncodes)
+read_thread(reader *r, const source *src, const texts *x, uint32_t ncodes)
 {
     uint64_t ident = 0, dropped = 0, nrec = 0;
     uint32_t f[4] = {0};
@@ -265,14 +321,23 @@ read_thread(reader *r, const texts *x, uint32_t ncodes)
         bad(r, "%llu records do not match the block's length", (unsigned long long)nrec);
         return NULL;
     }
-    const ft_record *recs = (const ft_record *)(values + 4 * (size_t)nvalues + pad);
-    if (check_records(r, recs, nrec, ncodes) < 0) {
-        return NULL;
-    }
-    ft_threadbuf *tb = ft_threadbuf_from_records(recs, (size_t)nrec);
+    const uint8_t *recs = values + 4 * (size_t)nvalues + pad;
+    ft_threadbuf *tb = ft_threadbuf_from_records(NULL, (size_t)nrec);
     if (tb == NULL) {
         PyErr_NoMemory();
         return NULL;
+    }
+    if (nrec > 0) {
+        uint8_t *to = (uint8_t *)tb->head->recs;
+        for (size_t done = 0, all = (size_t)nrec * 8; done < all; done += PIECE) {
+            size_t n = all - done < PIECE ? all - done : PIECE;
+            memcpy(to + done, recs + done, n);
+            release(src, recs + done, n);
+        }
+        if (check_records(r, tb->head->recs, nrec, ncodes) < 0) {
+            ft_threadbuf_free_list(tb, NULL);
+            return NULL;
+        }
     }
     tb->ident = (unsigned long)ident;
     tb->dropped = dropped;
@@ -323,8 +388,10 @@ typedef struct {
 } block;
 
 static int
-scan_blocks(const uint8_t *data, size_t size, block **out, size_t *nout)
+scan_blocks(const source *src, block **out, size_t *nout)
 {
+    const uint8_t *data = src->data;
+    size_t size = src->size;
     size_t cap = 0, n = 0, off = FTRACE_HEADER;
     block *v = NULL; /* owned (PyMem_Raw) */
     for (;;) {
@@ -349,7 +416,13 @@ scan_blocks(const uint8_t *data, size_t size, block **out, size_t *nout)
         memcpy(&want, payload + padded, 8);
         ft_checksum c;
         ft_checksum_init(&c, 16 + padded);
-        ft_checksum_add(&c, data + off, 16 + padded);
+        for (size_t done = 0; done < 16 + padded; done += PIECE) {
+            size_t piece = 16 + padded - done < PIECE ? 16 + padded - done : PIECE;
+            ft_checksum_add(&c, data + off + done, piece);
+            if (kind == BLOCK_THREAD) {
+                release(src, data + off + done, piece); /* read again to copy */
+            }
+        }
         if (ft_checksum_end(&c) != want) {
             PyMem_RawFree(v);
             return bad(NULL, "%s block at byte %zu: damaged (checksum mismatch)", kname, off);
@@ -417,12 +490,13 @@ read_header(const uint8_t *data, size_t size, ft_trace_config *cfg)
 }
 
 int
-ft_tree_from_ftrace(ft_tree *t, const uint8_t *data, size_t size)
+ft_tree_from_ftrace(ft_tree *t, const uint8_t *data, size_t size, int mapped)
 {
     ft_trace_config cfg = {0};
     block *blocks = NULL;
     size_t nblocks = 0;
-    if (read_header(data, size, &cfg) < 0 || scan_blocks(data, size, &blocks, &nblocks) < 0) {
+    source src_ = {data, size, mapped}, *src = &src_;
+    if (read_header(data, size, &cfg) < 0 || scan_blocks(src, &blocks, &nblocks) < 0) {
         return -1;
     }
     ft_codetable codes = {0};
@@ -465,7 +539,7 @@ ft_tree_from_ftrace(ft_tree *t, const uint8_t *data, size_t size)
             continue;
         }
         reader r = {blocks[i].payload, blocks[i].payload + blocks[i].len, "THREAD", k};
-        ft_threadbuf *tb = read_thread(&r, &x, t->nnames);
+        ft_threadbuf *tb = read_thread(&r, src, &x, t->nnames);
         if (tb == NULL) {
             goto fail;
         }

@@ -109,7 +109,8 @@ typedef struct {
                                    NULL: module of each code id, likewise */
     int *argpos;                /* owned, or NULL: co_argcount of each code
                                    id when there is no code object (a trace
-                                   loaded from a .ftrace file) */
+                                   loaded from a .ftrace file); -1: a code
+                                   the session never recorded */
     PyObject **argnames;        /* owned array of owned tuples of str (or
                                    NULL), or NULL: its first parameter names,
                                    likewise */
@@ -187,8 +188,10 @@ int ft_tree_argspec(const ft_tree *t, uint32_t code_id, Py_ssize_t *npos, PyObje
 
 /* From the bytes of a .ftrace file (docs/ftrace-format.md), every block
  * checked (load_ftrace.c): ValueError naming the first bad block or field.
- * `t` is initialised here. 0 or -1. */
-int ft_tree_from_ftrace(ft_tree *t, const uint8_t *data, size_t size);
+ * `mapped`: `data` is a read-only mmap of the file, whose pages are given
+ * back as they are read (never for other memory). `t` is initialised
+ * here. 0 or -1. */
+int ft_tree_from_ftrace(ft_tree *t, const uint8_t *data, size_t size, int mapped);
 
 /* Bytes the tree holds (records, value stores, nodes), and records. */
 size_t ft_tree_nbytes(const ft_tree *t);
