@@ -7,7 +7,8 @@ message; any other exception (or a crash of the process) is a finding. A
 trace that loads must be usable: its tree prints (plain, ASCII, depth-limited),
 its stats and events are computed, it saves as JSON and as Chrome JSON, and
 the JSON it saves loads again into the same tree and saves to the same
-document (save is a fixed point after one load).
+document (save is a fixed point after one load); a loaded .ftrace recording
+also saves to .ftrace and loads again into the same tree.
 
 Run under atheris (coverage-guided; see tools/run_fuzz.sh):
 
@@ -106,6 +107,20 @@ def _exercise(trace, first_tree: str) -> None:
     flowtrace.save(again, saved, format="json")
     if _without_meta(saved.getvalue()) != _without_meta(first):
         raise Finding("saving the reloaded trace gave another document")
+
+    binary = io.BytesIO()
+    try:
+        flowtrace.save(trace, binary, format="ftrace")
+    except ValueError as e:  # rebuilt from JSON: no records to keep
+        if "keeps a recording" not in str(e):
+            raise
+        return
+    try:
+        back = flowtrace.load(_write("again.ftrace", binary.getvalue()))
+    except flowtrace.TraceFileError as e:
+        raise Finding(f"a loaded recording saves to .ftrace that does not load: {e}") from None
+    if _tree(back) != first_tree:
+        raise Finding("the tree changed after a .ftrace save and load")
 
 
 def check(data: bytes) -> None:

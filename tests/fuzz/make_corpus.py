@@ -128,6 +128,15 @@ def write(name: str, trace) -> None:
     path.write_bytes(data)
 
 
+def write_ftrace(name: str, trace) -> None:
+    """A binary recording (docs/ftrace-format.md): paths are inside
+    length-prefixed, checksummed texts, so they stay as recorded."""
+    path = CORPUS / name
+    flowtrace.save(trace, path, format="ftrace")
+    if path.stat().st_size > LIMIT:
+        raise SystemExit(f"{name}: {path.stat().st_size} bytes, more than {LIMIT}")
+
+
 INVALID = {
     # not JSON, or not a trace
     "bad_empty.json": b"",
@@ -228,6 +237,12 @@ def main() -> None:
     write("valid_asyncio.json", record(run_async, args=True))
     write("valid_asyncio_timing.json", record(run_async, timing=True))
     write("valid_unfinished.json", unfinished())
+    write_ftrace("valid_fib_timing_args.ftrace", record(lambda: fib(3), timing=True, args=True))
+    write_ftrace("valid_generators.ftrace", record(generators, args=True))
+    write_ftrace("valid_exceptions.ftrace", record(exceptions, timing=True))
+    write_ftrace("valid_threads.ftrace", record(threads))
+    write_ftrace("valid_asyncio.ftrace", record(run_async, args=True))
+    write_ftrace("valid_flight.ftrace", record(lambda: [fib(4) for _ in range(20)], max_events=40))
     write("valid_empty.json", record(lambda: None))
     invalid()
     total = sum(p.stat().st_size for p in CORPUS.iterdir())
