@@ -14,6 +14,10 @@ pipi() { "$venv/bin/python" -m pip install -q --disable-pip-version-check "$@" >
 if ! "$venv/bin/python" -c "import pytest, setuptools, wheel" 2>/dev/null; then
     pipi "pytest>=7" "setuptools>=68" wheel || { cat "$log" >&2; exit 1; }
 fi
+# Perfetto's own message definitions, to parse --format perfetto in the tests
+if ! "$venv/bin/python" -c "import perfetto.protos.perfetto.trace.perfetto_trace_pb2" 2>/dev/null; then
+    pipi perfetto protobuf || { cat "$log" >&2; exit 1; }
+fi
 # --no-build-isolation: build with the venv's setuptools (no network round trip).
 # A normal build is editable (the extension lands in src/flowtrace/); a
 # sanitized one is installed into the venv only, so that it never replaces

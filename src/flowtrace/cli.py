@@ -28,7 +28,7 @@ from .model import Trace
 from .saved import TraceFileError, load, save, write_path
 
 DEFAULT_FILES = {"json": "flowtrace.json", "chrome": "flowtrace.chrome.json",
-                 "ftrace": "flowtrace.ftrace"}
+                 "ftrace": "flowtrace.ftrace", "perfetto": "flowtrace.pftrace"}
 
 PATTERN_HELP = (
     "PATTERN is a module glob (myapp.*; a bare package name also covers its "
@@ -87,12 +87,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="write to FILE instead: the text tree goes to stderr by default "
                      "(never mixed with the program's stdout); ftrace, json and chrome go "
                      "to flowtrace.ftrace / .json / .chrome.json by default; '-' is stdout")
-    out.add_argument("--format", choices=("text", "ftrace", "json", "chrome"), default=None,
+    out.add_argument("--format", choices=("text", "ftrace", "json", "chrome", "perfetto"),
+                     default=None,
                      help="text: the call tree (default; ftrace when -o names a .ftrace "
                      "file); ftrace: FlowTrace's binary recording, compact and fast to "
                      "write and read back (flowtrace show/stats); json: FlowTrace's saved "
                      "trace as JSON; chrome: Chrome Trace Event JSON for Perfetto UI, "
-                     "chrome://tracing and speedscope")
+                     "chrome://tracing and speedscope; perfetto: Perfetto's protobuf "
+                     "trace (ui.perfetto.dev), for traces too big for JSON")
     rec = run.add_argument_group("what is recorded")
     rec.add_argument("--timing", action="store_true",
                      help="record each call's duration (shown as [0.000123s])")

@@ -37,6 +37,7 @@
 #include "output/write_chrome.h"
 
 #include "common/growable.h"
+#include "output/clock.h"
 #include "output/jsonbuf.h"
 #include "output/sink.h"
 #include "recording/record.h"
@@ -455,45 +456,11 @@ write_metadata(chrome *c)
     return 0;
 }
 
-/* Real time when every call carries its own timestamps. Sets the origin
- * and the last timestamp. */
+/* Real time when every call carries its own timestamps (output/clock.h). */
 static void
 choose_clock(chrome *c)
 {
-    const ft_tree *t = c->t;
-    size_t ntimed = 0, nonzero = 0;
-    c->real_time = t->cfg.timing && t->nnodes > 0;
-    c->origin = UINT64_MAX;
-    c->last = 0;
-    for (size_t i = 0; i < t->nnodes && c->real_time; i++) {
-        const ft_node *nd = &t->nodes[i];
-        if (!nd->timed) {
-            if (ft_node_needs_time(nd)) {
-                c->real_time = 0;
-            }
-            continue;
-        }
-        ntimed++;
-        nonzero += nd->t0 != 0;
-        if (nd->t0 < c->origin) {
-            c->origin = nd->t0;
-        }
-        if (nd->t0 > c->last) {
-            c->last = nd->t0;
-        }
-        if (nd->end != FT_END_UNFINISHED && nd->t1 > c->last) {
-            c->last = nd->t1;
-        }
-    }
-    /* rebuilt from CallEvent objects: durations only, every start is 0 */
-    if (ft_tree_is_rebuilt(t) && ntimed > 1 && nonzero == 0) {
-        c->real_time = 0;
-    }
-    if (c->origin == UINT64_MAX || !c->real_time) {
-        c->origin = 0;
-        c->last = 0;
-        c->real_time = 0;
-    }
+    c->real_time = ft_output_clock(c->t, &c->origin, &c->last);
 }
 
 int

@@ -11,6 +11,7 @@
 #include "recording/values.h"
 #include "output/write_chrome.h"
 #include "output/write_ftrace.h"
+#include "output/write_perfetto.h"
 #include "output/write_json.h"
 #include "output/write_text.h"
 
@@ -182,6 +183,23 @@ trace_write_chrome(ft_trace *t, PyObject *args, PyObject *kw)
 }
 
 static PyObject *
+trace_write_perfetto(ft_trace *t, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"file", "pid", "process_name", NULL};
+    PyObject *file, *pname = NULL;
+    long pid = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$lU:write_perfetto", kwlist, &file, &pid,
+                                     &pname)) {
+        return NULL;
+    }
+    const ft_tree *tree = built(t);
+    if (tree == NULL || ft_write_perfetto(tree, file, pid, pname) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
 trace_write_ftrace(ft_trace *t, PyObject *file)
 {
     /* the records as they are: no tree is built */
@@ -309,6 +327,11 @@ static PyMethodDef trace_methods[] = {
      "_from_ftrace(data, mapped=False) -> Trace: from the bytes of a .ftrace file (any "
      "buffer), every block checked (ValueError). mapped: data is an mmap.mmap of the file "
      "opened read-only, whose pages are given back as they are read."},
+    {"write_perfetto", (PyCFunction)(void (*)(void))trace_write_perfetto,
+     METH_VARARGS | METH_KEYWORDS,
+     "write_perfetto(file, *, pid=1, process_name=None)\nStream the trace as Perfetto's "
+     "protobuf TracePackets (Perfetto UI, trace_processor): a track per thread and per "
+     "asyncio task, every string interned."},
     {"write_ftrace", (PyCFunction)trace_write_ftrace, METH_O,
      "write_ftrace(file)\nStream the recording as a .ftrace file (docs/ftrace-format.md) to "
      "file (.write(bytes))."},
