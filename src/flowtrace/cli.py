@@ -89,8 +89,8 @@ def _parser() -> argparse.ArgumentParser:
                      "to flowtrace.ftrace / .json / .chrome.json by default; '-' is stdout")
     out.add_argument("--format", choices=("text", "ftrace", "json", "chrome", "perfetto"),
                      default=None,
-                     help="text: the call tree (default; ftrace when -o names a .ftrace "
-                     "file); ftrace: FlowTrace's binary recording, compact and fast to "
+                     help="text: the call tree (default; ftrace or perfetto when -o names "
+                     "a .ftrace or .pftrace file); ftrace: FlowTrace's binary recording, compact and fast to "
                      "write and read back (flowtrace show/stats); json: FlowTrace's saved "
                      "trace as JSON; chrome: Chrome Trace Event JSON for Perfetto UI, "
                      "chrome://tracing and speedscope; perfetto: Perfetto's protobuf "
@@ -204,8 +204,10 @@ def _print(trace: Any, out: IO[str], ns: argparse.Namespace) -> None:
 
 
 def _run(ns: argparse.Namespace) -> int:
-    if ns.format is None:  # a .ftrace name says which format
-        ns.format = "ftrace" if (ns.output or "").endswith(".ftrace") else "text"
+    if ns.format is None:  # a binary format's file name says which
+        out = ns.output or ""
+        ns.format = ("ftrace" if out.endswith(".ftrace") else
+                     "perfetto" if out.endswith((".pftrace", ".perfetto-trace")) else "text")
     if ns.module is not None:
         if not ns.module:
             print("flowtrace run: -m needs a module name", file=sys.stderr)
