@@ -63,9 +63,36 @@ ft_walk_thread(ft_walk *w, const ft_tree *t, uint32_t thread)
     ft_walk_begin(w, t->nodes, t->thread_first[thread], t->thread_first[thread + 1]);
 }
 
+/* Room for one more open node (walk.c). 0, or -1 with MemoryError. */
+int ft_walk_grow_(ft_walk *w);
+
 /* The next step: 1 (*s filled), 0 when every node of the range has been
- * entered and left, -1 with MemoryError. */
-int ft_walk_next(ft_walk *w, ft_walk_step *s);
+ * entered and left, -1 with MemoryError. Inline: the writers take two
+ * steps per node. */
+static inline int
+ft_walk_next(ft_walk *w, ft_walk_step *s)
+{
+    if (w->next < w->last &&
+        (w->depth == 0 || w->open[w->depth - 1] == w->nodes[w->next].parent)) {
+        if (w->depth == w->cap && ft_walk_grow_(w) < 0) {
+            return -1;
+        }
+        s->event = FT_WALK_ENTER;
+        s->node = w->next;
+        s->depth = w->depth;
+        w->open[w->depth++] = (int64_t)w->next++;
+        return 1;
+    }
+    if (w->depth == 0) {
+        return 0; /* the range is over, nothing is open */
+    }
+    /* the top is not the next node's parent (or the range is over): left */
+    w->depth--;
+    s->event = FT_WALK_LEAVE;
+    s->node = (size_t)w->open[w->depth];
+    s->depth = w->depth;
+    return 1;
+}
 
 /* Enter node `i` at once (the next one, for a caller that reads nodes as
  * it walks them): the open nodes that are not its parent are left without
