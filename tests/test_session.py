@@ -73,6 +73,21 @@ def test_callevent_fields():
         assert extra in names
 
 
+def test_engine_events_are_named_as_callevent():
+    """The engine gives each event as a flowtrace._core.Event, a struct
+    sequence whose fields have CallEvent's names: model.py makes the
+    CallEvent by name, and a field added on one side only shows here."""
+    _, t = session(root)
+    ev = t._core[1]
+    names = tuple(f.name for f in dataclasses.fields(CallEvent))
+    assert type(ev) is flowtrace._core.Event
+    assert type(ev).__match_args__ == names
+    assert t[1] == CallEvent(**{n: getattr(ev, n) for n in names})
+    assert repr(t[1]).startswith(
+        "CallEvent(id=1, kind='call', func_name='branch', parent_id=0, args_repr=None, "
+        "result_repr='3', duration=None, exception=None, end='return', thread='MainThread', ")
+
+
 # ---------------------------------------------------------------------------
 # stop_tracing's result
 

@@ -44,10 +44,11 @@ its 100,000 direct ``inner`` children and 10,000 ``outer`` children of two
 returned — 8 x 100,000 direct ``inner`` calls in all, and on the main thread
 only ``run_workers``.
 
-The checks read each event as the tuple ``CallEvent`` is built from
-(``Trace._core[i]``): the same data, without making a million frozen
-dataclass instances (about 10 us each on this machine); a sample is
-compared with ``trace[i]`` to make sure they agree.
+The checks read each event as the engine gives it (``Trace._core[i]``, a
+``flowtrace._core.Event`` whose fields have CallEvent's names): the same
+data, without making a million frozen dataclass instances (about 10 us
+each on this machine); a sample is compared with ``trace[i]`` to make sure
+they agree.
 """
 from __future__ import annotations
 
@@ -128,29 +129,19 @@ ALLOWED_NESTING = {("worker", "inner"), ("worker", "outer"), ("outer", "inner")}
 # ---------------------------------------------------------------------------
 # checking one trace
 
-class F:
-    """Indexes of CallEvent's fields in the tuples it is made from."""
-
-    @classmethod
-    def setup(cls):
-        import dataclasses
-
-        from flowtrace import CallEvent
-
-        cls.names = [f.name for f in dataclasses.fields(CallEvent)]
-        for k, name in enumerate(cls.names):
-            setattr(cls, name.upper(), k)
-
-
 def rows_of(trace):
-    """The events of ``trace`` as tuples (CallEvent's fields, in order)."""
+    """The events of ``trace`` as the engine's Events (CallEvent's fields,
+    by name)."""
+    import dataclasses
+
     from flowtrace import CallEvent
 
+    names = [f.name for f in dataclasses.fields(CallEvent)]
     core = trace._core
     rows = [core[j] for j in range(len(trace))]
     for j in range(0, len(rows), max(1, len(rows) // 50)):
-        assert trace[j] == CallEvent(*rows[j]), (j, trace[j], rows[j])
-        assert len(rows[j]) == len(F.names)
+        assert trace[j] == CallEvent(**{n: getattr(rows[j], n) for n in names}), \
+            (j, trace[j], rows[j])
     return rows
 
 
@@ -162,12 +153,12 @@ class Cols:
     """A trace's events column by column: ``cols.func_name[j]``..."""
 
     def __init__(self, rows):
-        from operator import itemgetter
+        from operator import attrgetter
 
         self.rows = rows
         self.n = len(rows)
         for name in COLUMNS:
-            setattr(self, name, tuple(map(itemgetter(getattr(F, name.upper())), rows)))
+            setattr(self, name, tuple(map(attrgetter(name), rows)))
 
 
 def as_int(text):
@@ -337,16 +328,16 @@ def check_worker_thread(c, children, lo, hi):
                 [rows[j] for j in level[-3:]])
 
     if w is not None:
-        if not w[F.BEGAN_BEFORE]:
+        if not w.began_before:
             assert first == 0 or not level, (
                 "worker started in the session but its first calls are missing", first)
-        if w[F.END] == "return":
-            assert as_int(w[F.RESULT_REPR]) == N_CALLS, ("worker result", w)
+        if w.end == "return":
+            assert as_int(w.result_repr) == N_CALLS, ("worker result", w)
             assert last == LEVEL_LEN - 1, ("worker returned but its last calls are missing", last)
     direct_inner = sum(1 for name, _ in got if name == "inner")
     return {"events": hi - lo, "direct_inner": direct_inner,
-            "worker": None if w is None else ("began_before" if w[F.BEGAN_BEFORE] else "started")
-            + "/" + w[F.END]}
+            "worker": None if w is None else ("began_before" if w.began_before else "started")
+            + "/" + w.end}
 
 
 def inside_one_outer(c, level):
@@ -370,17 +361,17 @@ def check_outer(c, kids, j):
     r = c.rows[j]
     vals = [as_int(c.result_repr[k]) for k in kids]
     assert len(kids) <= 2, ("outer has more than two children", r, vals)
-    v = as_int(r[F.RESULT_REPR])
+    v = as_int(r.result_repr)
     if v is not None:
         i, odd = divmod(v - 3, 2)
         assert odd == 0 and i % EVERY == 0, ("outer result", r)
         want = [i + 1, i + 2]
-        if r[F.BEGAN_BEFORE]:
+        if r.began_before:
             assert vals == want[len(want) - len(vals):], ("outer (began before) children", r, vals)
         else:
             assert vals == want, ("outer children", r, vals)
     else:  # unfinished: a prefix of inner(i), inner(i + 1); the last may be unfinished
-        assert not r[F.BEGAN_BEFORE]
+        assert not r.began_before
         if vals and vals[0] is not None:
             i = vals[0] - 1
             assert i % EVERY == 0, ("unfinished outer's first child", r, vals)
@@ -430,7 +421,6 @@ def phase_full():
 
 
 def _script_main():
-    F.setup()
     sys.setswitchinterval(0.001)  # more thread switches: more interleaving
     t0 = time.perf_counter()
     sessions, sessions_time = phase_sessions()

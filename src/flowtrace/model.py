@@ -2,12 +2,15 @@
 
 A Trace wraps the C recording. CallEvent objects are views made when an
 event is asked for: a million-call trace is not a million Python objects
-until someone iterates over all of it.
+until someone iterates over all of it. The engine gives each event as a
+``flowtrace._core.Event`` (a struct sequence) whose fields have
+CallEvent's names: a CallEvent is made from it by name (``_event``).
 """
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Any, overload
 
 __all__ = ["CallEvent", "Trace", "FunctionStats"]
@@ -76,6 +79,15 @@ class CallEvent:
     began_before: bool = False
 
 
+# CallEvent's fields, read by name from an engine Event (in C: one call).
+_event_fields = attrgetter(*(f.name for f in fields(CallEvent)))
+
+
+def _event(ev: Any) -> CallEvent:
+    """The CallEvent of one ``flowtrace._core.Event``: each field by its name."""
+    return CallEvent(*_event_fields(ev))
+
+
 @dataclass(frozen=True, slots=True)
 class FunctionStats:
     """One function's line of ``Trace.stats()`` / ``flowtrace stats``.
@@ -124,18 +136,18 @@ class Trace(Sequence[CallEvent]):
     def __getitem__(self, i: int | slice) -> CallEvent | list[CallEvent]:
         core = self._c()
         if isinstance(i, slice):
-            return [CallEvent(*core[j]) for j in range(*i.indices(len(core)))]
+            return [_event(core[j]) for j in range(*i.indices(len(core)))]
         n = len(core)
         if i < 0:
             i += n
         if not 0 <= i < n:
             raise IndexError("trace index out of range")
-        return CallEvent(*core[i])
+        return _event(core[i])
 
     def __iter__(self) -> Iterator[CallEvent]:
         core = self._c()
         for j in range(len(core)):
-            yield CallEvent(*core[j])
+            yield _event(core[j])
 
     @property
     def timing(self) -> bool:

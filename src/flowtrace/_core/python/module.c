@@ -234,6 +234,10 @@ module_exec(PyObject *module)
         PyModule_AddType(module, st->traced_function_type) < 0) {
         return -1;
     }
+    st->event_type = ft_event_type_new();
+    if (st->event_type == NULL || PyModule_AddType(module, st->event_type) < 0) {
+        return -1;
+    }
     return 0;
 }
 
@@ -249,6 +253,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->hook_drive);
     Py_VISIT(st->trace_type);
     Py_VISIT(st->traced_function_type);
+    Py_VISIT(st->event_type);
     Py_VISIT(st->last_trace);
     Py_VISIT(st->current_task_fn);
     Py_VISIT(st->task_type);
@@ -277,6 +282,7 @@ module_clear(PyObject *module)
     Py_CLEAR(st->task_get_name);
     Py_CLEAR(st->trace_type);
     Py_CLEAR(st->traced_function_type);
+    Py_CLEAR(st->event_type);
     Py_CLEAR(st->default_excludes);
     Py_CLEAR(st->own_dirs);
     return 0;

@@ -1,5 +1,5 @@
 /* trace.c - flowtrace._core.Trace: a stopped recording, its lazy call tree,
- * and the read-only sequence of events the Python layer wraps in CallEvent.
+ * and the read-only sequence of Events the Python layer wraps in CallEvent.
  */
 #include "python/trace.h"
 
@@ -69,7 +69,62 @@ text_or_none(const ft_tree *t, const ft_node *nd, uint32_t payload)
     return ft_value_text(t->thread_vec[nd->thread], payload);
 }
 
-/* The fields of one CallEvent, as a tuple (see flowtrace/model.py). */
+/* The fields of one event, in this order, named as CallEvent's fields
+ * (flowtrace/model.py, which reads them by name). */
+enum {
+    EV_ID, EV_KIND, EV_FUNC_NAME, EV_PARENT_ID, EV_ARGS_REPR, EV_RESULT_REPR, EV_DURATION,
+    EV_EXCEPTION, EV_END, EV_THREAD, EV_THREAD_ID, EV_FILENAME, EV_LINENO, EV_MODULE,
+    EV_ORIGIN_ID, EV_LEFT_SUSPENDED, EV_BEGAN_BEFORE, EV_NFIELDS
+};
+
+static PyStructSequence_Field event_fields[] = {
+    [EV_ID] = {"id", "index of the event in its trace (pre-order per thread)"},
+    [EV_KIND] = {"kind", "call, resume, throw; raise, reraise, handled; task"},
+    [EV_FUNC_NAME] = {"func_name", "the function's qualified name"},
+    [EV_PARENT_ID] = {"parent_id", "id of the enclosing event, None for a root"},
+    [EV_ARGS_REPR] = {"args_repr", "the arguments' text, None when not captured"},
+    [EV_RESULT_REPR] = {"result_repr", "the returned or yielded value's text"},
+    [EV_DURATION] = {"duration", "seconds, when timed"},
+    [EV_EXCEPTION] = {"exception", "\"Type: message\" of a raise or a marker"},
+    [EV_END] = {"end", "return, raise, yield, closed or unfinished"},
+    [EV_THREAD] = {"thread", "the thread's name"},
+    [EV_THREAD_ID] = {"thread_id", "the thread's ident"},
+    [EV_FILENAME] = {"filename", "where the function is defined"},
+    [EV_LINENO] = {"lineno", "its first line"},
+    [EV_MODULE] = {"module", "the module it ran in, None when unknown"},
+    [EV_ORIGIN_ID] = {"origin_id", "a resumption's generator's first event"},
+    [EV_LEFT_SUSPENDED] = {"left_suspended", "the generator's last segment, suspended"},
+    [EV_BEGAN_BEFORE] = {"began_before", "running when tracing started"},
+    [EV_NFIELDS] = {NULL, NULL},
+};
+
+static PyStructSequence_Desc event_desc = {
+    .name = "flowtrace._core.Event",
+    .doc = "One event of a Trace, its fields named as flowtrace.CallEvent's.",
+    .fields = event_fields,
+    .n_in_sequence = EV_NFIELDS,
+};
+
+PyTypeObject *
+ft_event_type_new(void)
+{
+    return PyStructSequence_NewType(&event_desc);
+}
+
+static PyObject *
+str_or_none(PyObject *s)
+{
+    return Py_NewRef(s != NULL ? s : Py_None);
+}
+
+/* A kind's or end's word (NULL, a number out of range: None). */
+static PyObject *
+word_or_none(const char *word)
+{
+    return word != NULL ? PyUnicode_FromString(word) : Py_NewRef(Py_None);
+}
+
+/* Event i of the tree. */
 static PyObject *
 trace_item(ft_trace *self, Py_ssize_t i)
 {
@@ -81,44 +136,57 @@ trace_item(ft_trace *self, Py_ssize_t i)
         PyErr_SetString(PyExc_IndexError, "trace index out of range");
         return NULL;
     }
+    ft_state *st = (ft_state *)PyType_GetModuleState(Py_TYPE(self));
+    if (st == NULL) {
+        return NULL;
+    }
     const ft_node *nd = &t->nodes[i];
     PyObject *name = ft_tree_name(t, nd->code_id);
-    PyObject *file = ft_tree_file(t, nd->code_id);
-    int line = ft_tree_line(t, nd->code_id);
-    PyObject *module = ft_tree_module(t, nd->code_id);
     PyObject *thread_name = ft_tree_thread_name(t, nd->thread);
     if (name == NULL || thread_name == NULL) {
         return NULL;
     }
     int marker = FT_NODE_IS_MARKER(nd->kind);
-    PyObject *args = text_or_none(t, nd, nd->args);
-    PyObject *result = nd->end == FT_END_RETURN || nd->end == FT_END_YIELD
-                           ? text_or_none(t, nd, nd->result)
-                           : Py_NewRef(Py_None);
-    PyObject *exc = nd->end == FT_END_RAISE || marker ? text_or_none(t, nd, nd->exc)
-                                                      : Py_NewRef(Py_None);
-    PyObject *duration = nd->timed && nd->end != FT_END_UNFINISHED && !marker
-                             ? PyFloat_FromDouble(ft_node_seconds(t, nd))
-                             : Py_NewRef(Py_None);
-    PyObject *parent = nd->parent >= 0 ? PyLong_FromLongLong(nd->parent) : Py_NewRef(Py_None);
-    PyObject *origin = nd->origin >= 0 ? PyLong_FromLongLong(nd->origin) : Py_NewRef(Py_None);
-    PyObject *r = NULL;
-    if (args && result && exc && duration && parent && origin) {
-        r = Py_BuildValue("(nsOOOOOOsOkOiOOOO)", i, ft_node_kind_name(nd->kind), name, parent,
-                          args, result, duration, exc,
-                          marker ? "return" : ft_node_end_name(nd->end),
-                          thread_name, t->thread_vec[nd->thread]->ident,
-                          file ? file : Py_None, line, module ? module : Py_None, origin,
-                          (nd->flags & FT_NF_LEFT_SUSPENDED) ? Py_True : Py_False,
-                          (nd->flags & FT_NF_BEGAN_BEFORE) ? Py_True : Py_False);
+    PyObject *v[EV_NFIELDS];
+    v[EV_ID] = PyLong_FromSsize_t(i);
+    v[EV_KIND] = word_or_none(ft_node_kind_name(nd->kind));
+    v[EV_FUNC_NAME] = Py_NewRef(name);
+    v[EV_PARENT_ID] = nd->parent >= 0 ? PyLong_FromLongLong(nd->parent) : Py_NewRef(Py_None);
+    v[EV_ARGS_REPR] = text_or_none(t, nd, nd->args);
+    v[EV_RESULT_REPR] = nd->end == FT_END_RETURN || nd->end == FT_END_YIELD
+                            ? text_or_none(t, nd, nd->result)
+                            : Py_NewRef(Py_None);
+    v[EV_DURATION] = nd->timed && nd->end != FT_END_UNFINISHED && !marker
+                         ? PyFloat_FromDouble(ft_node_seconds(t, nd))
+                         : Py_NewRef(Py_None);
+    v[EV_EXCEPTION] = nd->end == FT_END_RAISE || marker ? text_or_none(t, nd, nd->exc)
+                                                        : Py_NewRef(Py_None);
+    v[EV_END] = word_or_none(marker ? "return" : ft_node_end_name(nd->end));
+    v[EV_THREAD] = Py_NewRef(thread_name);
+    v[EV_THREAD_ID] = PyLong_FromUnsignedLong(t->thread_vec[nd->thread]->ident);
+    v[EV_FILENAME] = str_or_none(ft_tree_file(t, nd->code_id));
+    v[EV_LINENO] = PyLong_FromLong(ft_tree_line(t, nd->code_id));
+    v[EV_MODULE] = str_or_none(ft_tree_module(t, nd->code_id));
+    v[EV_ORIGIN_ID] = nd->origin >= 0 ? PyLong_FromLongLong(nd->origin) : Py_NewRef(Py_None);
+    v[EV_LEFT_SUSPENDED] = PyBool_FromLong(nd->flags & FT_NF_LEFT_SUSPENDED);
+    v[EV_BEGAN_BEFORE] = PyBool_FromLong(nd->flags & FT_NF_BEGAN_BEFORE);
+    PyObject *ev = NULL;
+    int complete = 1;
+    for (int k = 0; k < EV_NFIELDS; k++) {
+        complete &= v[k] != NULL;
     }
-    Py_XDECREF(origin);
-    Py_XDECREF(args);
-    Py_XDECREF(result);
-    Py_XDECREF(exc);
-    Py_XDECREF(duration);
-    Py_XDECREF(parent);
-    return r;
+    if (complete) {
+        ev = PyStructSequence_New(st->event_type);
+    }
+    for (int k = 0; k < EV_NFIELDS; k++) {
+        if (ev != NULL) {
+            PyStructSequence_SetItem(ev, k, v[k]); /* steals */
+        }
+        else {
+            Py_XDECREF(v[k]);
+        }
+    }
+    return ev;
 }
 
 static PyObject *
@@ -393,7 +461,7 @@ static PyType_Slot trace_slots[] = {
     {Py_tp_methods, trace_methods},
     {Py_tp_getset, trace_getset},
     {Py_tp_members, trace_members},
-    {Py_tp_doc, "A recorded trace: a sequence of event tuples, built on demand."},
+    {Py_tp_doc, "A recorded trace: a sequence of Events, built on demand."},
     {0, NULL},
 };
 

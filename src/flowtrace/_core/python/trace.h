@@ -1,8 +1,9 @@
 /* trace.h - flowtrace._core.Trace, the Python type over a call tree.
  *
  * It holds an ft_tree (tree/tree.h) and only dispatches: its sequence
- * protocol gives the event tuples the Python layer wraps in CallEvent, its
- * methods call the writers of output/.
+ * protocol gives one Event per node (a struct sequence whose fields are
+ * named as CallEvent's, flowtrace/model.py, which is made from it by
+ * name), its methods call the writers of output/.
  */
 #ifndef FLOWTRACE_PY_TRACE_H
 #define FLOWTRACE_PY_TRACE_H
@@ -22,5 +23,9 @@ typedef struct {
 PyObject *ft_trace_wrap(PyTypeObject *type, ft_tree *tree);
 
 extern PyType_Spec ft_trace_spec;
+
+/* flowtrace._core.Event, made once per module (module.c keeps it in the
+ * state). New reference, or NULL with an exception. */
+PyTypeObject *ft_event_type_new(void);
 
 #endif

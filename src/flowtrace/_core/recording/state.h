@@ -111,6 +111,11 @@ typedef struct {
     ft_chunkpool pool;                 /* owned: spare chunks */
     uint64_t cal_ns0, cal_ticks0;      /* clock calibration baseline: taken
                                           at the first session's start */
+    /* --- made at import, for the Python layer only (last: the fields the
+       callbacks read keep their places) --- */
+    PyTypeObject *event_type;          /* owned: flowtrace._core.Event, the
+                                          named fields of one event
+                                          (python/trace.c) */
 } ft_state;
 
 /* The module state of flowtrace._core. */
