@@ -770,6 +770,11 @@ ft_tree_build(ft_tree *t)
         first[t->nthreads] = b.n;
         rc = link_generators(&b);
     }
+    /* only the linking needed them: gone before the passes that reorder */
+    PyMem_RawFree(b.frames);
+    PyMem_RawFree(b.seqs);
+    b.frames = NULL;
+    b.seqs = NULL;
     if (rc == 0 && b.nadopt > 0 && t->cfg.midflight) {
         rc = ft_adopt_midflight(&b.nodes, &b.n, first, t->nthreads, b.adopt, b.nadopt);
     }

@@ -12,9 +12,9 @@
 
 #include "tree/tree.h"
 
-/* Reorder each thread's nodes in pre-order, children in index order,
- * remapping parent and origin indices. Replaces *nodes. 0, or -1 on memory
- * failure. */
+/* Reorder the nodes of each thread that has a lane in pre-order, children
+ * in index order, in place, remapping parent and origin indices of every
+ * node. 0, or -1 on memory failure (the nodes are then unchanged). */
 int ft_regroup_by_root(ft_node **nodes, size_t n, const size_t *first, uint32_t nthreads);
 
 #endif
