@@ -274,6 +274,7 @@ def print_tree(
     ascii: bool | None = None,
     color: bool | str | None = None,
     max_depth: int | None = None,
+    focus: str | None = None,
 ) -> None:
     """Print the call tree of ``events`` (default: the last trace) to
     ``file`` (default: ``sys.stdout``), streaming.
@@ -286,6 +287,10 @@ def print_tree(
     - ``max_depth``: show calls down to this depth (1: only the outermost);
       a call at the limit shows how many calls below it are hidden,
       ``(+12 calls)``.
+    - ``focus``: a glob on function names (``"parse*"``, ``"Parser.*"``):
+      only the subtrees of matching calls (the outermost ones), each after
+      a line with the path of calls it is in; ``max_depth`` then counts
+      from them.
     """
     if events is None:
         events = get_trace_data()
@@ -296,12 +301,14 @@ def print_tree(
         ascii = needs_ascii
     if max_depth is not None and (not isinstance(max_depth, int) or max_depth < 1):
         raise ValueError("max_depth must be an int >= 1 (None: no limit)")
+    if focus is not None and not isinstance(focus, str):
+        raise TypeError("focus must be a str (a glob on function names) or None")
     use_color = want_color(file, color)
     if isinstance(events, Trace) and len(events) == 0:
         return
     core = _core_of(events)
     core.write_text(file, ascii=ascii, color=use_color, max_depth=max_depth or 0,
-                    raw=raw)
+                    raw=raw, focus=focus)
 
 
 # --------------------------------------------------------------------------

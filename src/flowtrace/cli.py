@@ -56,6 +56,9 @@ def _display_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-depth", type=_positive, metavar="N",
                    help="show calls down to depth N (1: only the outermost); a call at "
                    "the limit shows how many calls below it are hidden")
+    g.add_argument("--focus", metavar="PATTERN",
+                   help="only the subtrees of calls whose function name matches PATTERN "
+                   "(a glob: 'parse*', 'Parser.*'), each after a line with the calls it is in")
     g.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                    help="colour function names, arguments, results, exceptions, timing "
                    "and markers: auto (default) = only on a terminal, and not when "
@@ -200,7 +203,8 @@ def _write_output(ns: argparse.Namespace, trace: Trace, command: str) -> None:
 
 
 def _print(trace: Any, out: IO[str], ns: argparse.Namespace) -> None:
-    print_tree(trace, out, ascii=ns.ascii or None, color=ns.color, max_depth=ns.max_depth)
+    print_tree(trace, out, ascii=ns.ascii or None, color=ns.color, max_depth=ns.max_depth,
+               focus=ns.focus)
 
 
 def _run(ns: argparse.Namespace) -> int:

@@ -18,6 +18,8 @@
  */
 #include "output/write_text.h"
 
+#include "recording/filter.h"
+
 #include "output/sink.h"
 #include "recording/record.h"
 #include "common/sbuf.h"
@@ -62,6 +64,10 @@ typedef struct {
     size_t *name_len;    /* owned: their lengths */
     size_t hidden;       /* calls below the depth limit, for the open call
                             at the limit */
+    PyObject *focus;     /* borrowed str or NULL: the --focus glob */
+    uint8_t *focused;    /* owned (PyMem_Raw) or NULL: per code id, 0 not
+                            decided, 1 matches, 2 does not */
+    size_t nfocused;     /* focused subtrees written */
 } writer;
 
 static void
@@ -348,14 +354,125 @@ close_line(writer *w, const ft_node *nd, size_t depth, size_t limit)
     return 0;
 }
 
+/* Does node `nd` start a focused subtree (its function matches --focus)?
+ * Decided once per code id. -1 with an exception. */
 static int
-write_thread(writer *w, uint32_t thread, int header, ft_walk *walk, size_t limit)
+matches_focus(writer *w, const ft_node *nd)
 {
-    const ft_tree *t = w->t;
-    size_t first = t->thread_first[thread], last = t->thread_first[thread + 1];
-    if (first == last) {
+    if (FT_NODE_IS_MARKER(nd->kind) || nd->kind == FT_NODE_TASK) {
         return 0;
     }
+    if (w->focused == NULL) {
+        w->focused = PyMem_RawCalloc(w->t->nnames ? w->t->nnames : 1, 1);
+        if (w->focused == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    uint8_t *v = &w->focused[nd->code_id];
+    if (*v == 0) {
+        PyObject *name = ft_tree_name(w->t, nd->code_id);
+        if (name == NULL) {
+            return -1;
+        }
+        *v = ft_glob_match(w->focus, name, 0) ? 1 : 2;
+    }
+    return *v == 1;
+}
+
+/* The line before a focused subtree: the names of the calls it is in,
+ * outermost first ("⋯ <module> › main › run"). */
+static int
+put_path(writer *w, const ft_walk *walk, size_t depth)
+{
+    paint(w, C_MARK);
+    ft_sbuf_puts(&w->sink.out, w->ascii ? "..." : "\xe2\x8b\xaf");
+    unpaint(w);
+    for (size_t d = 0; d < depth; d++) {
+        const ft_node *a = &w->t->nodes[walk->open[d]];
+        if (a->kind == FT_NODE_TASK) {
+            continue;
+        }
+        ft_sbuf_puts(&w->sink.out, d == 0 ? " " : (w->ascii ? " > " : " \xe2\x80\xba "));
+        if (put_name(w, a->code_id) < 0) {
+            return -1;
+        }
+    }
+    if (depth == 0) {
+        ft_sbuf_puts(&w->sink.out, " (a root)");
+    }
+    ft_sbuf_put(&w->sink.out, "\n", 1);
+    return ft_sink_maybe_flush(&w->sink);
+}
+
+/* --focus: only the subtrees of matching calls, each after its call path,
+ * their depths counted from the matching call. */
+static int thread_header(writer *w, uint32_t thread, int header);
+
+static int
+write_thread_focused(writer *w, uint32_t thread, int header, ft_walk *walk, size_t limit)
+{
+    const ft_tree *t = w->t;
+    ft_walk_step s;
+    int r, headed = 0;
+    size_t root = 0;
+    int inside = 0;
+    ft_walk_thread(walk, t, thread);
+    while ((r = ft_walk_next(walk, &s)) > 0) {
+        const ft_node *nd = &t->nodes[s.node];
+        int rc = 0;
+        if (!inside) {
+            if (s.event != FT_WALK_ENTER) {
+                continue;
+            }
+            int m = matches_focus(w, nd);
+            if (m < 0) {
+                return -1;
+            }
+            if (!m) {
+                continue;
+            }
+            if (!headed && thread_header(w, thread, header) < 0) {
+                return -1;
+            }
+            headed = 1;
+            inside = 1;
+            root = s.depth;
+            w->nfocused++;
+            if (put_path(w, walk, s.depth) < 0) {
+                return -1;
+            }
+        }
+        size_t depth = s.depth - root;
+        if (s.event == FT_WALK_LEAVE) {
+            rc = nd->nchildren > 0 ? close_line(w, nd, depth, limit) : 0;
+            if (s.depth == root) {
+                inside = 0;
+            }
+        }
+        else if (limit > 0 && depth >= limit) {
+            if (!FT_NODE_IS_MARKER(nd->kind) && nd->kind != FT_NODE_TASK) {
+                w->hidden++;
+            }
+        }
+        else if (nd->nchildren == 0) {
+            rc = put_line(w, nd, depth, LINE_LEAF);
+        }
+        else if (limit == 0 || depth + 1 < limit) {
+            rc = put_line(w, nd, depth, LINE_OPEN);
+        }
+        if (rc < 0) {
+            return -1;
+        }
+    }
+    return r;
+}
+
+/* The thread's header line, and what the flight recorder dropped. */
+static int
+thread_header(writer *w, uint32_t thread, int header)
+{
+    const ft_tree *t = w->t;
     if (header) {
         PyObject *name = ft_tree_thread_name(t, thread);
         if (name == NULL) {
@@ -376,6 +493,23 @@ write_thread(writer *w, uint32_t thread, int header, ft_walk *walk, size_t limit
         snprintf(buf, sizeof(buf), "%s %llu earlier events not kept (max_events)\n",
                  w->ascii ? "..." : "\xe2\x8b\xaf", (unsigned long long)dropped);
         ft_sbuf_puts(&w->sink.out, buf);
+    }
+    return 0;
+}
+
+static int
+write_thread(writer *w, uint32_t thread, int header, ft_walk *walk, size_t limit)
+{
+    const ft_tree *t = w->t;
+    size_t first = t->thread_first[thread], last = t->thread_first[thread + 1];
+    if (first == last) {
+        return 0;
+    }
+    if (w->focus != NULL) {
+        return write_thread_focused(w, thread, header, walk, limit);
+    }
+    if (thread_header(w, thread, header) < 0) {
+        return -1;
     }
     /* A node with children opens (its closing line comes when it is
      * left), a node without is one line. */
@@ -432,6 +566,7 @@ ft_write_text(const ft_tree *t, PyObject *file, const ft_text_opts *o)
     w.t = t;
     w.sym = o->ascii ? &ASCII_SYMBOLS : &UNICODE_SYMBOLS;
     w.ascii = o->ascii;
+    w.focus = o->focus;
     w.color = o->color;
     if (o->raw != NULL) {
         /* what the text layer holds goes out first */
@@ -468,6 +603,15 @@ ft_write_text(const ft_tree *t, PyObject *file, const ft_text_opts *o)
     for (uint32_t i = 0; i < t->nthreads && rc == 0; i++) {
         rc = write_thread(&w, i, headers, &walk, o->max_depth > 0 ? (size_t)o->max_depth : 0);
     }
+    if (rc == 0 && w.focus != NULL && w.nfocused == 0) {
+        /* said, so that an empty output is not mistaken for an empty trace */
+        paint(&w, C_MARK);
+        ft_sbuf_puts(&w.sink.out, w.ascii ? "..." : "\xe2\x8b\xaf");
+        ft_sbuf_puts(&w.sink.out, " no call matches the focus ");
+        put_text(&w, w.focus);
+        unpaint(&w);
+        ft_sbuf_put(&w.sink.out, "\n", 1);
+    }
     if (rc == 0) {
         rc = ft_sink_flush(&w.sink);
     }
@@ -475,6 +619,7 @@ ft_write_text(const ft_tree *t, PyObject *file, const ft_text_opts *o)
         rc = flush_raw_if_line_buffered(file, o->raw);
     }
     ft_walk_free(&walk);
+    PyMem_RawFree(w.focused);
     PyMem_RawFree(w.name_utf8);
     PyMem_RawFree(w.name_len);
     ft_sink_close(&w.sink);

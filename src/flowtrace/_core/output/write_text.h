@@ -11,6 +11,10 @@ typedef struct {
     int max_depth;      /* > 0: show calls up to this depth (1 = roots only);
                            a call at the limit shows "(+N calls)" for the
                            calls below it. 0: no limit */
+    PyObject *focus;    /* borrowed str, or NULL: show only the subtrees of
+                           calls whose name matches this glob (outermost
+                           ones), each after a line with its call path;
+                           depths (and max_depth) count from them */
     PyObject *raw;      /* borrowed, or NULL: the binary stream under
                            `file` (its .buffer), to write the UTF-8 text to
                            directly; `file` is flushed first, and `raw` at

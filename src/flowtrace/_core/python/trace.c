@@ -193,11 +193,15 @@ static PyObject *
 trace_write_text(ft_trace *t, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"file", "ascii", "thread_headers", "color", "max_depth", "raw",
-                             NULL};
-    PyObject *file, *raw = Py_None;
+                             "focus", NULL};
+    PyObject *file, *raw = Py_None, *focus = Py_None;
     int ascii = 0, headers = -1, color = 0, max_depth = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pi$piO:write_text", kwlist, &file, &ascii,
-                                     &headers, &color, &max_depth, &raw)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pi$piOO:write_text", kwlist, &file, &ascii,
+                                     &headers, &color, &max_depth, &raw, &focus)) {
+        return NULL;
+    }
+    if (focus != Py_None && !PyUnicode_Check(focus)) {
+        PyErr_SetString(PyExc_TypeError, "focus must be a str (a glob) or None");
         return NULL;
     }
     if (max_depth < 0) {
@@ -206,7 +210,7 @@ trace_write_text(ft_trace *t, PyObject *args, PyObject *kw)
     }
     ft_text_opts o = {
         .ascii = ascii, .thread_headers = headers, .color = color, .max_depth = max_depth,
-        .raw = raw == Py_None ? NULL : raw};
+        .raw = raw == Py_None ? NULL : raw, .focus = focus == Py_None ? NULL : focus};
     const ft_tree *tree = built(t);
     if (tree == NULL || ft_write_text(tree, file, &o) < 0) {
         return NULL;
@@ -406,7 +410,8 @@ static PyMethodDef trace_methods[] = {
     {"from_events", (PyCFunction)trace_from_events, METH_O | METH_CLASS,
      "from_events(events) -> Trace: rebuild a trace from CallEvent-like objects."},
     {"write_text", (PyCFunction)(void (*)(void))trace_write_text, METH_VARARGS | METH_KEYWORDS,
-     "write_text(file, ascii=False, thread_headers=-1, *, color=False, max_depth=0, raw=None)\n"
+     "write_text(file, ascii=False, thread_headers=-1, *, color=False, max_depth=0, raw=None,\n"
+     "           focus=None)\n"
      "Stream the call tree as text to file (anything with .write(str)); with raw (the\n"
      "binary stream under a UTF-8 text file), as UTF-8 bytes to raw after flushing file."},
     {"write_json", (PyCFunction)(void (*)(void))trace_write_json, METH_VARARGS | METH_KEYWORDS,

@@ -1,0 +1,113 @@
+"""show --focus / print_tree(focus=...): only the subtrees of matching
+calls, each after a line with the calls it is in; depths and max_depth
+count from the matching call; a match inside a match is part of the
+outer subtree; no match is said, not an empty output."""
+import io
+import sys
+
+from conftest import run_cmd, write_program
+
+import flowtrace
+
+
+def leaf(x):
+    return x + 1
+
+
+def parse(x):
+    return leaf(x) * 2
+
+
+def parse_all(xs):
+    return [parse(x) for x in xs]
+
+
+def helper():
+    return parse(10)
+
+
+def main():
+    parse_all([1, 2])
+    return helper()
+
+
+def text(t, **kw):
+    out = io.StringIO()
+    flowtrace.print_tree(t, out, color=False, **kw)
+    return out.getvalue()
+
+
+def record():
+    flowtrace.start_tracing()
+    main()
+    return flowtrace.stop_tracing()
+
+
+def test_each_outermost_match_with_its_path():
+    t = record()
+    # (comprehensions are inlined since 3.12, PEP 709: no <listcomp> frame)
+    assert text(t, focus="parse") == (
+        "⋯ main › parse_all\n"
+        "→ parse()\n"
+        "  → leaf()  → 2\n"
+        "← parse()  → 4\n"
+        "⋯ main › parse_all\n"
+        "→ parse()\n"
+        "  → leaf()  → 3\n"
+        "← parse()  → 6\n"
+        "⋯ main › helper\n"
+        "→ parse()\n"
+        "  → leaf()  → 11\n"
+        "← parse()  → 22\n"
+    )
+
+
+def test_a_match_inside_a_match_stays_in_the_outer_subtree():
+    t = record()
+    out = text(t, focus="parse*")
+    assert out.count("⋯") == 2  # parse_all, then helper's parse
+    assert out.splitlines()[:2] == ["⋯ main", "→ parse_all()"]
+
+
+def test_max_depth_counts_from_the_match():
+    t = record()
+    assert text(t, focus="parse_all", max_depth=1) == (
+        "⋯ main\n"
+        "→ parse_all()  → [4, 6] (+4 calls)\n")
+
+
+def test_root_match_and_ascii():
+    t = record()
+    assert text(t, focus="main", max_depth=1, ascii=True) == (
+        "... (a root)\n"
+        "-> main()  -> 22 (+8 calls)\n")
+
+
+def test_no_match_is_said():
+    t = record()
+    assert text(t, focus="nothing*") == "⋯ no call matches the focus nothing*\n"
+
+
+def test_focus_must_be_a_string():
+    import pytest
+    with pytest.raises(TypeError):
+        text(record(), focus=3)
+
+
+def test_cli_show_focus(tmp_path):
+    prog = write_program(tmp_path, """
+        def leaf(x):
+            return x + 1
+        def parse(x):
+            return leaf(x)
+        def main():
+            return parse(1) + parse(2)
+        main()
+    """)
+    r = run_cmd([sys.executable, "-m", "flowtrace", "run", "-o", "t.ftrace", str(prog)], tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = run_cmd([sys.executable, "-m", "flowtrace", "show", "--color", "never", "--focus",
+                 "parse", "t.ftrace"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ("⋯ <module> › main\n→ parse()\n  → leaf()  → 2\n← parse()  → 2\n"
+                        "⋯ <module> › main\n→ parse()\n  → leaf()  → 3\n← parse()  → 3\n")
