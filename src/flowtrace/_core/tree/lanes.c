@@ -146,7 +146,7 @@ ft_regroup_by_root(ft_node **nodes, size_t n, const size_t *first, uint32_t nthr
     }
     for (uint32_t t = 0; t < nthreads; t++) {
         size_t lo = first[t], hi = first[t + 1];
-        if (map[lo] != lo || has_lane(all, lo, hi)) {
+        if (lo < hi && has_lane(all, lo, hi)) {
             memset(done, 0, ((hi - lo) / 64 + 1) * sizeof(uint64_t));
             permute(all, lo, hi, map, done);
         }
