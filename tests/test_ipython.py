@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import pytest
 
@@ -202,3 +203,18 @@ def test_colour_follows_ipython():
 def test_unload():
     cells = run_cells("%load_ext flowtrace", "%unload_ext flowtrace", "%flowtrace 1")
     assert "Line magic function `%flowtrace` not found" in cells[2]["stderr"]
+
+
+def test_the_example_runs_as_its_notebook_shows():
+    from conftest import run_cmd, TESTS_DIR
+
+    top = TESTS_DIR.parent
+    r = run_cmd([sys.executable, str(top / "examples" / "ipython_example.py")], cwd=top,
+                env={"NO_COLOR": "1"})
+    assert r.returncode == 0, r.stderr
+    notebook = (top / "examples" / "notebook.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```(?:python)?\n(In \[\d\].*?)```", notebook, re.S)
+    assert len(blocks) == 6
+    for block in blocks:  # each block of notebook.md is in the script's output
+        lines = [li.rstrip() for li in block.splitlines()]
+        assert "\n".join(lines) in "\n".join(li.rstrip() for li in r.stdout.splitlines()), block

@@ -639,3 +639,16 @@ def test_doctests_are_traced(pytester):
     assert section(out, "flowtrace call: 3 calls") == [
         "→ <module>()", "  → double()", "    → helper()  → 2", "  ← double()  → 4",
         "← <module>()  → None"]
+
+
+def test_the_example(tmp_path):
+    example = Path(__file__).resolve().parent.parent / "examples" / "pytest_example"
+    r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--flowtrace",
+                        "--flowtrace-dir", str(tmp_path)],
+                       cwd=example, capture_output=True, text=True, encoding="utf-8")
+    assert "1 failed, 4 passed" in r.stdout, r.stdout + r.stderr
+    tree = section(r.stdout, "flowtrace call: 11 calls")
+    assert "        → discount()  → 50" in tree and "      ← Cart.total()  → -23" in tree
+    assert sorted(os.listdir(tmp_path)) == ["test_shop.py--test_discount_code.json",
+                                            "test_shop.py--test_discount_code.setup.json",
+                                            "test_shop.py--test_discount_code.teardown.json"]
