@@ -116,30 +116,44 @@ def _home(value: Any) -> Any:
     return None
 
 
-def _uses_flowtrace(item: pytest.Item, cache: dict[str, bool]) -> str | None:
+def _reaches_flowtrace(module: Any, cache: dict[str, bool],
+                       reach: dict[str, str | None]) -> str | None:
+    """The module that makes ``module`` one that uses FlowTrace: itself,
+    or a module it imports from (one step: ``import lib`` or ``from lib
+    import f`` where lib imports flowtrace). Once per module."""
+    name = module.__name__
+    if name in reach:
+        return reach[name]
+    found = name if _holds_flowtrace(module, cache) else None
+    if found is None:
+        try:
+            values = list(vars(module).values())
+        except Exception:
+            values = []
+        for v in values:
+            home = _home(v)
+            if home is not None and home is not module and _holds_flowtrace(home, cache):
+                found = home.__name__
+                break
+    reach[name] = found
+    return found
+
+
+def _uses_flowtrace(item: pytest.Item, cache: dict[str, bool],
+                    reach: dict[str, str | None]) -> str | None:
     """The module that makes the test one that uses FlowTrace itself, if
-    any: the test's module or a fixture's, or a module they import from
-    (one step: ``import lib`` or ``from lib import f`` where lib imports
-    flowtrace)."""
+    any: the test's module or a fixture's, or a module they import from."""
     modules = [getattr(item, "module", None)]
     info = getattr(item, "_fixtureinfo", None)
     for defs in getattr(info, "name2fixturedefs", {}).values():
         for fd in defs:
             func = getattr(fd, "func", None)
             modules.append(sys.modules.get(getattr(func, "__module__", None) or ""))
-    modules = [m for m in modules if m is not None]
     for m in modules:
-        if _holds_flowtrace(m, cache):
-            return m.__name__
-    for m in modules:
-        try:
-            values = list(vars(m).values())
-        except Exception:
-            continue
-        for v in values:
-            home = _home(v)
-            if home is not None and home is not m and _holds_flowtrace(home, cache):
-                return home.__name__
+        if isinstance(m, types.ModuleType) and isinstance(getattr(m, "__name__", None), str):
+            found = _reaches_flowtrace(m, cache, reach)
+            if found is not None:
+                return found
     return None
 
 
@@ -321,6 +335,7 @@ class Tracer:
             self.options["exclude"] = list(opt.flowtrace_exclude)
         self.states: dict[str, _TestState] = {}
         self.module_cache: dict[str, bool] = {}
+        self.reach_cache: dict[str, str | None] = {}
         self.names: dict[str, str] = {}  # file name -> nodeid written, this process
         self.tmpdir: str | None = None
 
@@ -353,7 +368,7 @@ class Tracer:
                 return st
             options.update(kw)
         elif not fixture:
-            own = _uses_flowtrace(item, self.module_cache)
+            own = _uses_flowtrace(item, self.module_cache, self.reach_cache)
             if own is not None:
                 st = _TestState(item, None)
                 st.own = True
