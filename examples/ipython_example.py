@@ -47,8 +47,8 @@ parse(None)
 def main():
     config = Config()
     config.HistoryManager.enabled = False
+    config.InteractiveShell.colors = "NoColor" if os.environ.get("NO_COLOR") else "Linux"
     shell = InteractiveShell.instance(config=config)
-    shell.colors = "nocolor" if os.environ.get("NO_COLOR") else "linux"
     for cell in CELLS:
         print(f"\nIn [{shell.execution_count}]: " + cell.rstrip().replace("\n", "\n   ...: "))
         shell.run_cell(cell, store_history=True)

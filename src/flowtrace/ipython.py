@@ -14,6 +14,7 @@ tracebacks show the cell's lines.
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from typing import Any
 
@@ -78,7 +79,7 @@ class FlowTraceMagics(Magics):
                 line, "o:h", "timing", "args", "include=", "exclude=", "depth=", "lines=",
                 "help", list_all=True, posix=False, strict=False)
         except UsageError as e:  # getopt's words, then ours
-            msg = str(e).split(" (allowed:")[0]
+            msg = re.split(r"\s*\(\s*allowed:", str(e))[0]
             raise UsageError(f"flowtrace: {msg}; %flowtrace -h for help") from None
         if "h" in opts or "help" in opts:
             print(USAGE, end="")
