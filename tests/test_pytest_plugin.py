@@ -652,3 +652,18 @@ def test_the_example(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["test_shop.py--test_discount_code.json",
                                             "test_shop.py--test_discount_code.setup.json",
                                             "test_shop.py--test_discount_code.teardown.json"]
+
+
+def test_flowtrace_that_cannot_load(suite):
+    # the engine cannot be imported (a broken build): the tests run, untraced
+    suite.makeconftest(CONFTEST + """
+    import sys
+    sys.modules["flowtrace._core"] = None  # import flowtrace._core now fails
+    """)
+    r, out = run(suite, "--flowtrace")
+    r.assert_outcomes(passed=1, failed=3)
+    warnings = [line for line in out.splitlines() if line.startswith("flowtrace:")]
+    assert warnings == [
+        "flowtrace: warning: FlowTrace cannot be loaded (ModuleNotFoundError: import of "
+        "flowtrace._core halted; None in sys.modules); 4 test(s) not (or not wholly) traced"]
+    assert "flowtrace call" not in out
