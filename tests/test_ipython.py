@@ -223,3 +223,15 @@ def test_the_example_runs_as_its_notebook_shows():
             # IPython 8 shows its own run_cell_magic frame in a traceback
             lines = lines[:lines.index("-" * 75)]
         assert "\n".join(lines) in "\n".join(li.rstrip() for li in r.stdout.splitlines()), block
+
+
+def test_syntax_error_shown_as_for_a_cell():
+    cells = run_cells("%load_ext flowtrace", "import asyncio",
+                      "%%flowtrace\nawait asyncio.sleep(0)\n1", "await asyncio.sleep(0)\n2")
+    # IPython's own display of a syntax error, no frames of FlowTrace; then
+    # one line that fails the cell, so that Run All stops there
+    assert cells[2]["stdout"] == ("  Cell In[3], line 1\n    await asyncio.sleep(0)\n    ^\n"
+                                  "SyntaxError: 'await' outside function\n\n")
+    assert cells[2]["error"] == ("UsageError: flowtrace: the code has a syntax error (above); "
+                                 "it did not run")
+    assert cells[3]["result"] == "2"  # top-level await: outside the magic only

@@ -101,7 +101,14 @@ class FlowTraceMagics(Magics):
         options = dict(timing="timing" in opts, args="args" in opts,
                        include=opts.get("include") or None,
                        exclude=opts.get("exclude") or None)
-        code, has_value, filename = self._compile(source)
+        try:
+            code, has_value, filename = self._compile(source)
+        except SyntaxError:
+            # shown as IPython shows a cell's syntax error, then one line
+            # that fails the cell (Run All stops there, as for a plain cell)
+            self.shell.showsyntaxerror()
+            raise UsageError("flowtrace: the code has a syntax error (above); it did not "
+                             "run") from None
         shell = self.shell
         glob = shell.user_ns
         local = local_ns if local_ns is not None else glob
