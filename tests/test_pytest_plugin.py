@@ -667,3 +667,19 @@ def test_flowtrace_that_cannot_load(suite):
         "flowtrace: warning: FlowTrace cannot be loaded (ModuleNotFoundError: import of "
         "flowtrace._core halted; None in sys.modules); 4 test(s) not (or not wholly) traced"]
     assert "flowtrace call" not in out
+
+
+def test_a_test_that_changes_directory(pytester):
+    pytester.makepyfile(app=APP, test_cd="""
+        from app import price
+
+        def test_moves(monkeypatch, tmp_path):
+            monkeypatch.chdir(tmp_path)
+            price("pear")
+            assert 0
+    """)
+    r, out = run(pytester, "--flowtrace", "--flowtrace-dir", "out", "--flowtrace-include", "app.py")
+    r.assert_outcomes(failed=1)
+    # the pattern and the directory are from where pytest started
+    assert section(out, "flowtrace call: 1 calls")[0] == "→ price()  → 4"
+    assert os.listdir(pytester.path / "out") == ["test_cd.py--test_moves.json"]

@@ -34,7 +34,7 @@ from typing import Any, Iterator
 import pytest
 
 from . import _display
-from .api import GuestSession, _needs_ascii, decorated
+from .api import GuestSession, _needs_ascii, decorated, normalize_patterns
 
 __all__ = ["TestTrace", "Tracer", "safe_name"]
 
@@ -329,10 +329,14 @@ class Tracer:
             self.options["args"] = True
         if opt.flowtrace_timing:
             self.options["timing"] = True
+        # Paths are taken from where pytest was started, once: a test that
+        # changes directory (monkeypatch.chdir) changes neither what is
+        # recorded nor where traces are written.
         if opt.flowtrace_include:
-            self.options["include"] = list(opt.flowtrace_include)
+            self.options["include"] = normalize_patterns(opt.flowtrace_include)
         if opt.flowtrace_exclude:
-            self.options["exclude"] = list(opt.flowtrace_exclude)
+            self.options["exclude"] = normalize_patterns(opt.flowtrace_exclude)
+        self.start_dir = os.getcwd()
         self.states: dict[str, _TestState] = {}
         self.module_cache: dict[str, bool] = {}
         self.reach_cache: dict[str, str | None] = {}
@@ -366,6 +370,9 @@ class Tracer:
                 st.usage = st.untraced = problem
                 st.notes.append(f"not traced: {problem}")
                 return st
+            for key in ("include", "exclude"):
+                if kw.get(key) is not None:
+                    kw[key] = normalize_patterns(kw[key])
             options.update(kw)
         elif not fixture:
             own = _uses_flowtrace(item, self.module_cache, self.reach_cache)
@@ -519,7 +526,11 @@ class Tracer:
             self.names[name] = st.item.nodeid
             st.file_base = name
         suffix = "" if phase == "call" else f".{phase}"
+        # as given (DIR relative to where pytest started), for the report
         return os.path.join(st.keep_dir or ".", st.file_base + suffix + SAVE_SUFFIX)
+
+    def _abs(self, path: str) -> str:
+        return os.path.join(self.start_dir, path)
 
     def _write(self, st: _TestState) -> None:
         """Write the phases recorded so far and not written yet (those
@@ -531,7 +542,7 @@ class Tracer:
             st.written.add(phase)
             path = self._path(st, phase)
             try:
-                self._save(st, phase, trace, path)
+                self._save(st, phase, trace, self._abs(path))
                 st.kept.append(path)
             except Exception as e:
                 st.error = f"cannot write {path}: {getattr(e, 'strerror', None) or e}"
