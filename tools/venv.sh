@@ -11,8 +11,11 @@ fi
 log="$venv/install.log"
 : >"$log"
 pipi() { "$venv/bin/python" -m pip install -q --disable-pip-version-check "$@" >>"$log" 2>&1; }
-if ! "$venv/bin/python" -c "import pytest, setuptools, wheel" 2>/dev/null; then
-    pipi "pytest>=7" "setuptools>=68" wheel || { cat "$log" >&2; exit 1; }
+# The test tools: pytest, and the real companions the pytest plugin and the
+# IPython extension are tested with (pytest-xdist, pytest-cov, IPython).
+if ! "$venv/bin/python" -c "import pytest, setuptools, wheel, xdist, pytest_cov, IPython" 2>/dev/null; then
+    pipi "pytest>=7" "setuptools>=68" wheel pytest-xdist pytest-cov ipython \
+        || { cat "$log" >&2; exit 1; }
 fi
 # Perfetto's own message definitions, to parse --format perfetto in the tests
 if ! "$venv/bin/python" -c "import perfetto.protos.perfetto.trace.perfetto_trace_pb2" 2>/dev/null; then

@@ -9,6 +9,21 @@ from .saved import TraceFileError, load, save
 
 __version__ = "0.1.0"
 
+
+def load_ipython_extension(ipython):  # type: ignore[no-untyped-def]
+    """``%load_ext flowtrace`` in IPython / Jupyter: the ``%flowtrace`` and
+    ``%%flowtrace`` magics (see flowtrace.ipython). IPython is imported only
+    then."""
+    from .ipython import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython):  # type: ignore[no-untyped-def]
+    from .ipython import unload_ipython_extension as unload
+
+    unload(ipython)
+
 __all__ = [
     "trace",
     "start_tracing",

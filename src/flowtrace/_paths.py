@@ -41,5 +41,12 @@ def default_excludes() -> tuple[str, ...]:
 
 
 def own_dirs() -> tuple[str, ...]:
-    """FlowTrace's own package: never traced."""
-    return tuple(sorted(_variants(os.path.dirname(os.path.abspath(__file__)))))
+    """FlowTrace's own code, never traced: its package, and the pytest
+    plugin's entry module beside it (prefixes: a directory's end with a
+    separator, a file's name whole)."""
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    out = _variants(pkg)
+    entry = os.path.join(os.path.dirname(pkg), "_flowtrace_pytest.py")
+    if os.path.exists(entry):
+        out |= {entry, os.path.realpath(entry)}
+    return tuple(sorted(out))

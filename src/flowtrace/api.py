@@ -124,6 +124,8 @@ def start_tracing(
     """
     if max_events is not None and max_events <= 0:
         raise ValueError("max_events must be a positive number of events")
+    if _guest is not None:
+        _guest._give_way()
     _core.start(timing=timing, results=results, full_repr=full_repr,
                 include_stdlib=include_stdlib, args=args,
                 include=normalize_patterns(include), exclude=normalize_patterns(exclude),
@@ -136,13 +138,103 @@ def stop_tracing() -> Trace:
     Everything registered with sys.monitoring is released, so another tool
     can take the tool id.
     """
+    if _guest is not None and _guest._running():
+        # the program has no session of its own: as without the guest
+        raise RuntimeError("flowtrace: no tracing session is running")
     return Trace(_core.stop())
 
 
 def get_trace_data() -> Trace:
     """The last recorded trace (empty if nothing was recorded yet)."""
     core = _core.last_trace()
+    if core is not None and core is _hidden[0]:
+        core = _hidden[1]  # a guest's trace: the program's last one is older
     return Trace(core if core is not None else _core.Trace.from_events([]))
+
+
+# --------------------------------------------------------------------------
+# guest sessions: tracing a program that may use FlowTrace itself
+
+class GuestSession:
+    """A session that gives way to the program's own use of FlowTrace.
+
+    The pytest plugin traces each test with one: a test of code that calls
+    ``start_tracing()`` or ``tracing()`` must behave as it does untraced.
+    While a guest session runs, the program's ``start_tracing()`` stops it
+    first (its trace so far is kept here, and ``gave_way_at`` says where
+    the program took over), ``stop_tracing()`` raises as when no session
+    runs, and ``get_trace_data()`` gives the program's last trace, not a
+    guest's. What it cannot hide: an outermost ``@trace`` call made while
+    it runs is recorded in it instead of printing its own tree (the C
+    wrapper sees a session running), and the engine's private ``_core``
+    functions see it as any session.
+    """
+
+    __slots__ = ("trace", "gave_way_at", "_before", "_prev_last")
+
+    def __init__(self, **options: Any) -> None:
+        global _guest
+        self.trace: Trace | None = None
+        self.gave_way_at: str | None = None
+        self._before = _visible_last()
+        if _guest is not None:
+            raise RuntimeError("flowtrace: a tracing session is already running")
+        start_tracing(**options)
+        # a stop by anyone sets the engine's last trace: how a stop that
+        # bypassed this API (_core.stop()) is noticed
+        self._prev_last = _core.last_trace()
+        _guest = self
+
+    def _running(self) -> bool:
+        return (_guest is self and _core.is_active() == "session"
+                and _core.last_trace() is self._prev_last)
+
+    def _give_way(self) -> None:
+        global _guest
+        running = self._running()
+        _guest = None
+        if running:
+            self._stopped(_core.stop())
+            self.gave_way_at = _program_site()
+
+    def _stopped(self, core: Any) -> None:
+        global _hidden
+        self.trace = Trace(core)
+        _hidden = (core, self._before)
+
+    def stop(self) -> Trace | None:
+        """Stop it, if it still runs, and return its trace: None when the
+        session was stopped by other means than this API."""
+        global _guest
+        if _guest is self:
+            running = self._running()
+            _guest = None
+            if running:
+                self._stopped(_core.stop())
+        return self.trace
+
+
+_guest: GuestSession | None = None
+# (a guest's stopped trace, the program's last trace before it): what
+# get_trace_data() shows instead while the engine's last trace is the guest's
+_hidden: tuple[Any, Any] = (None, None)
+
+
+def _visible_last() -> Any:
+    core = _core.last_trace()
+    return _hidden[1] if core is not None and core is _hidden[0] else core
+
+
+def _program_site() -> str | None:
+    """file:line of the program's frame that called into FlowTrace."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    f = sys._getframe(1)
+    while f is not None:
+        name = f.f_code.co_filename
+        if not os.path.abspath(name).startswith(here + os.sep) and "contextlib" not in name:
+            return f"{name}:{f.f_lineno}"
+        f = f.f_back
+    return None
 
 
 @contextmanager
@@ -382,6 +474,11 @@ def _drive_hook(obj: Any, kind: int) -> Any:
 
 _core._set_hooks(finish=_finish_hook, drive=_drive_hook)
 
+# (file, first line, qualified name) of every function decorated with
+# @trace in this process: tools that trace a program with a session (the
+# pytest plugin) tell from a trace's stats whether one ran in their session.
+decorated: set[tuple[str, int, str]] = set()
+
 
 @overload
 def trace(func: F) -> F: ...
@@ -408,6 +505,9 @@ def trace(func: Any = None, *, measure_time: bool = False,
     function itself is always recorded).
     """
     inc, exc = normalize_patterns(include), normalize_patterns(exclude)
+    code = getattr(func, "__code__", None)
+    if code is not None:
+        decorated.add((code.co_filename, code.co_firstlineno, code.co_qualname))
     if func is None:
         return lambda f: trace(f, measure_time=measure_time, include=inc, exclude=exc)
     if isinstance(func, (staticmethod, classmethod)):

@@ -186,6 +186,21 @@ class Trace(Sequence[CallEvent]):
         when timing was recorded), in order of first appearance."""
         return [FunctionStats(*row) for row in self._c().stats()]
 
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython's display of a trace: a line saying what it is, then its
+        tree, bounded (6 levels, 200 lines; ``flowtrace.print_tree(t)``
+        prints all of it). Coloured when IPython's colours are on."""
+        if self._core is None or cycle:
+            p.text(repr(self))
+            return
+        from ._display import TreeView, ipython_color
+
+        TreeView(self, header=repr(self), color=ipython_color(),
+                 whole="flowtrace.print_tree(...)")._repr_pretty_(p, cycle)
+
+    # A _repr_html_ for Jupyter goes here when the HTML viewer exists (the
+    # rich form of _display.TreeView); IPython then prefers it to the text.
+
     def __repr__(self) -> str:
         if self._core is None:
             return "<flowtrace.Trace (recording)>"
