@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "common/checksum.h"
-#include "common/ptrhash.h"
+#include "common/u64map.h"
 #include "output/sink.h"
 #include "recording/values.h"
 
@@ -21,78 +21,16 @@
 
 enum { BLOCK_TEXTS = 1, BLOCK_CODES = 2, BLOCK_THREAD = 3, BLOCK_END = 4 };
 
-/* Value entries already written: entry (a tagged PyObject*, alive in its
- * value store for the whole write) -> text index. The same object is
- * often stored many times (a shared text, an interned str): its text is
- * made and looked up once. */
-typedef struct {
-    uintptr_t *keys; /* owned (PyMem_Raw): 0 = empty */
-    uint32_t *vals;  /* owned (PyMem_Raw) */
-    size_t mask;     /* slots - 1, 0 when not allocated */
-    size_t count;    /* keys in use */
-} seen_map;
-
 typedef struct {
     ft_sink sink;      /* owned: where the bytes go (binary) */
-    seen_map seen;     /* owned: value entries -> text index */
+    ft_u64map seen;    /* owned: value entries (tagged PyObject*, alive in
+                          their value store for the whole write: the same
+                          object stored many times, a shared text or an
+                          interned str, is looked up once) -> text index */
     PyObject *index;   /* owned dict: text (str) -> its index (int) */
     PyObject *order;   /* owned list: the texts, by index */
     ft_checksum sum;   /* the current block's */
 } writer;
-
-static int64_t
-seen_get(const seen_map *m, uintptr_t key)
-{
-    if (m->mask == 0) {
-        return -1;
-    }
-    for (size_t i = ft_hash_ptr((const void *)key) & m->mask;; i = (i + 1) & m->mask) {
-        if (m->keys[i] == key) {
-            return m->vals[i];
-        }
-        if (m->keys[i] == 0) {
-            return -1;
-        }
-    }
-}
-
-/* Remember key -> v; a failure to grow only means no caching. */
-static void
-seen_put(seen_map *m, uintptr_t key, uint32_t v)
-{
-    if ((m->count + 1) * 2 > m->mask) {
-        size_t n = m->mask ? (m->mask + 1) * 2 : 1024;
-        uintptr_t *nk = PyMem_RawCalloc(n, sizeof(uintptr_t));
-        uint32_t *nv = PyMem_RawMalloc(n * sizeof(uint32_t));
-        if (nk == NULL || nv == NULL) {
-            PyMem_RawFree(nk);
-            PyMem_RawFree(nv);
-            return;
-        }
-        for (size_t i = 0; m->mask && i <= m->mask; i++) {
-            if (m->keys[i] != 0) {
-                size_t j = ft_hash_ptr((const void *)m->keys[i]) & (n - 1);
-                while (nk[j] != 0) {
-                    j = (j + 1) & (n - 1);
-                }
-                nk[j] = m->keys[i];
-                nv[j] = m->vals[i];
-            }
-        }
-        PyMem_RawFree(m->keys);
-        PyMem_RawFree(m->vals);
-        m->keys = nk;
-        m->vals = nv;
-        m->mask = n - 1;
-    }
-    size_t i = ft_hash_ptr((const void *)key) & m->mask;
-    while (m->keys[i] != 0 && m->keys[i] != key) {
-        i = (i + 1) & m->mask;
-    }
-    m->count += m->keys[i] == 0;
-    m->keys[i] = key;
-    m->vals[i] = v;
-}
 
 static void
 put(writer *w, const void *p, size_t n)
@@ -202,18 +140,18 @@ write_thread(writer *w, const ft_tree *t, uint32_t thread)
     for (uint32_t k = 0; k < tb->nvalues; k++) {
         PyObject *e = tb->values[k];
         int64_t i = e == NULL ? NONE_TEXT /* released by the flight recorder */
-                              : seen_get(&w->seen, (uintptr_t)e);
+                              : ft_u64map_get(&w->seen, (uint64_t)(uintptr_t)e);
         if (i < 0 && ((uintptr_t)e & FT_VALUE_TAG_BITS) == FT_TAG_TEXT) {
             i = text_index(w, (PyObject *)((uintptr_t)e & ~FT_VALUE_TAG_BITS));
             if (i >= 0) {
-                seen_put(&w->seen, (uintptr_t)e, (uint32_t)i);
+                (void)ft_u64map_put(&w->seen, (uint64_t)(uintptr_t)e, i); /* else: no caching */
             }
         }
         else if (i < 0) {
             uint32_t payload = FT_VAL_FIRST_INDEX + ((tb->vbase + k) & FT_VALUE_INDEX_MASK);
             i = payload_index(w, tb, payload);
             if (i >= 0) {
-                seen_put(&w->seen, (uintptr_t)e, (uint32_t)i);
+                (void)ft_u64map_put(&w->seen, (uint64_t)(uintptr_t)e, i); /* else: no caching */
             }
         }
         if (i < 0) {
@@ -436,8 +374,7 @@ ft_write_ftrace(const ft_tree *t, PyObject *file)
         rc = ft_sink_flush(&w.sink);
     }
     ft_sink_close(&w.sink);
-    PyMem_RawFree(w.seen.keys);
-    PyMem_RawFree(w.seen.vals);
+    ft_u64map_free(&w.seen);
     Py_DECREF(w.index);
     Py_DECREF(w.order);
     return rc;

@@ -24,6 +24,8 @@
  */
 #include "tree/tree.h"
 
+#include "common/u64map.h"
+
 #include "common/growable.h"
 #include "recording/frame_args.h"
 #include "tree/lanes.h"
@@ -50,76 +52,6 @@ rec_next(rec_iter *it, ft_record *out)
     return 1;
 }
 
-/* frame address -> node index of the generator's first node */
-static inline size_t
-fmix(uint64_t key)
-{
-    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 24);
-}
-
-typedef struct {
-    uint64_t *keys;  /* owned; 0 = empty */
-    int64_t *vals;   /* owned */
-    size_t mask;     /* size - 1 */
-    size_t count;
-} frame_map;
-
-static int
-fmap_put(frame_map *m, uint64_t key, int64_t val)
-{
-    if ((m->count + 1) * 2 > m->mask) {
-        size_t nsize = m->mask ? (m->mask + 1) * 2 : 256;
-        uint64_t *nk = PyMem_RawCalloc(nsize, sizeof(uint64_t));
-        int64_t *nv = PyMem_RawCalloc(nsize, sizeof(int64_t));
-        if (nk == NULL || nv == NULL) {
-            PyMem_RawFree(nk);
-            PyMem_RawFree(nv);
-            return -1;
-        }
-        for (size_t i = 0; m->keys && i <= m->mask; i++) {
-            if (m->keys[i]) {
-                size_t j = fmix(m->keys[i]) & (nsize - 1);
-                while (nk[j]) {
-                    j = (j + 1) & (nsize - 1);
-                }
-                nk[j] = m->keys[i];
-                nv[j] = m->vals[i];
-            }
-        }
-        PyMem_RawFree(m->keys);
-        PyMem_RawFree(m->vals);
-        m->keys = nk;
-        m->vals = nv;
-        m->mask = nsize - 1;
-    }
-    size_t j = fmix(key) & m->mask;
-    while (m->keys[j] && m->keys[j] != key) {
-        j = (j + 1) & m->mask;
-    }
-    if (!m->keys[j]) {
-        m->count++;
-    }
-    m->keys[j] = key;
-    m->vals[j] = val;
-    return 0;
-}
-
-static int64_t
-fmap_get(const frame_map *m, uint64_t key)
-{
-    if (m->keys == NULL || key == 0) {
-        return -1;
-    }
-    size_t j = fmix(key) & m->mask;
-    while (m->keys[j]) {
-        if (m->keys[j] == key) {
-            return m->vals[j];
-        }
-        j = (j + 1) & m->mask;
-    }
-    return -1;
-}
-
 typedef struct {
     ft_node *nodes;   /* owned until handed over */
     uint64_t *frames; /* owned: frame address per node (0: none) */
@@ -129,11 +61,11 @@ typedef struct {
     size_t n, cap;
     int64_t *stack;   /* owned: open node indices */
     size_t depth, stack_cap;
-    frame_map starts; /* owned: frame -> generator's first node */
+    ft_u64map starts; /* owned: frame -> generator's first node */
     ft_adoption *adopt; /* owned: exits of frames that began before tracing */
     size_t nadopt, cap_adopt;
-    frame_map lanes;   /* owned: task address -> its lane root node */
-    frame_map creators; /* owned: task address -> (thread << 32 | payload of
+    ft_u64map lanes;   /* owned: task address -> its lane root node */
+    ft_u64map creators; /* owned: task address -> (thread << 32 | payload of
                            the creating task's name) */
     int has_lanes;     /* some lane was made: lay the nodes out again */
     ft_threadbuf **threads; /* borrowed: the trace's buffers, by thread */
@@ -262,7 +194,7 @@ take_task(builder *b, reader *rd, const record *x)
         rd->lane = -1;
         return 0;
     }
-    int64_t l = fmap_get(&b->lanes, x->word);
+    int64_t l = ft_u64map_get(&b->lanes, x->word);
     rd->lane_base = b->depth;
     if (l >= 0 && b->nodes[l].thread == rd->thread) {
         rd->lane = l;
@@ -276,7 +208,7 @@ take_task(builder *b, reader *rd, const record *x)
     nd.end = FT_END_RETURN;
     nd.origin = (int64_t)b->n;
     nd.args = ft_rec_payload(x->r);
-    int64_t c = fmap_get(&b->creators, x->word);
+    int64_t c = ft_u64map_get(&b->creators, x->word);
     if (c >= 0) {
         uint32_t cthread = (uint32_t)(c >> 32), cpayload = (uint32_t)c;
         if (cthread == rd->thread) {
@@ -291,7 +223,7 @@ take_task(builder *b, reader *rd, const record *x)
         }
     }
     rd->lane = (int64_t)b->n;
-    if (add_node(b, &nd, 0, 0) < 0 || fmap_put(&b->lanes, x->word, rd->lane) < 0) {
+    if (add_node(b, &nd, 0, 0) < 0 || ft_u64map_put(&b->lanes, x->word, rd->lane) < 0) {
         return -1;
     }
     b->has_lanes = 1;
@@ -353,14 +285,14 @@ take_entry(builder *b, reader *rd, const record *x)
     nd.origin = (int64_t)b->n;
     if (x->kind == FT_REC_START) {
         nd.args = start_args(b, rd, x->code);
-        if (x->frame && fmap_put(&b->starts, x->frame, (int64_t)b->n) < 0) {
+        if (x->frame && ft_u64map_put(&b->starts, x->frame, (int64_t)b->n) < 0) {
             return -1;
         }
     }
     else {
         /* the latest start of this frame on this thread; one begun
          * on another thread is found by order, later */
-        nd.origin = fmap_get(&b->starts, x->frame);
+        nd.origin = ft_u64map_get(&b->starts, x->frame);
         if (nd.origin >= 0 && b->nodes[nd.origin].thread != rd->thread) {
             nd.origin = -1;
         }
@@ -520,8 +452,8 @@ take_note(builder *b, reader *rd, const record *x)
         }
         break;
     case FT_REC_TASK_NEW: /* a new task: a new lane, and who made it */
-        if (fmap_put(&b->creators, x->word, ((int64_t)rd->thread << 32) | payload) < 0 ||
-            fmap_put(&b->lanes, x->word, -1) < 0) {
+        if (ft_u64map_put(&b->creators, x->word, ((int64_t)rd->thread << 32) | payload) < 0 ||
+            ft_u64map_put(&b->lanes, x->word, -1) < 0) {
             return -1;
         }
         break;
@@ -644,7 +576,7 @@ link_across_threads(builder *b)
             continue;
         }
         if (b->seqs[i] == 0) {
-            nd->origin = fmap_get(&b->starts, b->frames[i]);
+            nd->origin = ft_u64map_get(&b->starts, b->frames[i]);
             continue;
         }
         /* the last entry with this frame and an order below the resumption's */
@@ -661,7 +593,7 @@ link_across_threads(builder *b)
         }
         nd->origin = lo > 0 && starts[lo - 1].frame == b->frames[i] && starts[lo - 1].seq != 0
                          ? starts[lo - 1].node
-                         : fmap_get(&b->starts, b->frames[i]);
+                         : ft_u64map_get(&b->starts, b->frames[i]);
     }
     PyMem_RawFree(starts);
     return 0;
@@ -788,13 +720,10 @@ ft_tree_build(ft_tree *t)
     PyMem_RawFree(b.stack);
     PyMem_RawFree(b.frames);
     PyMem_RawFree(b.seqs);
-    PyMem_RawFree(b.starts.keys);
-    PyMem_RawFree(b.starts.vals);
+    ft_u64map_free(&b.starts);
     PyMem_RawFree(b.adopt);
-    PyMem_RawFree(b.lanes.keys);
-    PyMem_RawFree(b.lanes.vals);
-    PyMem_RawFree(b.creators.keys);
-    PyMem_RawFree(b.creators.vals);
+    ft_u64map_free(&b.lanes);
+    ft_u64map_free(&b.creators);
     if (rc < 0) {
         PyMem_RawFree(b.nodes);
         PyMem_RawFree(first);
