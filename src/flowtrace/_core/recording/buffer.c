@@ -45,7 +45,7 @@ chunk_new(ft_chunkpool *pool, size_t cap)
     }
 #endif
     else {
-        c = PyMem_RawMalloc(ft_chunk_bytes(cap));
+        c = ft_buf_malloc(ft_chunk_bytes(cap));
         if (c == NULL) {
             return NULL;
         }
@@ -66,7 +66,7 @@ chunk_free(ft_chunk *c)
         return;
     }
 #endif
-    PyMem_RawFree(c);
+    ft_buf_free(c);
 }
 
 static void
@@ -103,7 +103,7 @@ ft_chunkpool_nbytes(const ft_chunkpool *pool)
 ft_threadbuf *
 ft_threadbuf_new(ft_chunkpool *pool, size_t ring_records)
 {
-    ft_threadbuf *tb = PyMem_RawCalloc(
+    ft_threadbuf *tb = ft_buf_calloc(
         1, sizeof(ft_threadbuf) + FT_VCACHE_SIZE * sizeof(ft_vcache_entry));
     if (tb == NULL) {
         return NULL;
@@ -113,7 +113,7 @@ ft_threadbuf_new(ft_chunkpool *pool, size_t ring_records)
     tb->ring_records = ring_records;
     tb->head = tb->tail = chunk_new(pool, FT_CHUNK_MIN_RECORDS);
     if (tb->head == NULL) {
-        PyMem_RawFree(tb);
+        ft_buf_free(tb);
         return NULL;
     }
     tb->pos = tb->head->recs;
@@ -124,7 +124,7 @@ ft_threadbuf_new(ft_chunkpool *pool, size_t ring_records)
 ft_threadbuf *
 ft_threadbuf_new_empty(void)
 {
-    return PyMem_RawCalloc(1, sizeof(ft_threadbuf));
+    return ft_buf_calloc(1, sizeof(ft_threadbuf));
 }
 
 ft_threadbuf *
@@ -137,12 +137,12 @@ ft_threadbuf_from_records(const void *recs, size_t n)
     /* never the big chunk's size: that one is mmap'd and pooled */
     size_t cap = n == FT_CHUNK_BIG_RECORDS ? n + 1 : n;
     if (cap > ((size_t)-1 - offsetof(ft_chunk, recs)) / sizeof(ft_record)) {
-        PyMem_RawFree(tb);
+        ft_buf_free(tb);
         return NULL;
     }
-    ft_chunk *c = PyMem_RawMalloc(ft_chunk_bytes(cap));
+    ft_chunk *c = ft_buf_malloc(ft_chunk_bytes(cap));
     if (c == NULL) {
-        PyMem_RawFree(tb);
+        ft_buf_free(tb);
         return NULL;
     }
     c->next = NULL;
@@ -172,15 +172,15 @@ ft_threadbuf_free_list(ft_threadbuf *tb, ft_chunkpool *pool)
             PyObject *v = (PyObject *)((uintptr_t)tb->values[i] & ~FT_VALUE_TAG_BITS);
             Py_XDECREF(v);
         }
-        PyMem_RawFree(tb->values);
+        ft_buf_free(tb->values);
         for (uint32_t i = 0; i < tb->nclasses; i++) {
             Py_DECREF(tb->classes[i]);
         }
-        PyMem_RawFree(tb->classes);
-        PyMem_RawFree(tb->class_slots);
+        ft_buf_free(tb->classes);
+        ft_buf_free(tb->class_slots);
         Py_XDECREF(tb->texts);
         Py_XDECREF(tb->name);
-        PyMem_RawFree(tb);
+        ft_buf_free(tb);
         tb = next;
     }
 }
@@ -285,7 +285,7 @@ retire(retired *r, void *block)
         r->p[r->n++] = block;
     }
     else {
-        PyMem_RawFree(block);
+        ft_buf_free(block);
     }
 }
 
@@ -294,7 +294,7 @@ retire(retired *r, void *block)
 static void *
 move_here(retired *r, void *p, size_t n)
 {
-    void *q = PyMem_RawMalloc(n ? n : 1);
+    void *q = ft_buf_malloc(n ? n : 1);
     if (q != NULL) {
         memcpy(q, p, n);
         retire(r, p);
@@ -369,7 +369,7 @@ ft_threadbuf_finish_all(ft_threadbuf *list, size_t n)
      * block this thread frees is what its next malloc of that size returns
      * (glibc's per-thread cache), which would put the copies back into
      * the recording threads' arenas. */
-    retired r = {PyMem_RawMalloc((3 * n + 1) * sizeof(void *)), 0, 0};
+    retired r = {ft_buf_malloc((3 * n + 1) * sizeof(void *)), 0, 0};
     if (r.p != NULL) {
         r.cap = 3 * n + 1; /* finish_one retires at most 3 blocks */
     }
@@ -382,9 +382,9 @@ ft_threadbuf_finish_all(ft_threadbuf *list, size_t n)
         list = next;
     }
     for (size_t i = 0; i < r.n; i++) {
-        PyMem_RawFree(r.p[i]);
+        ft_buf_free(r.p[i]);
     }
-    PyMem_RawFree(r.p);
+    ft_buf_free(r.p);
     return rev;
 }
 
@@ -417,11 +417,11 @@ static int
 classes_grow(ft_threadbuf *tb)
 {
     uint32_t size = tb->class_mask ? (tb->class_mask + 1) * 2 : 64;
-    uint32_t *slots = PyMem_RawCalloc(size, sizeof(uint32_t));
+    uint32_t *slots = ft_buf_calloc(size, sizeof(uint32_t));
     /* at most half full: size / 2 classes */
-    PyObject **classes = PyMem_RawRealloc(tb->classes, (size / 2) * sizeof(PyObject *));
+    PyObject **classes = ft_buf_realloc(tb->classes, (size / 2) * sizeof(PyObject *));
     if (slots == NULL || classes == NULL) {
-        PyMem_RawFree(slots);
+        ft_buf_free(slots);
         if (classes != NULL) {
             tb->classes = classes;
         }
@@ -435,7 +435,7 @@ classes_grow(ft_threadbuf *tb)
         }
         slots[i] = k + 1;
     }
-    PyMem_RawFree(tb->class_slots);
+    ft_buf_free(tb->class_slots);
     tb->class_slots = slots;
     tb->class_mask = size - 1;
     return 0;
@@ -473,7 +473,7 @@ ft_threadbuf_store(ft_threadbuf *tb, PyObject *owned)
             Py_DECREF((PyObject *)((uintptr_t)owned & ~FT_VALUE_TAG_BITS));
             return FT_VAL_ABSENT;
         }
-        PyObject **nv = PyMem_RawRealloc(tb->values, nc * sizeof(PyObject *));
+        PyObject **nv = ft_buf_realloc(tb->values, nc * sizeof(PyObject *));
         if (nv == NULL) {
             Py_DECREF((PyObject *)((uintptr_t)owned & ~FT_VALUE_TAG_BITS));
             return FT_VAL_ABSENT;

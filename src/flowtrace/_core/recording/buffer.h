@@ -14,8 +14,19 @@
 #include <Python.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "recording/record.h"
+
+/* The memory of buffers (records, value stores, class tables, the buffer
+ * structs) comes from malloc, not PyMem_Raw: it is FlowTrace's, not the
+ * program's, and a program that measures its own memory with tracemalloc
+ * (which sees PyMem_Raw) must not count it. Everything a buffer owns is
+ * allocated and freed with these. */
+static inline void *ft_buf_malloc(size_t n) { return malloc(n ? n : 1); }
+static inline void *ft_buf_calloc(size_t n, size_t size) { return calloc(n ? n : 1, size ? size : 1); }
+static inline void *ft_buf_realloc(void *p, size_t n) { return realloc(p, n ? n : 1); }
+static inline void ft_buf_free(void *p) { free(p); }
 
 /* Chunks grow geometrically: a thread's first chunk is FT_CHUNK_MIN_BYTES
  * (a thread that records ten events costs a few KiB, not megabytes), each

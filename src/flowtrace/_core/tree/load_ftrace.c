@@ -347,8 +347,8 @@ read_thread(reader *r, const source *src, const texts *x, uint32_t ncodes)
         goto fail;
     }
     tb->name = Py_XNewRef(name);
-    tb->classes = PyMem_RawCalloc(nclasses ? nclasses : 1, sizeof(PyObject *));
-    tb->values = PyMem_RawCalloc(nvalues ? nvalues : 1, sizeof(PyObject *));
+    tb->classes = ft_buf_calloc(nclasses, sizeof(PyObject *)); /* the buffer's */
+    tb->values = ft_buf_calloc(nvalues, sizeof(PyObject *));
     if (tb->classes == NULL || tb->values == NULL) {
         PyErr_NoMemory();
         goto fail;
