@@ -29,6 +29,9 @@ typedef struct {
                           interned str, is looked up once) -> text index */
     PyObject *index;   /* owned dict: text (str) -> its index (int) */
     PyObject *order;   /* owned list: the texts, by index */
+    PyObject *by_str;  /* owned dict: a str value (exact str) -> the index
+                          of its text: equal strs show the same text, so a
+                          fresh copy of a seen str is not formatted again */
     ft_checksum sum;   /* the current block's */
 } writer;
 
@@ -115,6 +118,34 @@ payload_index(writer *w, const ft_threadbuf *tb, uint32_t payload)
     return i;
 }
 
+/* A stored value's text index; an exact str (kept by reference) is looked
+ * up by its content first, which costs its cached hash, not a repr. */
+static int64_t
+value_index(writer *w, const ft_threadbuf *tb, uint32_t payload, PyObject *entry)
+{
+    PyObject *o = (PyObject *)((uintptr_t)entry & ~FT_VALUE_TAG_BITS);
+    int raw_str = ((uintptr_t)entry & FT_VALUE_TAG_BITS) == FT_TAG_RAW && PyUnicode_CheckExact(o);
+    if (raw_str) {
+        PyObject *v = PyDict_GetItemWithError(w->by_str, o); /* borrowed */
+        if (v != NULL) {
+            return PyLong_AsLongLong(v);
+        }
+        if (PyErr_Occurred()) {
+            return -1;
+        }
+    }
+    int64_t i = payload_index(w, tb, payload);
+    if (raw_str && i >= 0) {
+        PyObject *num = PyLong_FromLongLong(i);
+        if (num == NULL || PyDict_SetItem(w->by_str, o, num) < 0) {
+            Py_XDECREF(num);
+            return -1;
+        }
+        Py_DECREF(num);
+    }
+    return i;
+}
+
 static int
 write_thread(writer *w, const ft_tree *t, uint32_t thread)
 {
@@ -149,7 +180,7 @@ write_thread(writer *w, const ft_tree *t, uint32_t thread)
         }
         else if (i < 0) {
             uint32_t payload = FT_VAL_FIRST_INDEX + ((tb->vbase + k) & FT_VALUE_INDEX_MASK);
-            i = payload_index(w, tb, payload);
+            i = value_index(w, tb, payload, e);
             if (i >= 0) {
                 (void)ft_u64map_put(&w->seen, (uint64_t)(uintptr_t)e, i); /* else: no caching */
             }
@@ -336,10 +367,12 @@ ft_write_ftrace(const ft_tree *t, PyObject *file)
                         "JSON or rebuilt from CallEvents (save it as json)");
         return -1;
     }
-    writer w = {{0}, {NULL, NULL, 0, 0}, PyDict_New(), PyList_New(0), {0}};
-    if (w.index == NULL || w.order == NULL || ft_sink_open(&w.sink, file, 1) < 0) {
+    writer w = {{0}, {NULL, NULL, 0, 0}, PyDict_New(), PyList_New(0), PyDict_New(), {0}};
+    if (w.index == NULL || w.order == NULL || w.by_str == NULL ||
+        ft_sink_open(&w.sink, file, 1) < 0) {
         Py_XDECREF(w.index);
         Py_XDECREF(w.order);
+        Py_XDECREF(w.by_str);
         return -1;
     }
     uint32_t flags = (t->cfg.timing ? 1u : 0) | (t->cfg.results ? 2u : 0) |
@@ -377,5 +410,6 @@ ft_write_ftrace(const ft_tree *t, PyObject *file)
     ft_u64map_free(&w.seen);
     Py_DECREF(w.index);
     Py_DECREF(w.order);
+    Py_DECREF(w.by_str);
     return rc;
 }
