@@ -36,6 +36,8 @@ PLUGIN_NAME = "flowtrace-tracer"
 
 
 def _positive(text: str) -> int:
+    # flowtrace.cli has the same check; importing it would load the engine
+    # in every pytest run, which this module exists to avoid
     try:
         n = int(text)
     except ValueError:
