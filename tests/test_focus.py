@@ -111,3 +111,61 @@ def test_cli_show_focus(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout == ("⋯ <module> › main\n→ parse()\n  → leaf()  → 2\n← parse()  → 2\n"
                         "⋯ <module> › main\n→ parse()\n  → leaf()  → 3\n← parse()  → 3\n")
+
+
+def callers(t, pattern, **kw):
+    out = io.StringIO()
+    t._c().write_callers(out, pattern, **kw)
+    return out.getvalue()
+
+
+def test_callers_merge_the_paths_most_calls_first():
+    t = record()
+    assert callers(t, "parse") == (
+        "parse  3 calls\n"
+        "  ← parse_all  2\n"
+        "    ← main  2\n"
+        "  ← helper  1\n"
+        "    ← main  1\n")
+
+
+def test_callers_depth_and_ascii_and_no_match():
+    t = record()
+    assert callers(t, "leaf", max_depth=1, ascii=True) == "leaf  3 calls\n  <- parse  3\n"
+    assert callers(t, "nothing*") == "⋯ no call matches nothing*\n"
+
+
+def test_callers_of_a_recursive_function_count_each_call():
+    def fib(n):
+        return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+    flowtrace.start_tracing()
+    fib(3)
+    t = flowtrace.stop_tracing()
+    out = callers(t, "*fib")
+    first = out.splitlines()[0]
+    assert first.endswith("fib  5 calls"), out
+    assert "  ← test_callers_of_a_recursive_function_count_each_call.<locals>.fib  4" in out
+
+
+def test_cli_show_callers(tmp_path):
+    prog = write_program(tmp_path, """
+        def leaf(x):
+            return x + 1
+        def a():
+            return leaf(1)
+        def b():
+            return leaf(2) + a()
+        b()
+    """)
+    r = run_cmd([sys.executable, "-m", "flowtrace", "run", "-o", "t.ftrace", str(prog)], tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = run_cmd([sys.executable, "-m", "flowtrace", "show", "--callers", "leaf", "t.ftrace"],
+                tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ("leaf  2 calls\n"
+                        "  ← b  1\n"
+                        "    ← <module>  1\n"
+                        "  ← a  1\n"
+                        "    ← b  1\n"
+                        "      ← <module>  1\n")

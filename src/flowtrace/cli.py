@@ -128,6 +128,10 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("file", metavar="FILE", help="a trace saved with --format ftrace or json")
     show.add_argument("-o", "--output", metavar="FILE",
                       help="write the tree to FILE instead of stdout")
+    show.add_argument("--callers", metavar="PATTERN",
+                      help="instead of the tree: where the functions matching PATTERN (a "
+                      "glob) were called from, merged like a profiler's call graph, with "
+                      "the number of calls through each path (--max-depth: levels of callers)")
     _display_options(show)
 
     stats = sub.add_parser(
@@ -400,11 +404,23 @@ def _show(ns: argparse.Namespace) -> int:
     if trace is None:
         return 1
 
+    def show(out: IO[str]) -> None:
+        if ns.callers is None:
+            _print(trace, out, ns)
+            return
+        encoding = getattr(out, "encoding", None) or "utf-8"
+        try:
+            "\u2190\u22ef".encode(encoding)
+            ascii = bool(ns.ascii)
+        except (UnicodeEncodeError, LookupError):
+            ascii = True
+        trace._c().write_callers(out, ns.callers, max_depth=ns.max_depth or 0, ascii=ascii)
+
     def write() -> None:
         if ns.output:
-            write_path(ns.output, lambda out: _print(trace, out, ns), text=True)
+            write_path(ns.output, show, text=True)
         else:
-            _print(trace, sys.stdout, ns)
+            show(sys.stdout)
             sys.stdout.flush()
 
     return _writing(write, ns.output or "stdout")

@@ -10,6 +10,7 @@
 #include "output/stats.h"
 #include "recording/values.h"
 #include "output/write_chrome.h"
+#include "output/write_callers.h"
 #include "output/write_ftrace.h"
 #include "output/write_perfetto.h"
 #include "output/write_json.h"
@@ -272,6 +273,24 @@ trace_write_perfetto(ft_trace *t, PyObject *args, PyObject *kw)
 }
 
 static PyObject *
+trace_write_callers(ft_trace *t, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"file", "pattern", "max_depth", "ascii", NULL};
+    PyObject *file, *pattern;
+    int max_depth = 0, ascii = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OU|$ip:write_callers", kwlist, &file, &pattern,
+                                     &max_depth, &ascii)) {
+        return NULL;
+    }
+    const ft_tree *tree = built(t);
+    if (tree == NULL ||
+        ft_write_callers(tree, file, pattern, max_depth > 0 ? (size_t)max_depth : 0, ascii) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
 trace_write_ftrace(ft_trace *t, PyObject *file)
 {
     /* the records as they are: no tree is built */
@@ -404,6 +423,10 @@ static PyMethodDef trace_methods[] = {
      "write_perfetto(file, *, pid=1, process_name=None)\nStream the trace as Perfetto's "
      "protobuf TracePackets (Perfetto UI, trace_processor): a track per thread and per "
      "asyncio task, every string interned."},
+    {"write_callers", (PyCFunction)(void (*)(void))trace_write_callers,
+     METH_VARARGS | METH_KEYWORDS,
+     "write_callers(file, pattern, *, max_depth=0, ascii=False)\nWhere the functions matching "
+     "pattern were called from, merged like a profiler's call graph."},
     {"write_ftrace", (PyCFunction)trace_write_ftrace, METH_O,
      "write_ftrace(file)\nStream the recording as a .ftrace file (docs/ftrace-format.md) to "
      "file (.write(bytes))."},
