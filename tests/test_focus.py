@@ -169,3 +169,25 @@ def test_cli_show_callers(tmp_path):
                         "  ← a  1\n"
                         "    ← b  1\n"
                         "      ← <module>  1\n")
+
+
+def test_a_run_of_one_function_in_the_path_is_counted():
+    def rec(n):
+        return rec(n - 1) if n else leaf(0)
+
+    flowtrace.start_tracing()
+    rec(3)
+    t = flowtrace.stop_tracing()
+    out = text(t, focus="leaf")
+    assert out.splitlines()[0] == \
+        "⋯ test_a_run_of_one_function_in_the_path_is_counted.<locals>.rec ×4"
+    assert text(t, focus="leaf", ascii=True).splitlines()[0].endswith(".rec x4")
+
+
+def test_callers_counts_have_thousands_separators():
+    flowtrace.start_tracing()
+    for i in range(1500):
+        leaf(i)
+    t = flowtrace.stop_tracing()
+    # (the test's own frame never left while tracing: the calls are roots)
+    assert callers(t, "leaf").splitlines() == ["leaf  1,500 calls"]

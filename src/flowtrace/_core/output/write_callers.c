@@ -168,6 +168,22 @@ sorted(const trie *tr, uint32_t first, size_t *n)
     return v;
 }
 
+/* 1234567 as "1,234,567". */
+static void
+put_count(char *out, size_t size, uint64_t n)
+{
+    char digits[32];
+    int len = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)n);
+    size_t o = 0;
+    for (int i = 0; i < len && o + 2 < size; i++) {
+        if (i > 0 && (len - i) % 3 == 0) {
+            out[o++] = ',';
+        }
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+}
+
 static int
 write_level(const ft_tree *t, const trie *tr, ft_sink *k, uint32_t first, size_t depth,
             int ascii)
@@ -193,9 +209,10 @@ write_level(const ft_tree *t, const trie *tr, ft_sink *k, uint32_t first, size_t
         }
         ft_sbuf_put_str(&k->out, name);
         char num[48];
-        snprintf(num, sizeof(num), depth == 0 ? "  %llu call%s\n" : "  %llu%s\n",
-                 (unsigned long long)x->count, depth == 0 && x->count != 1 ? "s" : "");
+        put_count(num, sizeof(num), x->count);
+        ft_sbuf_puts(&k->out, "  ");
         ft_sbuf_puts(&k->out, num);
+        ft_sbuf_puts(&k->out, depth > 0 ? "\n" : x->count != 1 ? " calls\n" : " call\n");
         if (ft_sink_maybe_flush(k) < 0 || write_level(t, tr, k, x->child, depth + 1, ascii) < 0) {
             PyMem_RawFree(v);
             return -1;

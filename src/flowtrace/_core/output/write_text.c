@@ -388,14 +388,29 @@ put_path(writer *w, const ft_walk *walk, size_t depth)
     paint(w, C_MARK);
     ft_sbuf_puts(&w->sink.out, w->ascii ? "..." : "\xe2\x8b\xaf");
     unpaint(w);
+    /* a run of calls of one function (recursion, a visitor's walk) is one
+     * name with its count: "Node.walkabout ×4" */
+    size_t shown = 0;
     for (size_t d = 0; d < depth; d++) {
         const ft_node *a = &w->t->nodes[walk->open[d]];
         if (a->kind == FT_NODE_TASK) {
             continue;
         }
-        ft_sbuf_puts(&w->sink.out, d == 0 ? " " : (w->ascii ? " > " : " \xe2\x80\xba "));
+        size_t run = 1;
+        while (d + run < depth &&
+               w->t->nodes[walk->open[d + run]].kind != FT_NODE_TASK &&
+               w->t->nodes[walk->open[d + run]].code_id == a->code_id) {
+            run++;
+        }
+        ft_sbuf_puts(&w->sink.out, shown++ == 0 ? " " : (w->ascii ? " > " : " \xe2\x80\xba "));
         if (put_name(w, a->code_id) < 0) {
             return -1;
+        }
+        if (run > 1) {
+            char times[32];
+            snprintf(times, sizeof(times), w->ascii ? " x%zu" : " \xc3\x97%zu", run);
+            ft_sbuf_puts(&w->sink.out, times);
+            d += run - 1;
         }
     }
     if (depth == 0) {
