@@ -11,7 +11,6 @@
 
 typedef struct {
     uint64_t h;     /* the running hash */
-    uint64_t n;     /* bytes taken so far */
     uint8_t tail[8]; /* bytes of an unfinished word */
     unsigned ntail;  /* how many */
 } ft_checksum;
@@ -27,7 +26,6 @@ static inline void
 ft_checksum_init(ft_checksum *c, uint64_t length)
 {
     c->h = 0x9E3779B97F4A7C15ull ^ length;
-    c->n = 0;
     c->ntail = 0;
 }
 
@@ -37,7 +35,6 @@ static inline void
 ft_checksum_add(ft_checksum *c, const void *data, size_t len)
 {
     const uint8_t *p = data;
-    c->n += len;
     if (c->ntail > 0) {
         size_t take = 8 - c->ntail;
         take = take > len ? len : take;

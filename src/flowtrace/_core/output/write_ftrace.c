@@ -11,15 +11,10 @@
 #include <string.h>
 
 #include "common/checksum.h"
+#include "common/ftrace_format.h"
 #include "common/u64map.h"
 #include "output/sink.h"
 #include "recording/values.h"
-
-#define FTRACE_MAGIC "\x89" "FTR\r\n\x1a\n"
-#define NONE_TEXT 0xFFFFFFFFu
-#define FTRACE_SKIP 0xFFFFFFFEu /* CODES: a run of codes never recorded */
-
-enum { BLOCK_TEXTS = 1, BLOCK_CODES = 2, BLOCK_THREAD = 3, BLOCK_END = 4 };
 
 typedef struct {
     ft_sink sink;      /* owned: where the bytes go (binary) */
@@ -75,33 +70,47 @@ block_end(writer *w, uint64_t len)
     return ft_sink_maybe_flush(&w->sink);
 }
 
+/* The int stored for `key` in `d`: >= 0; -2 when absent; -1 with an
+ * exception. */
+static int64_t
+dict_index(PyObject *d, PyObject *key)
+{
+    PyObject *v = PyDict_GetItemWithError(d, key); /* borrowed */
+    if (v != NULL) {
+        return PyLong_AsLongLong(v);
+    }
+    return PyErr_Occurred() ? -1 : -2;
+}
+
+static int
+index_put(PyObject *d, PyObject *key, int64_t i)
+{
+    PyObject *num = PyLong_FromLongLong(i);
+    int rc = num ? PyDict_SetItem(d, key, num) : -1;
+    Py_XDECREF(num);
+    return rc;
+}
+
 /* The index of `text` (a str, borrowed) in the file's TEXTS; NONE_TEXT for
- * NULL. -1 (as uint64) with an exception on memory failure. */
+ * NULL. -1 with an exception on memory failure. */
 static int64_t
 text_index(writer *w, PyObject *text)
 {
     if (text == NULL) {
         return NONE_TEXT;
     }
-    PyObject *i = PyDict_GetItemWithError(w->index, text); /* borrowed */
-    if (i != NULL) {
-        return PyLong_AsLongLong(i);
-    }
-    if (PyErr_Occurred()) {
-        return -1;
+    int64_t i = dict_index(w->index, text);
+    if (i != -2) {
+        return i;
     }
     Py_ssize_t n = PyList_GET_SIZE(w->order);
-    if (n >= (Py_ssize_t)NONE_TEXT) {
+    if (n >= (Py_ssize_t)NONE_TEXT - 1) {
         PyErr_SetString(PyExc_OverflowError, "flowtrace: too many distinct texts for .ftrace");
         return -1;
     }
-    PyObject *num = PyLong_FromSsize_t(n);
-    if (num == NULL || PyDict_SetItem(w->index, text, num) < 0 ||
-        PyList_Append(w->order, text) < 0) {
-        Py_XDECREF(num);
+    if (index_put(w->index, text, n) < 0 || PyList_Append(w->order, text) < 0) {
         return -1;
     }
-    Py_DECREF(num);
     return n;
 }
 
@@ -118,30 +127,35 @@ payload_index(writer *w, const ft_threadbuf *tb, uint32_t payload)
     return i;
 }
 
-/* A stored value's text index; an exact str (kept by reference) is looked
- * up by its content first, which costs its cached hash, not a repr. */
+/* The text index of a value-store entry (a tagged PyObject*). The same
+ * object is often stored many times (a shared text, an interned str): it
+ * is looked up once, by address; an exact str kept by reference is then
+ * looked up by content (its cached hash), and only what is left is
+ * formatted. */
 static int64_t
 value_index(writer *w, const ft_threadbuf *tb, uint32_t payload, PyObject *entry)
 {
+    int64_t i = ft_u64map_get(&w->seen, (uint64_t)(uintptr_t)entry);
+    if (i >= 0) {
+        return i;
+    }
     PyObject *o = (PyObject *)((uintptr_t)entry & ~FT_VALUE_TAG_BITS);
-    int raw_str = ((uintptr_t)entry & FT_VALUE_TAG_BITS) == FT_TAG_RAW && PyUnicode_CheckExact(o);
-    if (raw_str) {
-        PyObject *v = PyDict_GetItemWithError(w->by_str, o); /* borrowed */
-        if (v != NULL) {
-            return PyLong_AsLongLong(v);
-        }
-        if (PyErr_Occurred()) {
+    unsigned tag = (unsigned)((uintptr_t)entry & FT_VALUE_TAG_BITS);
+    int raw_str = tag == FT_TAG_RAW && PyUnicode_CheckExact(o);
+    if (tag == FT_TAG_TEXT) {
+        i = text_index(w, o);
+    }
+    else if (raw_str && (i = dict_index(w->by_str, o)) == -2) {
+        i = payload_index(w, tb, payload);
+        if (i >= 0 && index_put(w->by_str, o, i) < 0) {
             return -1;
         }
     }
-    int64_t i = payload_index(w, tb, payload);
-    if (raw_str && i >= 0) {
-        PyObject *num = PyLong_FromLongLong(i);
-        if (num == NULL || PyDict_SetItem(w->by_str, o, num) < 0) {
-            Py_XDECREF(num);
-            return -1;
-        }
-        Py_DECREF(num);
+    else if (!raw_str) {
+        i = payload_index(w, tb, payload);
+    }
+    if (i >= 0) {
+        (void)ft_u64map_put(&w->seen, (uint64_t)(uintptr_t)entry, i); /* else: no caching */
     }
     return i;
 }
@@ -170,21 +184,9 @@ write_thread(writer *w, const ft_tree *t, uint32_t thread)
     }
     for (uint32_t k = 0; k < tb->nvalues; k++) {
         PyObject *e = tb->values[k];
+        uint32_t payload = FT_VAL_FIRST_INDEX + ((tb->vbase + k) & FT_VALUE_INDEX_MASK);
         int64_t i = e == NULL ? NONE_TEXT /* released by the flight recorder */
-                              : ft_u64map_get(&w->seen, (uint64_t)(uintptr_t)e);
-        if (i < 0 && ((uintptr_t)e & FT_VALUE_TAG_BITS) == FT_TAG_TEXT) {
-            i = text_index(w, (PyObject *)((uintptr_t)e & ~FT_VALUE_TAG_BITS));
-            if (i >= 0) {
-                (void)ft_u64map_put(&w->seen, (uint64_t)(uintptr_t)e, i); /* else: no caching */
-            }
-        }
-        else if (i < 0) {
-            uint32_t payload = FT_VAL_FIRST_INDEX + ((tb->vbase + k) & FT_VALUE_INDEX_MASK);
-            i = value_index(w, tb, payload, e);
-            if (i >= 0) {
-                (void)ft_u64map_put(&w->seen, (uint64_t)(uintptr_t)e, i); /* else: no caching */
-            }
-        }
+                              : value_index(w, tb, payload, e);
         if (i < 0) {
             PyMem_RawFree(tab);
             return -1;
@@ -378,7 +380,7 @@ ft_write_ftrace(const ft_tree *t, PyObject *file)
     uint32_t flags = (t->cfg.timing ? 1u : 0) | (t->cfg.results ? 2u : 0) |
                      (t->cfg.args ? 4u : 0) | (t->cfg.midflight ? 8u : 0);
     uint8_t header[32];
-    uint32_t head[4] = {1, 32, flags, 0};
+    uint32_t head[4] = {FTRACE_VERSION, FTRACE_HEADER, flags, 0};
     memcpy(header, FTRACE_MAGIC, 8);
     memcpy(header + 8, head, sizeof(head));
     memcpy(header + 24, &t->cfg.records_ns_per_tick, 8);

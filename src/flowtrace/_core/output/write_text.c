@@ -354,6 +354,28 @@ close_line(writer *w, const ft_node *nd, size_t depth, size_t limit)
     return 0;
 }
 
+/* One step of the walk, at `depth` (counted from the focused call with
+ * --focus): a node with children opens (its closing line comes when it
+ * is left), a node without is one line; below the depth limit nodes are
+ * counted, not shown. */
+static int
+put_step(writer *w, const ft_node *nd, int event, size_t depth, size_t limit)
+{
+    if (event == FT_WALK_LEAVE) {
+        return nd->nchildren > 0 ? close_line(w, nd, depth, limit) : 0;
+    }
+    if (limit > 0 && depth >= limit) {
+        if (!FT_NODE_IS_MARKER(nd->kind) && nd->kind != FT_NODE_TASK) {
+            w->hidden++;
+        }
+        return 0;
+    }
+    if (nd->nchildren == 0) {
+        return put_line(w, nd, depth, LINE_LEAF);
+    }
+    return limit == 0 || depth + 1 < limit ? put_line(w, nd, depth, LINE_OPEN) : 0;
+}
+
 /* Does node `nd` start a focused subtree (its function matches --focus)?
  * Decided once per code id. -1 with an exception. */
 static int
@@ -435,7 +457,6 @@ write_thread_focused(writer *w, uint32_t thread, int header, ft_walk *walk, size
     ft_walk_thread(walk, t, thread);
     while ((r = ft_walk_next(walk, &s)) > 0) {
         const ft_node *nd = &t->nodes[s.node];
-        int rc = 0;
         if (!inside) {
             if (s.event != FT_WALK_ENTER) {
                 continue;
@@ -458,26 +479,11 @@ write_thread_focused(writer *w, uint32_t thread, int header, ft_walk *walk, size
                 return -1;
             }
         }
-        size_t depth = s.depth - root;
-        if (s.event == FT_WALK_LEAVE) {
-            rc = nd->nchildren > 0 ? close_line(w, nd, depth, limit) : 0;
-            if (s.depth == root) {
-                inside = 0;
-            }
-        }
-        else if (limit > 0 && depth >= limit) {
-            if (!FT_NODE_IS_MARKER(nd->kind) && nd->kind != FT_NODE_TASK) {
-                w->hidden++;
-            }
-        }
-        else if (nd->nchildren == 0) {
-            rc = put_line(w, nd, depth, LINE_LEAF);
-        }
-        else if (limit == 0 || depth + 1 < limit) {
-            rc = put_line(w, nd, depth, LINE_OPEN);
-        }
-        if (rc < 0) {
+        if (put_step(w, nd, s.event, s.depth - root, limit) < 0) {
             return -1;
+        }
+        if (s.event == FT_WALK_LEAVE && s.depth == root) {
+            inside = 0;
         }
     }
     return r;
@@ -526,29 +532,11 @@ write_thread(writer *w, uint32_t thread, int header, ft_walk *walk, size_t limit
     if (thread_header(w, thread, header) < 0) {
         return -1;
     }
-    /* A node with children opens (its closing line comes when it is
-     * left), a node without is one line. */
     ft_walk_step s;
     int r;
     ft_walk_thread(walk, t, thread);
     while ((r = ft_walk_next(walk, &s)) > 0) {
-        const ft_node *nd = &t->nodes[s.node];
-        int rc = 0;
-        if (s.event == FT_WALK_LEAVE) {
-            rc = nd->nchildren > 0 ? close_line(w, nd, s.depth, limit) : 0;
-        }
-        else if (limit > 0 && s.depth >= limit) {
-            if (!FT_NODE_IS_MARKER(nd->kind) && nd->kind != FT_NODE_TASK) {
-                w->hidden++; /* counted, not shown */
-            }
-        }
-        else if (nd->nchildren == 0) {
-            rc = put_line(w, nd, s.depth, LINE_LEAF);
-        }
-        else if (limit == 0 || s.depth + 1 < limit) {
-            rc = put_line(w, nd, s.depth, LINE_OPEN);
-        }
-        if (rc < 0) {
+        if (put_step(w, &t->nodes[s.node], s.event, s.depth, limit) < 0) {
             return -1;
         }
     }

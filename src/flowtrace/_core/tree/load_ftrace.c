@@ -18,17 +18,11 @@
 #include <string.h>
 
 #include "common/checksum.h"
+#include "common/ftrace_format.h"
 #include "common/growable.h"
 #include "recording/record.h"
 #include "recording/values.h"
 
-#define FTRACE_MAGIC "\x89" "FTR\r\n\x1a\n"
-#define FTRACE_VERSION 1u
-#define FTRACE_HEADER 32u
-#define NONE_TEXT 0xFFFFFFFFu
-#define FTRACE_SKIP 0xFFFFFFFEu /* CODES: a run of codes never recorded */
-
-enum { BLOCK_TEXTS = 1, BLOCK_CODES = 2, BLOCK_THREAD = 3, BLOCK_END = 4 };
 static const char *const BLOCK_NAMES[] = {"?", "TEXTS", "CODES", "THREAD", "END"};
 
 /* The file's bytes, and whether they are a read-only file mapping, whose
@@ -142,6 +136,16 @@ text_at(const reader *r, const texts *x, uint32_t i, int may_be_none, const char
     }
     *out = x->v[i];
     return 0;
+}
+
+/* Entry `k` of a table of u32 text indices (unaligned, in the file). */
+static int
+text_ref(const reader *r, const texts *x, const uint8_t *table, uint32_t k, int may_be_none,
+         const char *field, PyObject **out)
+{
+    uint32_t ti;
+    memcpy(&ti, table + 4 * (size_t)k, 4);
+    return text_at(r, x, ti, may_be_none, field, out);
 }
 
 static int
@@ -354,20 +358,16 @@ read_thread(reader *r, const source *src, const texts *x, uint32_t ncodes)
         goto fail;
     }
     for (uint32_t k = 0; k < nclasses; k++) {
-        uint32_t ti = 0;
         PyObject *s = NULL;
-        memcpy(&ti, classes + 4 * (size_t)k, 4);
-        if (text_at(r, x, ti, 0, "class", &s) < 0) {
+        if (text_ref(r, x, classes, k, 0, "class", &s) < 0) {
             goto fail;
         }
         tb->classes[tb->nclasses++] = Py_NewRef(s);
     }
     tb->cap_values = nvalues;
     for (uint32_t k = 0; k < nvalues; k++) {
-        uint32_t ti = 0;
         PyObject *s = NULL;
-        memcpy(&ti, values + 4 * (size_t)k, 4);
-        if (text_at(r, x, ti, 1, "value", &s) < 0) {
+        if (text_ref(r, x, values, k, 1, "value", &s) < 0) {
             goto fail;
         }
         /* a released value stays NULL: shown as "…", as when recorded */
@@ -475,7 +475,7 @@ read_header(const uint8_t *data, size_t size, ft_trace_config *cfg)
     if ((uint32_t)ft_checksum_end(&c) != hsum) {
         return bad(NULL, "damaged header (checksum mismatch)");
     }
-    if (flags & ~15u) {
+    if (flags & ~FTRACE_FLAGS) {
         return bad(NULL, "unknown flags 0x%x in the header", flags);
     }
     if (!isfinite(ns) || ns <= 0 || ns > 1e9) {
