@@ -12,6 +12,12 @@ else
 fi
 status=0
 summary=()
+# the viewer's tests drive a real Chromium (tools/browser.sh installs it)
+if [ -z "${FLOWTRACE_NO_BROWSER:-}" ] && [ -z "${FLOWTRACE_CHROMIUM:-}" ]; then
+    if chromium=$(tools/browser.sh); then
+        export FLOWTRACE_CHROMIUM=$chromium
+    fi
+fi
 for py in $pythons; do
     ver=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
     venv=.venvs/py$ver

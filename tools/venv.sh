@@ -21,6 +21,11 @@ fi
 if ! "$venv/bin/python" -c "import perfetto.protos.perfetto.trace.perfetto_trace_pb2" 2>/dev/null; then
     pipi perfetto protobuf || { cat "$log" >&2; exit 1; }
 fi
+# Playwright drives Chromium in the viewer's tests (its Python package
+# only: the browser is Debian's, tools/browser.sh)
+if ! "$venv/bin/python" -c "import playwright.sync_api" 2>/dev/null; then
+    pipi playwright || { cat "$log" >&2; exit 1; }
+fi
 # --no-build-isolation: build with the venv's setuptools (no network round trip).
 # A normal build is editable (the extension lands in src/flowtrace/); a
 # sanitized one is installed into the venv only, so that it never replaces

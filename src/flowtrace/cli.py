@@ -28,7 +28,8 @@ from .model import Trace
 from .saved import TraceFileError, load, save, write_path
 
 DEFAULT_FILES = {"json": "flowtrace.json", "chrome": "flowtrace.chrome.json",
-                 "ftrace": "flowtrace.ftrace", "perfetto": "flowtrace.pftrace"}
+                 "ftrace": "flowtrace.ftrace", "perfetto": "flowtrace.pftrace",
+                 "html": "flowtrace.html"}
 
 PATTERN_HELP = (
     "PATTERN is a module glob (myapp.*; a bare package name also covers its "
@@ -90,10 +91,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="write to FILE instead: the text tree goes to stderr by default "
                      "(never mixed with the program's stdout); ftrace, json and chrome go "
                      "to flowtrace.ftrace / .json / .chrome.json by default; '-' is stdout")
-    out.add_argument("--format", choices=("text", "ftrace", "json", "chrome", "perfetto"),
+    out.add_argument("--format", choices=("text", "ftrace", "json", "chrome", "perfetto", "html"),
                      default=None,
-                     help="text: the call tree (default; ftrace or perfetto when -o names "
-                     "a .ftrace or .pftrace file); ftrace: FlowTrace's binary recording, compact and fast to "
+                     help="text: the call tree (default; ftrace, perfetto or html when -o "
+                     "names a .ftrace, .pftrace or .html file); html: the viewer's page "
+                     "(open it in a browser: tree, timeline, functions, source); ftrace: FlowTrace's binary recording, compact and fast to "
                      "write and read back (flowtrace show/stats); json: FlowTrace's saved "
                      "trace as JSON; chrome: Chrome Trace Event JSON for Perfetto UI, "
                      "chrome://tracing and speedscope; perfetto: Perfetto's protobuf "
@@ -133,6 +135,24 @@ def _parser() -> argparse.ArgumentParser:
                       "glob) were called from, merged like a profiler's call graph, with "
                       "the number of calls through each path (--max-depth: levels of callers)")
     _display_options(show)
+
+    view = sub.add_parser(
+        "view", help="see a saved trace in a browser: tree, timeline, functions, source",
+        description="Write the viewer's page of a saved trace (one HTML file that opens "
+        "with no network), or serve it from this machine (--serve).")
+    view.add_argument("file", metavar="FILE", help="a trace saved with --format ftrace or json")
+    view.add_argument("-o", "--output", metavar="PAGE",
+                      help="where to write the page (default: FILE with .html in place of "
+                      "its extension)")
+    view.add_argument("--open", action="store_true",
+                      help="open the page in the default browser (when there is one)")
+    view.add_argument("--no-source", action="store_true",
+                      help="do not embed the source of the traced files")
+    view.add_argument("--serve", action="store_true",
+                      help="serve the page from 127.0.0.1 (a random port and a token in the "
+                      "URL) instead of writing it; Ctrl-C stops")
+    view.add_argument("--port", type=int, default=0, metavar="N",
+                      help="with --serve: the port (default: a free one)")
 
     stats = sub.add_parser(
         "stats", help="per-function counts (and times) of a saved trace",
@@ -203,6 +223,9 @@ def _write_output(ns: argparse.Namespace, trace: Trace, command: str) -> None:
         what = f"{trace._c().nrecords:,} records"
     else:
         what = f"{len(trace)} calls"
+    if fmt == "html":
+        print(f"flowtrace: {what} in {path} (open it in a browser)", file=sys.stderr)
+        return
     print(f"flowtrace: {what} saved to {path} ({fmt})", file=sys.stderr)
 
 
@@ -215,7 +238,8 @@ def _run(ns: argparse.Namespace) -> int:
     if ns.format is None:  # a binary format's file name says which
         out = ns.output or ""
         ns.format = ("ftrace" if out.endswith(".ftrace") else
-                     "perfetto" if out.endswith((".pftrace", ".perfetto-trace")) else "text")
+                     "perfetto" if out.endswith((".pftrace", ".perfetto-trace")) else
+                     "html" if out.endswith((".html", ".htm")) else "text")
     if ns.module is not None:
         if not ns.module:
             print("flowtrace run: -m needs a module name", file=sys.stderr)
@@ -495,6 +519,71 @@ def _stats(ns: argparse.Namespace) -> int:
     return _writing(write, "stdout")
 
 
+# --------------------------------------------------------------------------
+# view
+
+def _open_in_browser(url: str) -> bool:
+    import webbrowser
+
+    try:
+        return webbrowser.open(url)
+    except Exception:  # a broken browser setting: say where the page is instead
+        return False
+
+
+def _view(ns: argparse.Namespace) -> int:
+    trace = _load(ns.file)
+    if trace is None:
+        return 1
+    title = os.path.basename(ns.file)
+    if ns.serve:
+        return _serve(trace, ns, title)
+    page = ns.output or os.path.splitext(ns.file)[0] + ".html"
+    if os.path.realpath(page) == os.path.realpath(ns.file):
+        print(f"flowtrace: the page would replace the trace {ns.file}: give -o PAGE",
+              file=sys.stderr)
+        return 2
+    problem = _output_problem(page)
+    if problem:
+        print(f"flowtrace: cannot write {page}: {problem}", file=sys.stderr)
+        return 2
+    from .viewer import write_page
+
+    code = _writing(lambda: write_path(
+        page, lambda f: write_page(trace._c(), f, title=title, sources=not ns.no_source)), page)
+    if code:
+        return code
+    url = "file://" + os.path.abspath(page)
+    if ns.open and _open_in_browser(url):
+        print(f"flowtrace: opened {page}", file=sys.stderr)
+    else:
+        print(f"flowtrace: page written to {page} (open {url})", file=sys.stderr)
+    return 0
+
+
+def _serve(trace: Trace, ns: argparse.Namespace, title: str) -> int:
+    from .viewer.server import ViewerServer
+
+    try:
+        server = ViewerServer(trace._c(), port=ns.port, title=title,
+                              sources=not ns.no_source, log=None)
+    except OSError as e:
+        print(f"flowtrace: cannot listen on 127.0.0.1:{ns.port}: {e.strerror or e}",
+              file=sys.stderr)
+        return 1
+    print(f"flowtrace: serving {ns.file} at {server.url}  (Ctrl-C stops)", file=sys.stderr,
+          flush=True)
+    if ns.open:
+        _open_in_browser(server.url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("flowtrace: stopped", file=sys.stderr)
+    finally:
+        server.server_close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = _parser()
     try:
@@ -512,6 +601,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         # the program's own output is the program's: its errors are its own
         return _run(ns)
+    if ns.command == "view":
+        return _view(ns)
     return _show(ns) if ns.command == "show" else _stats(ns)
 
 

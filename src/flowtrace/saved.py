@@ -27,7 +27,7 @@ __all__ = ["save", "load", "TraceFileError", "FORMAT", "VERSION"]
 
 FORMAT = "flowtrace"
 VERSION = 1
-FORMATS = ("ftrace", "json", "chrome", "perfetto")
+FORMATS = ("ftrace", "json", "chrome", "perfetto", "html")
 FTRACE_MAGIC = b"\x89FTR\r\n\x1a\n"  # docs/ftrace-format.md
 
 class TraceFileError(ValueError):
@@ -62,6 +62,9 @@ def save(trace: Sequence[CallEvent], file: Any, format: str = "json", *,
     - ``format="perfetto"``: Perfetto's own protobuf trace: a track per
       thread and per asyncio task, every string interned; what Perfetto UI
       and trace_processor open fastest, and at sizes JSON cannot reach.
+    - ``format="html"``: the viewer's page (docs/viewer.md): one file that
+      opens in a browser with no network, the call tree, a timeline, the
+      functions table and the traced files' source.
     - ``meta``: extra facts stored in the file (JSON-serialisable dict).
 
     A path that is (or will be) a regular file is written through a
@@ -86,6 +89,10 @@ def save(trace: Sequence[CallEvent], file: Any, format: str = "json", *,
             core.write_ftrace(f)
         elif format == "json":
             core.write_json(f, binary=binary, meta=meta_text)
+        elif format == "html":
+            from .viewer import write_page
+            write_page(core, f, binary=binary,
+                       title=(meta or {}).get("command") or " ".join(sys.argv) or "trace")
         elif format == "perfetto":
             if not binary:
                 raise ValueError("format 'perfetto' is binary: give a path or a file "

@@ -6,8 +6,10 @@
 
 static const char HEX[] = "0123456789abcdef";
 
-void
-ft_json_put_utf8(ft_sbuf *s, const char *p, size_t n)
+/* `html`: also escape <, > and & (as \u003c...), so that the text can sit
+ * inside an HTML <script> element and never close it. */
+static void
+put_utf8(ft_sbuf *s, const char *p, size_t n, int html)
 {
     if (ft_sbuf_reserve(s, n + 2) < 0) {
         return;
@@ -16,7 +18,8 @@ ft_json_put_utf8(ft_sbuf *s, const char *p, size_t n)
     size_t run = 0; /* start of the pending run of plain bytes */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
+        if (c >= 0x20 && c != '"' && c != '\\' &&
+            !(html && (c == '<' || c == '>' || c == '&'))) {
             continue;
         }
         ft_sbuf_put(s, p + run, i - run);
@@ -44,7 +47,13 @@ ft_json_put_utf8(ft_sbuf *s, const char *p, size_t n)
 }
 
 void
-ft_json_put_str(ft_sbuf *s, PyObject *str)
+ft_json_put_utf8(ft_sbuf *s, const char *p, size_t n)
+{
+    put_utf8(s, p, n, 0);
+}
+
+static void
+put_str(ft_sbuf *s, PyObject *str, int html)
 {
     Py_ssize_t n;
     const char *u = PyUnicode_AsUTF8AndSize(str, &n);
@@ -57,11 +66,23 @@ ft_json_put_str(ft_sbuf *s, PyObject *str)
             ft_sbuf_puts(s, "\"?\"");
             return;
         }
-        ft_json_put_utf8(s, PyBytes_AS_STRING(b), (size_t)PyBytes_GET_SIZE(b));
+        put_utf8(s, PyBytes_AS_STRING(b), (size_t)PyBytes_GET_SIZE(b), html);
         Py_DECREF(b);
         return;
     }
-    ft_json_put_utf8(s, u, (size_t)n);
+    put_utf8(s, u, (size_t)n, html);
+}
+
+void
+ft_json_put_str(ft_sbuf *s, PyObject *str)
+{
+    put_str(s, str, 0);
+}
+
+void
+ft_json_put_str_html(ft_sbuf *s, PyObject *str)
+{
+    put_str(s, str, 1);
 }
 
 void

@@ -13,6 +13,8 @@
 /* A JSON string literal (with quotes) of UTF-8 bytes / of a str. */
 void ft_json_put_utf8(ft_sbuf *s, const char *p, size_t n);
 void ft_json_put_str(ft_sbuf *s, PyObject *str);
+/* The same, with <, > and & escaped too: safe inside an HTML <script>. */
+void ft_json_put_str_html(ft_sbuf *s, PyObject *str);
 /* Integers and a fixed-point number with `decimals` digits. */
 void ft_json_put_i64(ft_sbuf *s, int64_t v);
 void ft_json_put_u64(ft_sbuf *s, uint64_t v);

@@ -15,6 +15,7 @@
 #include "output/write_perfetto.h"
 #include "output/write_json.h"
 #include "output/write_text.h"
+#include "output/write_viewer.h"
 
 PyObject *
 ft_trace_wrap(PyTypeObject *type, ft_tree *tree)
@@ -273,6 +274,19 @@ trace_write_perfetto(ft_trace *t, PyObject *args, PyObject *kw)
 }
 
 static PyObject *
+trace_write_viewer(ft_trace *t, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"file", "binary", NULL};
+    PyObject *file;
+    int binary = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$p:write_viewer", kwlist, &file, &binary)) {
+        return NULL;
+    }
+    const ft_tree *tree = built(t);
+    return tree == NULL ? NULL : ft_write_viewer(tree, file, binary);
+}
+
+static PyObject *
 trace_write_callers(ft_trace *t, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"file", "pattern", "max_depth", "ascii", NULL};
@@ -423,6 +437,11 @@ static PyMethodDef trace_methods[] = {
      "write_perfetto(file, *, pid=1, process_name=None)\nStream the trace as Perfetto's "
      "protobuf TracePackets (Perfetto UI, trace_processor): a track per thread and per "
      "asyncio task, every string interned."},
+    {"write_viewer", (PyCFunction)(void (*)(void))trace_write_viewer,
+     METH_VARARGS | METH_KEYWORDS,
+     "write_viewer(file, *, binary=False) -> list of str\nStream the data of the viewer's "
+     "page (docs/viewer.md): columns of numbers and a string table, safe inside an HTML "
+     "<script>. Returns the source files of the functions written."},
     {"write_callers", (PyCFunction)(void (*)(void))trace_write_callers,
      METH_VARARGS | METH_KEYWORDS,
      "write_callers(file, pattern, *, max_depth=0, ascii=False)\nWhere the functions matching "

@@ -1,0 +1,476 @@
+"""The viewer's page (flowtrace.viewer, --format html, flowtrace view) in a
+real browser: Playwright driving Debian's Chromium (tools/browser.sh puts
+it there; FLOWTRACE_CHROMIUM names it). FLOWTRACE_NO_BROWSER=1 skips the
+browser tests; otherwise a missing browser is a failure, not a skip."""
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import flowtrace
+from flowtrace import _core
+from flowtrace.viewer import write_page
+from flowtrace.viewer.server import ViewerServer
+
+from conftest import run_cmd, session, tree_text, write_program
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "build" / "test-artifacts"
+
+
+# ---- programs traced -------------------------------------------------------
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+def seed_fib(**options):
+    """The seed's first example: fib(3) with its arguments."""
+    return session(fib, 3, args=True, **options)
+
+
+def deep_error(x):
+    raise KeyError(f"missing {x} </script><b>")
+
+
+def middle(x):
+    return deep_error(x)
+
+
+def outer():
+    try:
+        middle(7)
+    except KeyError:
+        return "handled"
+
+
+def gen():
+    yield 1
+    yield 2
+
+
+def worker():
+    fib(2)
+
+
+def story():
+    fib(3)
+    outer()
+    g = gen()
+    next(g)
+    next(g)
+    t = threading.Thread(target=worker, name="helper")
+    t.start()
+    t.join()
+
+
+# ---- the browser -------------------------------------------------------------
+
+def _chromium() -> str | None:
+    for b in (os.environ.get("FLOWTRACE_CHROMIUM"), "/usr/bin/chromium",
+              "/usr/bin/chromium-browser"):
+        if b and os.access(b, os.X_OK):
+            return b
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if os.environ.get("FLOWTRACE_NO_BROWSER") == "1":
+        pytest.skip("FLOWTRACE_NO_BROWSER=1")
+    exe = _chromium()
+    assert exe, "no Chromium: run tools/browser.sh (or set FLOWTRACE_NO_BROWSER=1)"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+class Page:
+    """A page of the viewer open in the browser; collects console errors."""
+
+    def __init__(self, browser, path: Path | str, hash: str = "") -> None:
+        self.pg = browser.new_page(viewport={"width": 1400, "height": 900})
+        self.errors: list[str] = []
+        self.pg.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.pg.on("pageerror", lambda e: self.errors.append(str(e)))
+        url = path if str(path).startswith("http") else Path(path).as_uri()
+        self.pg.goto(url + hash)
+        self.pg.wait_for_selector("body[data-ready='1']", timeout=60_000)
+
+    def lines(self) -> list[str]:
+        return self.pg.eval_on_selector_all("#tree-rows .line", "els => els.map(e => e.textContent)")
+
+    def row(self, text: str):
+        return self.pg.locator("#tree-rows .row", has_text=text).first
+
+    def selected(self) -> str:
+        return self.pg.text_content("#tree-rows .row.sel .line")
+
+    def close(self) -> None:
+        self.pg.close()
+        assert self.errors == [], f"console errors: {self.errors}"
+
+
+@pytest.fixture
+def open_page(browser):
+    pages = []
+
+    def open_(path, hash=""):
+        p = Page(browser, path, hash)
+        pages.append(p)
+        return p
+
+    yield open_
+    for p in pages:
+        p.close()
+
+
+def page_of(trace, tmp_path, name="trace.html", **kw) -> Path:
+    path = tmp_path / name
+    flowtrace.save(trace, path, format="html", **kw)
+    return path
+
+
+# ---- the page's data, without a browser ----------------------------------------
+
+def viewer_data(trace) -> dict:
+    buf = io.StringIO()
+    trace._c().write_viewer(buf)
+    return json.loads(buf.getvalue())
+
+
+def test_data_columns_describe_every_node():
+    _, trace = session(story, timing=True, args=True)
+    d = viewer_data(trace)
+    assert d["format"] == "flowtrace-viewer" and d["version"] == 1
+    assert d["ncalls"] == len(trace) and d["clock"] == "ns"
+    for col in d["nodes"].values():
+        assert len(col) == len(trace)
+    strings = d["strings"]
+    names = [strings[i] for i in d["functions"]["name"]]
+    events = list(trace)
+    # storage order is the events' order: names, args and results agree
+    for i, e in enumerate(events):
+        assert names[d["nodes"]["fn"][i]] == e.func_name
+        a = d["nodes"]["a"][i]
+        assert (strings[a - 1] if a else None) == e.args_repr
+    # the thread ranges cover every node
+    assert d["threads"]["first"][0] == 0 and d["threads"]["first"][-1] == len(trace)
+
+
+def test_data_escapes_script_end_in_values():
+    _, trace = session(outer, args=True)
+    buf = io.StringIO()
+    trace._c().write_viewer(buf)
+    text = buf.getvalue()
+    assert "</script>" not in text and "<b>" not in text
+    assert "missing 7 </script><b>" in "".join(json.loads(text)["strings"])
+
+
+def test_page_is_self_contained(tmp_path):
+    _, trace = seed_fib()
+    page = page_of(trace, tmp_path).read_text(encoding="utf-8")
+    # no network: nothing fetched from elsewhere
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    script = (Path(flowtrace.__file__).parent / "viewer" / "page.js").read_text(encoding="utf-8")
+    assert "fetch(" not in script and "XMLHttpRequest" not in script
+    assert page.count("</script>") == 4  # data, sources, options, the script
+
+
+# ---- in the browser ------------------------------------------------------------
+
+def test_seed_fib_renders_the_text_tree(open_page, tmp_path):
+    text, trace = seed_fib()
+    p = open_page(page_of(trace, tmp_path))
+    assert p.lines() == text.splitlines()
+    assert p.lines()[0] == "→ fib(3)"
+
+
+def test_threads_generators_exceptions_render_the_text_tree(open_page, tmp_path):
+    text, trace = session(story, timing=True, args=True)
+    p = open_page(page_of(trace, tmp_path))
+    assert p.lines() == text.splitlines()
+    assert "── thread helper ──" in p.lines()
+
+
+def test_collapse_and_expand(open_page, tmp_path):
+    _, trace = seed_fib()
+    p = open_page(page_of(trace, tmp_path))
+    p.row("→ fib(3)").locator(".tw").click()
+    assert p.lines() == ["→ fib(3) → 2 (+4 calls)"]
+    p.row("fib(3)").locator(".tw").click()
+    assert len(p.lines()) == 7
+    p.pg.click("#collapse-all")
+    assert p.lines() == ["→ fib(3) → 2 (+4 calls)"]
+    p.pg.click("#expand-all")
+    assert len(p.lines()) == 7
+
+
+def test_keyboard_navigation(open_page, tmp_path):
+    _, trace = seed_fib()
+    p = open_page(page_of(trace, tmp_path))
+    p.pg.focus("#tree")
+    p.pg.keyboard.press("ArrowDown")
+    assert p.selected() == "→ fib(3)"
+    p.pg.keyboard.press("ArrowDown")
+    assert p.selected() == "  → fib(2)"
+    p.pg.keyboard.press("ArrowLeft")  # collapse fib(2)
+    assert p.lines()[1] == "  → fib(2) → 1 (+2 calls)"
+    p.pg.keyboard.press("ArrowRight")  # expand it again
+    assert p.lines()[2] == "    → fib(1) → 1"
+    p.pg.keyboard.press("ArrowLeft")
+    p.pg.keyboard.press("ArrowLeft")  # collapsed already: to the caller
+    assert p.selected() == "→ fib(3)"
+    p.pg.keyboard.press("Enter")  # toggles
+    assert p.lines() == ["→ fib(3) → 2 (+4 calls)"]
+
+
+def test_search_counts_and_navigates(open_page, tmp_path):
+    _, trace = session(story, args=True)
+    p = open_page(page_of(trace, tmp_path))
+    p.pg.focus("#tree")
+    p.pg.keyboard.press("/")
+    p.pg.keyboard.type("missing 7")
+    p.pg.keyboard.press("Enter")
+    # the call that raised it, its caller (same exception), the marker
+    assert p.pg.text_content("#search-count") == "1 of 3"
+    assert "deep_error(7)" in p.selected() or "middle(7)" in p.selected()
+    first = p.selected()
+    p.pg.keyboard.press("Enter")
+    assert p.pg.text_content("#search-count") == "2 of 3"
+    assert p.selected() != first
+    p.pg.keyboard.press("Shift+Enter")
+    assert p.pg.text_content("#search-count") == "1 of 3" and p.selected() == first
+    p.pg.fill("#search", "no such thing")
+    p.pg.wait_for_function("document.getElementById('search-count').textContent === 'no match'")
+
+
+def test_exception_links_jump(open_page, tmp_path):
+    _, trace = session(outer, args=True)
+    p = open_page(page_of(trace, tmp_path))
+    p.row("↯ middle(7)").click()
+    p.pg.click("#details a:text('where it was raised')")
+    assert p.selected().strip().startswith("↯ deep_error(7)")
+    p.pg.click("#details a:text('where it was caught')")
+    assert p.selected().strip().startswith("✓ caught KeyError")
+
+
+def test_generator_resumption_links_to_its_first_call(open_page, tmp_path):
+    _, trace = session(story)
+    p = open_page(page_of(trace, tmp_path))
+    p.row("▶ gen()").click()
+    p.pg.click("#details a:text('first call of this generator')")
+    assert p.selected().strip().startswith("→ gen()")
+    p.pg.click("#details a:text('resumed later')")
+    assert p.selected().strip().startswith("▶ gen()")
+
+
+def test_source_shows_the_function(open_page, tmp_path):
+    _, trace = seed_fib()
+    p = open_page(page_of(trace, tmp_path))
+    p.row("→ fib(3)").click()
+    assert p.pg.text_content("#source .src-line.first").endswith("def fib(n):")
+    assert p.pg.text_content("#source .src-file") == __file__
+
+
+def test_no_source_when_asked(tmp_path):
+    _, trace = seed_fib()
+    out = tmp_path / "p.html"
+    with open(out, "wb") as f:
+        write_page(trace._c(), f, sources=False)
+    assert "def fib(n):" not in out.read_text(encoding="utf-8")
+
+
+def test_timeline_click_selects_the_call(open_page, tmp_path):
+    _, trace = seed_fib(timing=True)
+    p = open_page(page_of(trace, tmp_path))
+    box = p.pg.locator("#timeline").bounding_box()
+    # the outermost call spans the whole width of the first lane's top row
+    p.pg.mouse.click(box["x"] + box["width"] / 2, box["y"] + 18 + 8)
+    assert p.selected().startswith("→ fib(3)")
+    assert p.pg.text_content("#clock-note").startswith("Timeline: real time")
+
+
+def test_timeline_says_when_event_order_is_the_clock(open_page, tmp_path):
+    _, trace = seed_fib()
+    p = open_page(page_of(trace, tmp_path))
+    assert "order of events" in p.pg.text_content("#clock-note")
+
+
+def test_deep_link_selects_a_node(open_page, tmp_path):
+    _, trace = seed_fib()
+    p = open_page(page_of(trace, tmp_path), "#node=2")
+    assert p.selected() == "    → fib(1) → 1"
+    p.row("fib(0)").click()
+    assert p.pg.evaluate("location.hash") == "#node=3"
+
+
+def test_focus_and_breadcrumbs(open_page, tmp_path):
+    _, trace = seed_fib()
+    p = open_page(page_of(trace, tmp_path))
+    p.row("  → fib(2)").click()
+    p.pg.click("#details a:text('focus on this call')")
+    assert p.lines() == ["→ fib(2)", "  → fib(1) → 1", "  → fib(0) → 0", "← fib(2) → 1"]
+    assert p.pg.text_content("#crumbs") == "all›fib›fib"
+    p.pg.click("#crumbs a:text('all')")
+    assert len(p.lines()) == 7
+
+
+def test_thread_filter(open_page, tmp_path):
+    _, trace = session(story)
+    p = open_page(page_of(trace, tmp_path))
+    p.pg.select_option("#lane-filter", label="thread helper")
+    assert p.lines()[0] == "→ worker()" and p.lines()[-1] == "← worker()  → None"
+
+
+def test_functions_table_sorts_and_lists_calls(open_page, tmp_path):
+    _, trace = session(story, args=True)
+    p = open_page(page_of(trace, tmp_path))
+    p.pg.click("#tab-functions")
+    first_col = lambda: p.pg.eval_on_selector_all(  # noqa: E731
+        "#functions tbody tr td:first-child", "els => els.map(e => e.textContent)")
+    assert first_col()[0] == "fib"  # most calls first
+    p.pg.click("#functions th:text('function')")
+    assert first_col() == sorted(first_col())
+    p.pg.click("#functions td:text-is('deep_error')")
+    assert p.pg.text_content("#fn-calls .hint") == "1 activation of deep_error"
+    p.pg.click("#fn-calls div[data-node]")
+    assert p.selected().strip().startswith("↯ deep_error(7)")
+
+
+def test_demo_page_screenshot(open_page, tmp_path):
+    """The README's picture: the demo program's page."""
+    demo = Path(__file__).resolve().parent.parent / "examples" / "demo.py"
+    out = tmp_path / "demo.html"
+    r = run_cmd([sys.executable, "-m", "flowtrace", "run", "--timing", "--args",
+                 "-o", str(out), str(demo)], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    p = open_page(out)
+    p.row("→ main()").click()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    p.pg.screenshot(path=str(ARTIFACTS / "viewer-demo.png"))
+    assert (ARTIFACTS / "viewer-demo.png").stat().st_size > 10_000
+
+
+def test_million_call_page_loads(open_page, tmp_path, capsys):
+    _, trace = session(fib, 28)  # 1,028,457 calls
+    t = time.perf_counter()
+    page = page_of(trace, tmp_path)
+    written = time.perf_counter() - t
+    t = time.perf_counter()
+    p = open_page(page)
+    loaded = time.perf_counter() - t
+    with capsys.disabled():
+        print(f"\n[viewer] {len(trace):,} calls: page {page.stat().st_size / len(trace):.1f} B/call, "
+              f"written in {written:.2f}s, interactive in {loaded:.2f}s")
+    assert p.pg.evaluate("window.flowtraceViewer.nodes") == len(trace)
+    assert p.lines()[0].startswith("→ fib()")
+    # only what is on screen is in the DOM
+    assert p.pg.locator("#tree-rows .row").count() < 200
+
+
+# ---- flowtrace run / view, and the server -----------------------------------------
+
+def test_run_writes_a_page_for_an_html_name(tmp_path):
+    prog = write_program(tmp_path, "def f():\n    return 1\nf()\n")
+    r = run_cmd([sys.executable, "-m", "flowtrace", "run", "-o", "t.html", str(prog)],
+                cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "in t.html (open it in a browser)" in r.stderr
+    assert (tmp_path / "t.html").read_text(encoding="utf-8").startswith("<!doctype html>")
+
+
+def test_view_writes_the_page_beside_the_trace(tmp_path):
+    prog = write_program(tmp_path, "def f():\n    return 1\nf()\n")
+    r = run_cmd([sys.executable, "-m", "flowtrace", "run", "-o", "t.ftrace", str(prog)],
+                cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = run_cmd([sys.executable, "-m", "flowtrace", "view", "t.ftrace"], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.startswith("flowtrace: page written to t.html (open file://")
+    assert "def f():" in (tmp_path / "t.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["missing.json"], "flowtrace: missing.json: cannot read: No such file or directory"),
+    (["t.json", "-o", "nodir/x.html"], "flowtrace: cannot write nodir/x.html: no such directory: nodir"),
+    (["t.json", "-o", "t.json"], "flowtrace: the page would replace the trace t.json: give -o PAGE"),
+])
+def test_view_bad_input_is_one_line(tmp_path, args, message):
+    prog = write_program(tmp_path, "def f():\n    return 1\nf()\n")
+    run_cmd([sys.executable, "-m", "flowtrace", "run", "--format", "json", "-o", "t.json",
+             str(prog)], cwd=tmp_path)
+    r = run_cmd([sys.executable, "-m", "flowtrace", "view", *args], cwd=tmp_path)
+    assert r.returncode != 0
+    assert r.stderr.strip() == message
+
+
+def _get(port: int, path: str, host: str | None = None) -> tuple[int, str]:
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.putrequest("GET", path, skip_host=True)
+    c.putheader("Host", host or f"127.0.0.1:{port}")
+    c.endheaders()
+    r = c.getresponse()
+    body = r.read().decode("utf-8", "replace")
+    c.close()
+    return r.status, body
+
+
+@pytest.fixture
+def server():
+    _, trace = seed_fib()
+    s = ViewerServer(trace._c(), log=None)
+    s.start()
+    yield s
+    s.shutdown()
+    s.server_close()
+
+
+def test_server_binds_loopback_and_needs_the_token(server):
+    assert server.server_address[0] == "127.0.0.1"
+    status, body = _get(server.port, f"/?token={server.token}")
+    assert status == 200 and '"format":"flowtrace-viewer"' in body
+    assert _get(server.port, "/")[0] == 403
+    assert _get(server.port, "/?token=wrong")[0] == 403
+    assert _get(server.port, f"/?token={server.token}", host="evil.example:80")[0] == 403
+    assert _get(server.port, f"/?token={server.token}", host=f"localhost:{server.port}")[0] == 200
+    assert _get(server.port, f"/other?token={server.token}")[0] == 404
+
+
+def test_served_page_works_in_the_browser(open_page, server):
+    p = open_page(server.url)
+    assert p.lines()[0] == "→ fib(3)"
+
+
+def test_view_serve_runs_until_ctrl_c(tmp_path):
+    prog = write_program(tmp_path, "def f():\n    return 1\nf()\n")
+    run_cmd([sys.executable, "-m", "flowtrace", "run", "-o", "t.ftrace", str(prog)], cwd=tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "flowtrace", "view", "--serve", "t.ftrace"],
+                            cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        m = re.search(r"http://127\.0\.0\.1:(\d+)/\?token=(\S+)", line)
+        assert m, line
+        status, body = _get(int(m.group(1)), f"/?token={m.group(2)}")
+        assert status == 200 and "def f():" in body
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        assert proc.stderr.read().strip() == "flowtrace: stopped"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
