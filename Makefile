@@ -12,6 +12,10 @@ demo:
 	@tools/venv.sh $(PY) $(VENV)
 	@echo "--- flowtrace run examples/demo.py (the program's own output, then its call tree) ---"
 	@$(VENV)/bin/flowtrace run examples/demo.py
+	@mkdir -p build
+	@echo "--- flowtrace run --timing --args -o build/demo.html examples/demo.py (the viewer's page) ---"
+	@$(VENV)/bin/flowtrace run --timing --args -o build/demo.html examples/demo.py >/dev/null
+	@echo "open file://$(CURDIR)/build/demo.html in a browser: tree, timeline, functions, source"
 
 # the suite on every Python >= 3.12 found
 test:

@@ -94,7 +94,10 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+        # the browser is not ours to sanitize (make asan preloads ASan)
+        env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+        b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"], env=env,
+                              timeout=60_000)
         yield b
         b.close()
 

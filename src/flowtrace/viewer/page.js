@@ -275,7 +275,7 @@
       div.dataset.node = i;
       div.setAttribute("role", "treeitem");
       if (r === selRow) { div.classList.add("sel"); div.setAttribute("aria-selected", "true"); }
-      else if (matchSet && matchSet.has(i)) div.classList.add("match");
+      else if (matchSet && matchSet[i]) div.classList.add("match");
       else if (!isMarker(i) && endOf(i) === END.RAISE && type !== ROW.OPEN) div.classList.add("exc");
       else if (kind(i) === KIND.RAISE) div.classList.add("exc");
     }
@@ -549,10 +549,12 @@
   });
 
   // ---- search ----------------------------------------------------------
-  let matches = [], matchSet = null, matchAt = -1;
+  let searched = "";
+  let matches = [], matchSet = null, matchAt = -1; // matchSet: a flag per node
   function runSearch(q) {
     q = q.trim().toLowerCase();
     matches = []; matchSet = null; matchAt = -1;
+    searched = q;
     if (q) {
       const hit = new Uint8Array(STR.length);
       for (let s = 0; s < STR.length; s++) if (STR[s].toLowerCase().includes(q)) hit[s] = 1;
@@ -560,7 +562,8 @@
         if ((!isMarker(i) && kind(i) !== KIND.TASK && hit[F.name[fn[i]]]) ||
             (argsOf[i] > 0 && hit[argsOf[i] - 1]) || (outOf[i] > 0 && hit[outOf[i] - 1])) matches.push(i);
       }
-      matchSet = new Set(matches);
+      matchSet = new Uint8Array(N);
+      for (const m of matches) matchSet[m] = 1;
     }
     showCount();
     renderRows();
@@ -575,7 +578,10 @@
     if (!matches.length) return;
     if (matchAt < 0) {
       // from the selection onwards
-      matchAt = dir > 0 ? matches.findIndex((m) => m > sel) : matches.length - 1 - [...matches].reverse().findIndex((m) => m < sel);
+      // the first match after the selection (dir > 0) or the last before it
+      let lo = 0, hi = matches.length;
+      while (lo < hi) { const mid = (lo + hi) >> 1; if (matches[mid] <= sel) lo = mid + 1; else hi = mid; }
+      matchAt = dir > 0 ? lo : (lo > 0 && matches[lo - 1] === sel ? lo - 2 : lo - 1);
       if (matchAt < 0 || matchAt >= matches.length) matchAt = dir > 0 ? 0 : matches.length - 1;
     } else {
       matchAt = (matchAt + dir + matches.length) % matches.length;
@@ -591,7 +597,7 @@
   $("search").addEventListener("keydown", (ev) => {
     if (ev.key === "Enter") {
       clearTimeout(searchTimer);
-      if (!matchSet && ev.target.value.trim()) runSearch(ev.target.value);
+      if (searched !== ev.target.value.trim().toLowerCase()) runSearch(ev.target.value);
       step(ev.shiftKey ? -1 : 1);
       ev.preventDefault();
     } else if (ev.key === "Escape") {
@@ -801,7 +807,7 @@
           if (lastX[slot] !== px) { ctx.fillStyle = pal[fn[i] % pal.length]; ctx.fillRect(px, y, 1, laneRowH - 1); lastX[slot] = px; }
           i = stop[i]; continue;
         }
-        const hit = matchSet && matchSet.has(i);
+        const hit = matchSet && matchSet[i];
         ctx.fillStyle = hit ? css("--match") : pal[fn[i] % pal.length];
         const bx = Math.max(x0, -2), bw = Math.min(x1, W + 2) - bx;
         ctx.fillRect(bx, y, bw, laneRowH - 1);
