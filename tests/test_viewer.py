@@ -190,7 +190,9 @@ def test_page_is_self_contained(tmp_path):
     # no network: nothing fetched from elsewhere
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     script = (Path(flowtrace.__file__).parent / "viewer" / "page.js").read_text(encoding="utf-8")
-    assert "fetch(" not in script and "XMLHttpRequest" not in script
+    # the one request a page makes is the served page's search, on its own server
+    assert script.count("fetch(") == 1 and "fetch(`api/search?token=" in script
+    assert "XMLHttpRequest" not in script and "http" not in script.replace("https://", "")
     assert page.count("</script>") == 4  # data, sources, options, the script
 
 
@@ -477,3 +479,116 @@ def test_view_serve_runs_until_ctrl_c(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# ---- big traces: served in views ---------------------------------------------
+
+def many_fibs():
+    for _ in range(50):
+        fib(12)  # 465 calls each
+
+
+def test_view_selection_holds_levels_within_the_budget():
+    _, trace = session(fib, 5, args=True)
+    buf = io.StringIO()
+    trace._c().write_viewer(buf, budget=5)
+    d = json.loads(buf.getvalue())
+    # fib(5), fib(4) with both children, fib(3): level 1 whole, then the
+    # children of the first level-1 node that fit
+    assert d["ncalls"] == 5
+    assert d["nodes"]["depth"] == [0, 1, 2, 2, 1]
+    ids = [sum(d["nodes"]["id"][:k + 1]) for k in range(5)]
+    assert ids == [0, 1, 2, 7, 10]
+    frontier = [ke >> 10 & 1 for ke in d["nodes"]["ke"]]
+    assert frontier == [0, 0, 1, 1, 1]
+    assert d["nodes"]["n"] == [0, 0, 4, 2, 4]  # calls below each frontier node
+    assert d["view"] == {"root": -1, "total": 15, "cut": 0, "path": [], "path_fn": []}
+    buf = io.StringIO()
+    trace._c().write_viewer(buf, root=10, budget=100)
+    d = json.loads(buf.getvalue())
+    assert d["view"]["path"] == [0] and d["ncalls"] == 5  # fib(3)'s subtree, all of it
+
+
+def test_view_of_a_bad_node_is_an_error():
+    _, trace = session(fib, 3)
+    with pytest.raises(ValueError, match="no node 99"):
+        trace._c().write_viewer(io.StringIO(), root=99, budget=10)
+
+
+def test_search_in_the_engine():
+    _, trace = session(fib, 5, args=True)
+    total, ids = trace._c().viewer_search("FIB", 3)
+    assert total == 15 and ids == [0, 1, 2]
+    total, ids = trace._c().viewer_search("3")  # args 3, or result 3
+    assert [e.id for e in trace if e.args_repr == "3" or e.result_repr == "3"] == ids
+
+
+@pytest.fixture
+def big_server():
+    _, trace = session(many_fibs, args=True)
+    s = ViewerServer(trace._c(), log=None, page_limit=100, budget=300)
+    s.start()
+    yield s
+    s.shutdown()
+    s.server_close()
+
+
+def test_big_trace_is_served_in_views(open_page, big_server):
+    p = open_page(big_server.url)
+    assert big_server.in_views
+    assert p.pg.text_content("#summary").startswith("23,251 nodes in the trace, this view holds 299 calls")
+    lines = p.lines()
+    assert lines[:3] == ["→ many_fibs()", "  → fib(12)", "    → fib(11)"]
+    assert "      → fib(10) → 55 (+176 calls)" in lines  # a frontier call, collapsed
+    # expanding it opens its view, with the path back in the breadcrumbs
+    p.row("→ fib(10) → 55 (+176 calls)").locator(".tw").click()
+    p.pg.wait_for_selector("body[data-ready='1']")
+    assert "root=3" in p.pg.url and p.pg.evaluate("location.hash") == "#node=3"
+    assert p.pg.text_content("#crumbs") == "all›many_fibs›fib›fib›fib"
+    assert p.lines()[0] == "→ fib(10)"
+    p.pg.click("#crumbs a:text('many_fibs')")
+    p.pg.wait_for_selector("body[data-ready='1']")
+    assert p.lines()[0] == "→ many_fibs()" and "root=0" in p.pg.url
+
+
+def test_served_search_covers_the_whole_trace(open_page, big_server):
+    p = open_page(big_server.url)
+    p.pg.fill("#search", "→ 1")  # nothing: arrows are not in the texts
+    p.pg.fill("#search", "233")  # fib(13)'s result: none; fib(12) returns 144
+    p.pg.press("#search", "Enter")
+    p.pg.wait_for_function("document.getElementById('search-count').textContent.endsWith('0 in all')")
+    p.pg.fill("#search", "144")
+    p.pg.press("#search", "Enter")
+    p.pg.wait_for_function("document.getElementById('search-count').textContent.endsWith('50 in all')")
+    assert p.pg.text_content("#details h2") == "50 matches in the whole trace"
+    # a match outside this view opens the view around it
+    p.pg.locator("#details a", has_text="fib(12) → 144").last.click()
+    p.pg.wait_for_selector("body[data-ready='1']")
+    assert p.selected().strip() == "→ fib(12) → 144 (+464 calls)" or "fib(12)" in p.selected()
+
+
+def test_served_functions_table_is_the_whole_trace(open_page, big_server):
+    p = open_page(big_server.url)
+    p.pg.click("#tab-functions")
+    rows = p.pg.eval_on_selector_all("#functions tbody tr", "els => els.map(e => [...e.children].map(c => c.textContent))")
+    assert rows[0][:3] == ["fib", "test_viewer", "23250"]
+
+
+def test_view_serves_a_big_trace_by_itself(tmp_path, monkeypatch):
+    import flowtrace.viewer as viewer
+
+    _, trace = session(many_fibs)
+    path = tmp_path / "big.ftrace"
+    trace.save(path, format="ftrace")
+    code = (
+        "import sys, flowtrace.viewer as v, flowtrace.cli as c; v.PAGE_LIMIT = 1000; "
+        "sys.exit(c.main(['view', sys.argv[1]]))"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(path)], cwd=tmp_path,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        assert ", in views of 200,000 calls (23,251 in all)" in line, line
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)

@@ -150,7 +150,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="do not embed the source of the traced files")
     view.add_argument("--serve", action="store_true",
                       help="serve the page from 127.0.0.1 (a random port and a token in the "
-                      "URL) instead of writing it; Ctrl-C stops")
+                      "URL) instead of writing it; Ctrl-C stops. A trace of more than 2M "
+                      "calls is served without asking (unless -o), in views of 200k calls "
+                      "that open one another, searched as a whole")
     view.add_argument("--port", type=int, default=0, metavar="N",
                       help="with --serve: the port (default: a free one)")
 
@@ -536,7 +538,10 @@ def _view(ns: argparse.Namespace) -> int:
     if trace is None:
         return 1
     title = os.path.basename(ns.file)
-    if ns.serve:
+    from .viewer import PAGE_LIMIT
+
+    if ns.serve or (ns.output is None and len(trace) > PAGE_LIMIT):
+        # too big for one page in a browser: served in views
         return _serve(trace, ns, title)
     page = ns.output or os.path.splitext(ns.file)[0] + ".html"
     if os.path.realpath(page) == os.path.realpath(ns.file):
@@ -562,17 +567,20 @@ def _view(ns: argparse.Namespace) -> int:
 
 
 def _serve(trace: Trace, ns: argparse.Namespace, title: str) -> int:
+    from .viewer import PAGE_LIMIT
     from .viewer.server import ViewerServer
 
     try:
         server = ViewerServer(trace._c(), port=ns.port, title=title,
-                              sources=not ns.no_source, log=None)
+                              sources=not ns.no_source, log=None, page_limit=PAGE_LIMIT)
     except OSError as e:
         print(f"flowtrace: cannot listen on 127.0.0.1:{ns.port}: {e.strerror or e}",
               file=sys.stderr)
         return 1
-    print(f"flowtrace: serving {ns.file} at {server.url}  (Ctrl-C stops)", file=sys.stderr,
-          flush=True)
+    how = (f", in views of {server.budget:,} calls ({len(trace):,} in all)"
+           if server.in_views else "")
+    print(f"flowtrace: serving {ns.file} at {server.url}{how}  (Ctrl-C stops)",
+          file=sys.stderr, flush=True)
     if ns.open:
         _open_in_browser(server.url)
     try:

@@ -28,6 +28,26 @@
   const fnName = (f) => STR[F.name[f]];
   const text = (sid1) => (sid1 > 0 ? STR[sid1 - 1] : "");
   const realClock = D.clock === "ns";
+  // served in views (flowtrace view --serve on a big trace): this page holds
+  // one view of the tree; a frontier node's children are in its own view
+  const SERVED = OPTIONS.served || null;
+  const VIEW = D.view || null;
+  const ids = new Float64Array(N);
+  {
+    let at = 0;
+    const delta = D.nodes.id;
+    for (let i = 0; i < N; i++) ids[i] = delta ? (at += delta[i]) : i;
+  }
+  const isFrontier = (i) => (ke[i] >> 10) & 1;
+  // the page's node of a trace id, or -1 when this page does not hold it
+  function nodeOfId(id) {
+    let lo = 0, hi = N;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (ids[mid] < id) lo = mid + 1; else hi = mid; }
+    return lo < N && ids[lo] === id ? lo : -1;
+  }
+  function viewURL(root, id) {
+    return `?token=${encodeURIComponent(SERVED.token)}&root=${root}` + (id >= 0 ? `#node=${id}` : "");
+  }
 
   // ---- derived structure: parents, subtree ends, threads, times -------
   const parent = new Int32Array(N).fill(-1);
@@ -47,6 +67,7 @@
     }
   }
   for (let i = 0; i < N; i++) stop[i] = i + 1;
+  if (D.nodes.n) for (let i = 0; i < N; i++) below[i] = D.nodes.n[i];
   for (let i = N - 1; i >= 0; i--) {
     const p = parent[i];
     if (p < 0) continue;
@@ -203,6 +224,7 @@
         if (kind(o) !== KIND.TASK) pushRow(o, ROW.CLOSE, depth[o] - base);
       }
       const d = depth[i] - base;
+      if (isFrontier(i)) { pushRow(i, ROW.CUT, d); i++; continue; }
       if (isMarker(i) || nkids[i] === 0) { pushRow(i, ROW.LEAF, d); i++; continue; }
       if (expanded[i]) {
         pushRow(i, ROW.OPEN, d);
@@ -281,7 +303,7 @@
     }
     const tw = document.createElement("span");
     tw.className = "tw";
-    if (type < ROW.HEADER && !isMarker(i) && nkids[i] > 0 && type !== ROW.CLOSE) {
+    if (type < ROW.HEADER && !isMarker(i) && (nkids[i] > 0 || isFrontier(i)) && type !== ROW.CLOSE) {
       tw.textContent = type === ROW.CUT ? "▸" : "▾";
       div.setAttribute("aria-expanded", type === ROW.CUT ? "false" : "true");
     }
@@ -314,6 +336,7 @@
   });
 
   function toggle(i, value) {
+    if (i >= 0 && isFrontier(i) && value !== 0) { location.href = viewURL(ids[i], ids[i]); return; }
     if (i < 0 || isMarker(i) || nkids[i] === 0) return;
     expanded[i] = value === undefined ? 1 - expanded[i] : value;
     rebuildRows();
@@ -347,7 +370,7 @@
     }
     renderRows();
     showDetails(i);
-    history.replaceState(null, "", `#node=${i}`);
+    history.replaceState(null, "", location.search + `#node=${ids[i]}`);
     showInTimeline(i);
   }
   // the selected call on the timeline: zoomed to when off screen or too
@@ -421,6 +444,7 @@
       if (c >= 0) links.push(link("where it was caught", c));
     }
     if (nkids[i] > 0) links.push(link("focus on this call", `focus:${i}`));
+    if (isFrontier(i)) links.push(link(`open its ${below[i]} calls`, `view:${ids[i]}`));
     if (links.length) {
       const parts = [];
       links.forEach((a, n) => { if (n) parts.push(" · "); parts.push(a); });
@@ -434,6 +458,12 @@
     if (!a) return;
     const g = a.dataset.goto;
     if (g.startsWith("focus:")) setFocus(+g.slice(6));
+    else if (g.startsWith("view:")) location.href = viewURL(+g.slice(5), +g.slice(5));
+    else if (g.startsWith("id:")) {
+      const [, id, view] = g.split(":").map(Number);
+      if (nodeOfId(id) >= 0) select(nodeOfId(id), true);
+      else location.href = viewURL(view, id);
+    }
     else select(+g, true);
   });
   function nextResume(first, after) {
@@ -517,7 +547,28 @@
     const all = document.createElement("a");
     all.textContent = "all";
     all.dataset.focus = -1;
-    nav.appendChild(all);
+    if (VIEW) {
+      // the calls this view is in, then its own root: each opens its view
+      all.dataset.view = -1;
+      nav.appendChild(all);
+      const chain = VIEW.path.map((id, k) => [id, VIEW.path_fn[k] >= 0 ? fnName(VIEW.path_fn[k]) : "task"]);
+      if (VIEW.root >= 0 && N > 0) chain.push([VIEW.root, kind(0) === KIND.TASK ? `task ${text(argsOf[0])}` : fnName(fn[0])]);
+      for (const [id, name] of chain) {
+        const s = document.createElement("span");
+        s.className = "sep"; s.textContent = "›";
+        const a = document.createElement("a");
+        a.textContent = name; a.dataset.view = id;
+        nav.append(s, a);
+      }
+      if (focus < 0) return;
+      const s = document.createElement("span");
+      s.className = "sep"; s.textContent = "|";
+      const a = document.createElement("a");
+      a.textContent = "this view"; a.dataset.focus = -1;
+      nav.append(s, a);
+    } else {
+      nav.appendChild(all);
+    }
     if (focus < 0) return;
     const chain = [];
     for (let p = focus; p >= 0; p = parent[p]) chain.unshift(p);
@@ -531,6 +582,8 @@
     }
   }
   $("crumbs").addEventListener("click", (ev) => {
+    const v = ev.target.closest("a[data-view]");
+    if (v) { location.href = viewURL(+v.dataset.view, -1); return; }
     const a = ev.target.closest("a[data-focus]");
     if (a) setFocus(+a.dataset.focus);
   });
@@ -564,15 +617,44 @@
       }
       matchSet = new Uint8Array(N);
       for (const m of matches) matchSet[m] = 1;
+      if (SERVED) searchServer(q);
     }
+    serverTotal = -1;
     showCount();
     renderRows();
     drawTimeline();
   }
   function showCount() {
     const q = $("search").value.trim();
-    $("search-count").textContent = !q ? "" : matches.length === 0 ? "no match" :
+    const here = !q ? "" : matches.length === 0 ? "no match" :
       `${matchAt >= 0 ? matchAt + 1 : "–"} of ${matches.length}`;
+    $("search-count").textContent = here + (q && SERVED ? ` here · ${serverTotal < 0 ? "…" : serverTotal} in all` : "");
+  }
+  // served in views: the whole trace is searched by the engine; the
+  // matches are listed, each opening the view around it
+  let serverTotal = -1;
+  async function searchServer(q) {
+    let res;
+    try {
+      const r = await fetch(`api/search?token=${encodeURIComponent(SERVED.token)}&q=${encodeURIComponent(q)}`);
+      res = await r.json();
+    } catch (e) {
+      return; // the server stopped: the page still works on what it holds
+    }
+    if (searched !== q) return; // a newer search was asked for
+    serverTotal = res.total;
+    showCount();
+    const box = $("details");
+    box.replaceChildren();
+    const h = document.createElement("h2");
+    h.textContent = `${res.total.toLocaleString("en")} match${res.total === 1 ? "" : "es"} in the whole trace` +
+      (res.total > res.matches.length ? ` (the first ${res.matches.length})` : "");
+    box.appendChild(h);
+    for (const m of res.matches) {
+      const div = document.createElement("div");
+      div.appendChild(link(m.text, `id:${m.id}:${m.view}`));
+      box.appendChild(div);
+    }
   }
   function step(dir) {
     if (!matches.length) return;
@@ -674,6 +756,11 @@
     return rows.filter((R) => R.first >= 0);
   }
   function renderFunctions() {
+    if (!fnRows && SERVED) {
+      // the whole trace's, from the engine (this page holds one view)
+      fnRows = SERVED.stats.map((r, k) => ({ f: -1, name: r[0], module: r[1] ?? "", calls: r[2], resumes: r[3],
+        raised: r[4], total: r[5] === null ? 0 : r[5] * 1e9, self: r[6] === null ? 0 : r[6] * 1e9, first: k }));
+    }
     if (!fnRows) fnRows = computeStats();
     const table = $("functions");
     const head = document.createElement("tr");
@@ -718,6 +805,14 @@
   });
   function listCalls(f) {
     const box = $("fn-calls");
+    if (f < 0) {
+      box.replaceChildren();
+      const head = document.createElement("div");
+      head.className = "hint";
+      head.textContent = "Served in views: search for the function (/) to find its calls in the whole trace.";
+      box.appendChild(head);
+      return;
+    }
     const frag = document.createDocumentFragment();
     let n = 0, total = 0;
     for (let i = 0; i < N; i++) {
@@ -893,7 +988,10 @@
   // ---- start -----------------------------------------------------------
   let nacts = 0;
   for (let i = 0; i < N; i++) if (isActivation(i)) nacts++;
-  $("summary").textContent = `${nacts.toLocaleString("en")} call${nacts === 1 ? "" : "s"} · ` +
+  const calls = (n) => `${n.toLocaleString("en")} call${n === 1 ? "" : "s"}`;
+  $("summary").textContent = (SERVED ? `${SERVED.nodes.toLocaleString("en")} nodes in the trace, this view holds ${calls(nacts)}` +
+    (VIEW && VIEW.cut ? ` (${VIEW.cut.toLocaleString("en")} top-level calls past its budget not shown)` : "") + " · "
+    : `${calls(nacts)} · `) +
     `${F.name.length} function${F.name.length === 1 ? "" : "s"} · ${threadsWithNodes.length} thread${threadsWithNodes.length === 1 ? "" : "s"}` +
     (OPTIONS.title ? ` · ${OPTIONS.title}` : "");
   $("clock-note").textContent = realClock
@@ -903,11 +1001,11 @@
   initialExpansion();
   rebuildRows();
   const m = /^#node=(\d+)$/.exec(location.hash);
-  if (m && +m[1] < N) select(+m[1], true);
+  if (m && nodeOfId(+m[1]) >= 0) select(nodeOfId(+m[1]), true);
   drawTimeline();
   window.addEventListener("hashchange", () => {
     const h = /^#node=(\d+)$/.exec(location.hash);
-    if (h && +h[1] < N && +h[1] !== sel) select(+h[1], true);
+    if (h && nodeOfId(+h[1]) >= 0 && nodeOfId(+h[1]) !== sel) select(nodeOfId(+h[1]), true);
   });
   // what the tests and the bench read (the page itself does not use it)
   window.flowtraceViewer = {

@@ -22,6 +22,13 @@
  * every distinct text once, in order of first use. Names, modules and
  * files are strings too (-1 when unknown).
  *
+ * A view (flowtrace view --serve, viewer_select.h) holds part of a big
+ * tree: "ncalls" counts the nodes held, two more columns give each node's
+ * id in the whole tree (as the difference from the previous one) and, for
+ * a frontier node (ke bit 10: its children are not held), the activations
+ * below it ("n"); "view" says where the part is (its root, the ids and
+ * functions of the calls it is in, the subtree's size).
+ *
  * Every string is escaped so that the document can sit in an HTML
  * <script> element. Memory: one column's text at a time goes through the
  * sink; the string table (each distinct text once, as the values are) and
@@ -33,6 +40,7 @@
 #include "output/clock.h"
 #include "output/jsonbuf.h"
 #include "output/sink.h"
+#include "output/viewer_select.h"
 #include "recording/record.h"
 #include "recording/values.h"
 #include "tree/walk.h"
@@ -45,7 +53,21 @@ typedef struct {
     ft_u64map byvalue;  /* owned: (thread + 1) << 32 | payload -> index */
     uint32_t *fmap;     /* owned: code id -> function index, UINT32_MAX unused */
     PyObject *codes;    /* owned list of int: code id of each function */
+    const ft_view *view; /* borrowed: the nodes held, NULL for every node */
 } viewer;
+
+/* How many nodes the page holds, and the node at position k. */
+static size_t
+held(const viewer *v)
+{
+    return v->view ? v->view->n : v->t->nnodes;
+}
+
+static size_t
+node_at(const viewer *v, size_t k)
+{
+    return v->view ? v->view->node[k] : k;
+}
 
 #define UNUSED UINT32_MAX
 
@@ -160,25 +182,46 @@ function_of(viewer *v, const ft_node *nd)
     return v->fmap[c];
 }
 
-enum { COL_DEPTH, COL_FN, COL_KE, COL_A, COL_R, COL_O, COL_T0, COL_D, NCOLS };
-static const char *const COLUMN[NCOLS] = {"depth", "fn", "ke", "a", "r", "o", "t0", "d"};
+enum { COL_DEPTH, COL_FN, COL_KE, COL_A, COL_R, COL_O, COL_T0, COL_D, COL_ID, COL_N, NCOLS };
+static const char *const COLUMN[NCOLS] = {"depth", "fn", "ke", "a", "r", "o", "t0", "d", "id", "n"};
 
-/* One column of every node (depth needs the walk: its own function). */
+/* How many positions back the generator's first call of a resumption is
+ * (0: none, or not held). */
+static int64_t
+origin_back(const viewer *v, size_t k, size_t i, const ft_node *nd)
+{
+    if (nd->origin < 0 || (size_t)nd->origin >= i) {
+        return 0;
+    }
+    if (v->view == NULL) {
+        return (int64_t)(i - (size_t)nd->origin);
+    }
+    int64_t pos = ft_view_position(v->view, (size_t)nd->origin);
+    return pos < 0 ? 0 : (int64_t)k - pos;
+}
+
+/* One column of every node held (depth of the whole tree: write_depths). */
 static int
 write_column(viewer *v, int col, uint64_t origin)
 {
     const ft_tree *t = v->t;
     uint64_t prev = origin;
+    size_t prev_id = 0;
     open_column(v, COLUMN[col], col == 0);
-    for (size_t i = 0; i < t->nnodes; i++) {
+    for (size_t k = 0; k < held(v); k++) {
+        size_t i = node_at(v, k);
         const ft_node *nd = &t->nodes[i];
         int64_t x = 0;
         switch (col) {
+        case COL_DEPTH:
+            x = v->view->depth[k];
+            break;
         case COL_FN:
             x = function_of(v, nd);
             break;
         case COL_KE:
-            x = nd->kind | nd->end << 3 | (nd->flags & 7u) << 6 | (nd->timed ? 1 : 0) << 9;
+            x = nd->kind | nd->end << 3 | (nd->flags & 7u) << 6 | (nd->timed ? 1 : 0) << 9 |
+                (v->view && v->view->frontier[k] ? 1 : 0) << 10;
             break;
         case COL_A:
             x = intern_payload(v, nd->thread, nd->args);
@@ -187,7 +230,7 @@ write_column(viewer *v, int col, uint64_t origin)
             x = intern_payload(v, nd->thread, outcome(nd));
             break;
         case COL_O:
-            x = nd->origin >= 0 && (size_t)nd->origin < i ? (int64_t)(i - (size_t)nd->origin) : 0;
+            x = origin_back(v, k, i, nd);
             break;
         case COL_T0:
             if (nd->timed) {
@@ -195,16 +238,23 @@ write_column(viewer *v, int col, uint64_t origin)
                 prev = nd->t0;
             }
             break;
-        default: /* COL_D */
+        case COL_D:
             x = nd->timed && !FT_NODE_IS_MARKER(nd->kind) && nd->end != FT_END_UNFINISHED
                     ? (int64_t)(nd->t1 - nd->t0)
                     : -1;
+            break;
+        case COL_ID:
+            x = (int64_t)(i - prev_id);
+            prev_id = i;
+            break;
+        default: /* COL_N */
+            x = (int64_t)v->view->below[k];
             break;
         }
         if (x < 0 && col != COL_T0 && col != COL_D) {
             return -1;
         }
-        put_item(v, i, x);
+        put_item(v, k, x);
         if (ft_sink_maybe_flush(&v->k) < 0) {
             return -1;
         }
@@ -213,6 +263,7 @@ write_column(viewer *v, int col, uint64_t origin)
     return 0;
 }
 
+/* The depth of every node (the whole tree: the walk gives it). */
 static int
 write_depths(viewer *v)
 {
@@ -247,12 +298,15 @@ write_nodes(viewer *v)
     ft_sbuf_puts(&v->k.out, ",\"clock\":");
     ft_sbuf_puts(&v->k.out, real ? "\"ns\"" : "\"events\"");
     ft_sbuf_puts(&v->k.out, ",\n\"nodes\":{");
-    if (write_depths(v) < 0) {
+    if (v->view ? write_column(v, COL_DEPTH, origin) < 0 : write_depths(v) < 0) {
         return -1;
     }
     for (int col = COL_FN; col < NCOLS; col++) {
         if ((col == COL_T0 || col == COL_D) && !real) {
             continue; /* the page counts events itself */
+        }
+        if ((col == COL_ID || col == COL_N) && v->view == NULL) {
+            continue; /* every node: the id is the position, nothing is below */
         }
         if (write_column(v, col, origin) < 0) {
             return -1;
@@ -321,7 +375,7 @@ write_threads(viewer *v)
                 x = (int64_t)t->thread_vec[i]->ident;
             }
             else if (col == 2) {
-                x = (int64_t)t->thread_first[i];
+                x = (int64_t)(v->view ? v->view->thread_first[i] : t->thread_first[i]);
             }
             else {
                 x = (int64_t)t->thread_vec[i]->dropped;
@@ -331,6 +385,37 @@ write_threads(viewer *v)
         ft_sbuf_puts(&v->k.out, "]");
     }
     ft_sbuf_puts(&v->k.out, "}");
+    return 0;
+}
+
+/* A view's place in the whole tree: its node, the calls it is in
+ * (outermost first: ids and functions), how many nodes its subtree has
+ * and how many top-level nodes did not fit. */
+static int
+write_view(viewer *v)
+{
+    const ft_view *w = v->view;
+    ft_sbuf *s = &v->k.out;
+    ft_sbuf_puts(s, ",\n\"view\":{\"root\":");
+    ft_json_put_i64(s, w->root);
+    ft_sbuf_puts(s, ",\"total\":");
+    ft_json_put_u64(s, w->total);
+    ft_sbuf_puts(s, ",\"cut\":");
+    ft_json_put_u64(s, w->cut);
+    ft_sbuf_puts(s, ",\"path\":[");
+    for (size_t k = 0; k < w->npath; k++) {
+        put_item(v, k, w->path[k]);
+    }
+    ft_sbuf_puts(s, "],\"path_fn\":[");
+    for (size_t k = 0; k < w->npath; k++) {
+        const ft_node *nd = &v->t->nodes[w->path[k]];
+        int64_t f = nd->kind == FT_NODE_TASK ? -1 : function_of(v, nd);
+        if (nd->kind != FT_NODE_TASK && f < 0) {
+            return -1;
+        }
+        put_item(v, k, f);
+    }
+    ft_sbuf_puts(s, "]}");
     return 0;
 }
 
@@ -383,9 +468,9 @@ fail:
 }
 
 PyObject *
-ft_write_viewer(const ft_tree *t, PyObject *file, int binary)
+ft_write_viewer(const ft_tree *t, PyObject *file, int binary, const ft_view *view)
 {
-    viewer v = {.t = t};
+    viewer v = {.t = t, .view = view};
     PyObject *files = NULL;
     if (ft_sink_open(&v.k, file, binary) < 0) {
         return NULL;
@@ -413,9 +498,9 @@ ft_write_viewer(const ft_tree *t, PyObject *file, int binary)
     ft_sbuf_puts(s, ",\"args\":");
     ft_sbuf_puts(s, t->cfg.args ? "true" : "false");
     ft_sbuf_puts(s, ",\"ncalls\":");
-    ft_json_put_u64(s, t->nnodes);
-    if (write_nodes(&v) < 0 || write_functions(&v) < 0 || write_threads(&v) < 0 ||
-        write_strings(&v) < 0) {
+    ft_json_put_u64(s, held(&v));
+    if (write_nodes(&v) < 0 || (view != NULL && write_view(&v) < 0) ||
+        write_functions(&v) < 0 || write_threads(&v) < 0 || write_strings(&v) < 0) {
         goto done;
     }
     ft_sbuf_puts(s, "}");

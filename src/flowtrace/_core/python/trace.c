@@ -15,6 +15,7 @@
 #include "output/write_perfetto.h"
 #include "output/write_json.h"
 #include "output/write_text.h"
+#include "output/viewer_search.h"
 #include "output/write_viewer.h"
 
 PyObject *
@@ -276,14 +277,56 @@ trace_write_perfetto(ft_trace *t, PyObject *args, PyObject *kw)
 static PyObject *
 trace_write_viewer(ft_trace *t, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"file", "binary", NULL};
+    static char *kwlist[] = {"file", "binary", "root", "budget", NULL};
     PyObject *file;
     int binary = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$p:write_viewer", kwlist, &file, &binary)) {
+    long long root = -1;
+    Py_ssize_t budget = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$pLn:write_viewer", kwlist, &file, &binary,
+                                     &root, &budget)) {
         return NULL;
     }
     const ft_tree *tree = built(t);
-    return tree == NULL ? NULL : ft_write_viewer(tree, file, binary);
+    if (tree == NULL) {
+        return NULL;
+    }
+    if (budget <= 0 && root < 0) {
+        return ft_write_viewer(tree, file, binary, NULL);
+    }
+    ft_view view;
+    if (ft_view_select(tree, (int64_t)root, budget > 0 ? (size_t)budget : SIZE_MAX, &view) < 0) {
+        ft_view_free(&view);
+        return NULL;
+    }
+    PyObject *files = ft_write_viewer(tree, file, binary, &view);
+    ft_view_free(&view);
+    return files;
+}
+
+static PyObject *
+trace_viewer_search(ft_trace *t, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"text", "limit", NULL};
+    PyObject *text;
+    Py_ssize_t limit = 1000;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "U|n:viewer_search", kwlist, &text, &limit)) {
+        return NULL;
+    }
+    const ft_tree *tree = built(t);
+    if (tree == NULL) {
+        return NULL;
+    }
+    PyObject *needle = PyObject_CallMethod(text, "lower", NULL);
+    if (needle == NULL) {
+        return NULL;
+    }
+    size_t total = 0;
+    PyObject *ids = ft_viewer_search(tree, needle, limit > 0 ? (size_t)limit : 0, &total);
+    Py_DECREF(needle);
+    if (ids == NULL) {
+        return NULL;
+    }
+    return Py_BuildValue("nN", (Py_ssize_t)total, ids);
 }
 
 static PyObject *
@@ -439,9 +482,16 @@ static PyMethodDef trace_methods[] = {
      "asyncio task, every string interned."},
     {"write_viewer", (PyCFunction)(void (*)(void))trace_write_viewer,
      METH_VARARGS | METH_KEYWORDS,
-     "write_viewer(file, *, binary=False) -> list of str\nStream the data of the viewer's "
-     "page (docs/viewer.md): columns of numbers and a string table, safe inside an HTML "
-     "<script>. Returns the source files of the functions written."},
+     "write_viewer(file, *, binary=False, root=-1, budget=0) -> list of str\nStream the "
+     "data of the viewer's page (docs/viewer.md): columns of numbers and a string table, "
+     "safe inside an HTML <script>. With budget > 0 (or a root), only the view of node "
+     "root (-1: every thread) down to the deepest level within budget nodes. Returns the "
+     "source files of the functions written."},
+    {"viewer_search", (PyCFunction)(void (*)(void))trace_viewer_search,
+     METH_VARARGS | METH_KEYWORDS,
+     "viewer_search(text, limit=1000) -> (total, ids)\nThe nodes whose function name, "
+     "arguments or outcome contain text (case-insensitive): how many, and the ids of the "
+     "first `limit`."},
     {"write_callers", (PyCFunction)(void (*)(void))trace_write_callers,
      METH_VARARGS | METH_KEYWORDS,
      "write_callers(file, pattern, *, max_depth=0, ascii=False)\nWhere the functions matching "
