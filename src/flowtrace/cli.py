@@ -59,6 +59,14 @@ def _display_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--focus", metavar="PATTERN",
                    help="only the subtrees of calls whose function name matches PATTERN "
                    "(a glob: 'parse*', 'Parser.*'), each after a line with the calls it is in")
+    fold = g.add_mutually_exclusive_group()
+    fold.add_argument("--fold", action="store_true", default=None,
+                      help="fold runs of repeated calls (one function called many times "
+                      "in a row by one caller): its first 3 calls, the calls that ended "
+                      "in a new way, and '⋯ ×N more f(): how they ended' for the others "
+                      "(default: only when the trace has more than 10,000 calls)")
+    fold.add_argument("--no-fold", dest="fold", action="store_false",
+                      help="never fold: every call on its own line")
     g.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                    help="colour function names, arguments, results, exceptions, timing "
                    "and markers: auto (default) = only on a terminal, and not when "
@@ -208,7 +216,7 @@ def _write_output(ns: argparse.Namespace, trace: Trace, command: str) -> None:
 
 def _print(trace: Any, out: IO[str], ns: argparse.Namespace) -> None:
     print_tree(trace, out, ascii=ns.ascii or None, color=ns.color, max_depth=ns.max_depth,
-               focus=ns.focus)
+               focus=ns.focus, fold=ns.fold)
 
 
 def _run(ns: argparse.Namespace) -> int:

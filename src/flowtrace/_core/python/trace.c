@@ -194,11 +194,15 @@ static PyObject *
 trace_write_text(ft_trace *t, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"file", "ascii", "thread_headers", "color", "max_depth", "raw",
-                             "focus", NULL};
+                             "focus", "fold", NULL};
     PyObject *file, *raw = Py_None, *focus = Py_None;
-    int ascii = 0, headers = -1, color = 0, max_depth = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pi$piOO:write_text", kwlist, &file, &ascii,
-                                     &headers, &color, &max_depth, &raw, &focus)) {
+    int ascii = 0, headers = -1, color = 0, max_depth = 0, fold = -1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pi$piOOi:write_text", kwlist, &file, &ascii,
+                                     &headers, &color, &max_depth, &raw, &focus, &fold)) {
+        return NULL;
+    }
+    if (fold < -1 || fold > 1) {
+        PyErr_SetString(PyExc_ValueError, "fold must be 1, 0 or -1 (by the trace's size)");
         return NULL;
     }
     if (focus != Py_None && !PyUnicode_Check(focus)) {
@@ -211,7 +215,8 @@ trace_write_text(ft_trace *t, PyObject *args, PyObject *kw)
     }
     ft_text_opts o = {
         .ascii = ascii, .thread_headers = headers, .color = color, .max_depth = max_depth,
-        .raw = raw == Py_None ? NULL : raw, .focus = focus == Py_None ? NULL : focus};
+        .raw = raw == Py_None ? NULL : raw, .focus = focus == Py_None ? NULL : focus,
+        .fold = fold};
     const ft_tree *tree = built(t);
     if (tree == NULL || ft_write_text(tree, file, &o) < 0) {
         return NULL;
@@ -434,9 +439,10 @@ static PyMethodDef trace_methods[] = {
      "from_events(events) -> Trace: rebuild a trace from CallEvent-like objects."},
     {"write_text", (PyCFunction)(void (*)(void))trace_write_text, METH_VARARGS | METH_KEYWORDS,
      "write_text(file, ascii=False, thread_headers=-1, *, color=False, max_depth=0, raw=None,\n"
-     "           focus=None)\n"
+     "           focus=None, fold=-1)\n"
      "Stream the call tree as text to file (anything with .write(str)); with raw (the\n"
-     "binary stream under a UTF-8 text file), as UTF-8 bytes to raw after flushing file."},
+     "binary stream under a UTF-8 text file), as UTF-8 bytes to raw after flushing file.\n"
+     "fold: runs of repeated calls folded (1), not (0), or above a size (-1)."},
     {"write_json", (PyCFunction)(void (*)(void))trace_write_json, METH_VARARGS | METH_KEYWORDS,
      "write_json(file, *, binary=False, meta=None)\n"
      "Stream the trace as FlowTrace JSON (docs/json-format.md). binary: file takes "
