@@ -123,6 +123,9 @@ def _parser() -> argparse.ArgumentParser:
                      "--include")
     rec.add_argument("--include-stdlib", action="store_true",
                      help="also record the standard library and site-packages")
+    rec.add_argument("--max-events", type=_positive, metavar="N",
+                     help="keep only the last N events of each thread (a flight recorder: "
+                     "memory stays flat however long the program runs)")
     _display_options(run)
     run.add_argument("-m", dest="module", nargs=argparse.REMAINDER, metavar="MODULE",
                      help="run a library module as a script (like python -m); the "
@@ -192,26 +195,93 @@ def _wait_for_threads() -> None:
 
 def _write_output(ns: argparse.Namespace, trace: Trace, command: str) -> None:
     fmt = ns.format
+    calls, events = trace._c().counts()  # from the records: no tree built
+    path = None
     if fmt == "text":
         if ns.output and ns.output != "-":
+            path = ns.output
             write_path(ns.output, lambda out: _print(trace, out, ns), text=True)
         else:
-            sys.stdout.flush()
+            _flush_program_stdout()
             _print(trace, sys.stdout if ns.output == "-" else sys.stderr, ns)
-        return
-    meta = {"command": command, "argv": sys.argv}
-    if ns.output == "-":
-        sys.stdout.flush()
-        save(trace, sys.stdout.buffer, format=fmt, meta=meta)
-        sys.stdout.buffer.flush()
-        return
-    path = ns.output or DEFAULT_FILES[fmt]
-    save(trace, path, format=fmt, meta=meta)
-    if fmt == "ftrace":  # counting calls would build the tree: say what was kept
-        what = f"{trace._c().nrecords:,} records"
     else:
-        what = f"{len(trace)} calls"
-    print(f"flowtrace: {what} saved to {path} ({fmt})", file=sys.stderr)
+        meta = {"command": command, "argv": sys.argv}
+        if ns.output == "-":
+            sys.stdout.flush()
+            save(trace, sys.stdout.buffer, format=fmt, meta=meta)
+            sys.stdout.buffer.flush()
+        else:
+            path = ns.output or DEFAULT_FILES[fmt]
+            save(trace, path, format=fmt, meta=meta)
+    size = _file_size(path)
+    if path is not None and fmt != "text":
+        where = f" ({fmt}, {_human_bytes(size)})" if size is not None else f" ({fmt})"
+        print(f"flowtrace: {calls:,} call{'s' if calls != 1 else ''} saved to {path}{where}",
+              file=sys.stderr)
+    for line in end_notes(calls, events, size=size, path=path, module=ns.module,
+                          include=ns.include, exclude=ns.exclude,
+                          include_stdlib=ns.include_stdlib, max_events=ns.max_events):
+        print(f"flowtrace: {line}", file=sys.stderr)
+
+
+def _flush_program_stdout() -> None:
+    """What the program printed goes out before the tree; a program may
+    have closed its stdout (json.tool does), which is its own business."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
+
+
+# a run that records more than this many events is told how to record less
+BIG_RUN_EVENTS = 10_000_000
+
+
+def end_notes(calls: int, events: int, *, size: int | None = None, path: str | None = None,
+              module: list[str] | None = None, include: list[str] = (),
+              exclude: list[str] = (), include_stdlib: bool = False,
+              max_events: int | None = None,
+              big: int = BIG_RUN_EVENTS) -> list[str]:
+    """What the end of a run says besides the trace: why nothing was
+    recorded, or that the recording was big and how to make it smaller.
+    ``module``: ``-m``'s words (the module first), or None for a script."""
+    if events == 0:
+        why = "no calls recorded: "
+        if include:
+            return [why + "no code that ran matched --include " + ", ".join(include)]
+        where = "all code ran in the standard library or site-packages"
+        if include_stdlib:
+            return [why + "all code that ran matched --exclude " + ", ".join(exclude)]
+        if exclude:
+            where += " or matched --exclude " + ", ".join(exclude)
+        if module:
+            top = module[0].split(".")[0]
+            return [f"{why}{where}; to see {top} use --include {top}"]
+        return [f"{why}{where}; --include PATTERN records the code it matches"]
+    if events <= big:
+        return []
+    what = f"{events:,} events ({calls:,} calls)"
+    if size is not None and path is not None:
+        what += f", {_human_bytes(size)} in {path}"
+    hints = ["--include PKG (only that package)", "--exclude PATTERN"]
+    if max_events is None:
+        hints.append("--max-events N (the last N events of each thread)")
+    return [f"a big recording: {what}; to record less use " + ", ".join(hints)]
+
+
+def _file_size(path: str | None) -> int | None:
+    try:
+        return os.stat(path).st_size if path is not None else None
+    except OSError:
+        return None
+
+
+def _human_bytes(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            v = n / scale
+            return f"{v:.1f} {unit}" if v < 10 else f"{v:.0f} {unit}"
+    return f"{n} bytes"
 
 
 def _print(trace: Any, out: IO[str], ns: argparse.Namespace) -> None:
@@ -249,7 +319,7 @@ def _run(ns: argparse.Namespace) -> int:
     try:
         start_tracing(timing=ns.timing, results=not ns.no_results, full_repr=ns.full_repr,
                       include_stdlib=ns.include_stdlib, args=ns.args,
-                      include=ns.include, exclude=ns.exclude)
+                      include=ns.include, exclude=ns.exclude, max_events=ns.max_events)
     except (ValueError, TypeError, RuntimeError) as e:
         print(f"flowtrace: {e}", file=sys.stderr)
         return 2

@@ -385,6 +385,14 @@ trace_get_nrecords(ft_trace *t, void *Py_UNUSED(c))
 }
 
 static PyObject *
+trace_counts(ft_trace *t, PyObject *Py_UNUSED(arg))
+{
+    size_t calls, events;
+    ft_tree_count(&t->tree, &calls, &events);
+    return Py_BuildValue("nn", (Py_ssize_t)calls, (Py_ssize_t)events);
+}
+
+static PyObject *
 trace_get_nbytes(ft_trace *t, void *Py_UNUSED(c))
 {
     return PyLong_FromSize_t(ft_tree_nbytes(&t->tree));
@@ -452,6 +460,10 @@ static PyMethodDef trace_methods[] = {
      "write_chrome(file, *, binary=False, pid=1, process_name=None, meta=None)\n"
      "Stream the trace as Chrome Trace Event JSON (Perfetto, chrome://tracing, "
      "speedscope)."},
+    {"counts", (PyCFunction)trace_counts, METH_NOARGS,
+     "counts()\n(calls, events): the calls (new frames) and the events (entries,\n"
+     "resumptions, exits, exception events) recorded, read from the records without\n"
+     "building the tree (a tree without records: its call nodes, and all its nodes)."},
     {"stats", (PyCFunction)trace_stats, METH_NOARGS,
      "stats() -> list of (name, module, file, line, calls, resumes, raised, total_s, "
      "self_s) per function; times are None when the trace has no timing."},

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "recording/record.h"
+
 /* Indexed by FT_NODE_* and FT_END_* (tree.h): the words of CallEvent. */
 static const char *const KINDS[] = {"call", "resume", "throw", "raise", "reraise",
                                     "handled", "task"};
@@ -188,4 +190,37 @@ ft_tree_nbytes(const ft_tree *t)
         n += t->nnodes * sizeof(ft_node) + ((size_t)t->nthreads + 1) * sizeof(size_t);
     }
     return n;
+}
+
+void
+ft_tree_count(const ft_tree *t, size_t *calls, size_t *events)
+{
+    size_t nc = 0, ne = 0, words = 0;
+    for (uint32_t i = 0; i < t->nthreads; i++) {
+        size_t skip = 0; /* words that belong to the record before */
+        for (const ft_chunk *c = t->thread_vec[i]->head; c != NULL; c = c->next) {
+            words += c->used;
+            for (size_t k = 0; k < c->used; k++) {
+                if (skip > 0) {
+                    skip--;
+                    continue;
+                }
+                ft_record r = c->recs[k];
+                unsigned kind = ft_rec_kind(r);
+                skip = (size_t)ft_rec_has_ts(r) +
+                       (kind == FT_REC_TASK || kind == FT_REC_TASK_NEW);
+                nc += kind == FT_REC_START;
+                ne += kind <= FT_REC_UNWIND ||
+                      (kind >= FT_REC_RAISE && kind <= FT_REC_HANDLED);
+            }
+        }
+    }
+    if (words == 0 && t->nodes != NULL) {
+        for (size_t n = 0; n < t->nnodes; n++) {
+            nc += t->nodes[n].kind == FT_NODE_CALL;
+        }
+        ne = t->nnodes;
+    }
+    *calls = nc;
+    *events = ne;
 }

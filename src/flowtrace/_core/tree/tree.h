@@ -196,5 +196,11 @@ int ft_tree_from_ftrace(ft_tree *t, const uint8_t *data, size_t size, int mapped
 /* Bytes the tree holds (records, value stores, nodes), and records. */
 size_t ft_tree_nbytes(const ft_tree *t);
 size_t ft_tree_nrecords(const ft_tree *t);
+/* The calls (entries of a new frame) and events (what sys.monitoring
+ * reported and was kept: entries, resumptions, exits, exception events)
+ * of a recorded tree, read from its records without building the nodes;
+ * a tree rebuilt without records counts its nodes (calls: those of kind
+ * call; events: all of them). */
+void ft_tree_count(const ft_tree *t, size_t *calls, size_t *events);
 
 #endif
