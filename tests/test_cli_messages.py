@@ -91,7 +91,7 @@ def test_max_events_keeps_the_last_events(tmp_path):
     first = r.stderr.splitlines()[0]
     assert re.fullmatch(r"⋯ \d+ earlier events not kept \(max_events\)", first), first
     assert len(r.stderr.splitlines()) < 20_000  # not the 100,000 calls
-    assert r.stderr.rstrip().endswith("← <module>()  → None")
+    assert r.stderr.rstrip().endswith("← <module __main__>")
     bad = run_cmd([*FT, "run", "--max-events", "0", "prog.py"], tmp_path)
     assert bad.returncode == 2 and "must be >= 1" in bad.stderr
 

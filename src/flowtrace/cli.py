@@ -41,6 +41,25 @@ PATTERN_HELP = (
 )
 
 
+# `flowtrace --help`: every command with one example (one line per command)
+COMMAND_EXAMPLES = (
+    ("run", "flowtrace run app.py --port 8000", "run a script, its call tree on stderr"),
+    ("", "flowtrace run -o t.ftrace -m pytest -q", "record a module's run to a file"),
+    ("show", "flowtrace show t.ftrace --focus 'parse*'", "a saved trace as a tree"),
+    ("stats", "flowtrace stats t.ftrace --top 20", "calls and times per function"),
+)
+
+
+def _examples() -> str:
+    width = max(len(c[1]) for c in COMMAND_EXAMPLES)
+    lines = ["commands, with an example each:"]
+    for command, example, what in COMMAND_EXAMPLES:
+        lines.append(f"  {command:<6} {example:<{width}}  # {what}")
+    lines.append("")
+    lines.append("Run 'flowtrace COMMAND --help' for a command's options.")
+    return "\n".join(lines)
+
+
 def _positive(text: str) -> int:
     try:
         n = int(text)
@@ -79,9 +98,9 @@ def _display_options(p: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="flowtrace",
-        description="Show what a Python program did: which functions ran, in "
+        description="Show what a Python program did: which functions ran, in\n"
         "which order, with which arguments and results.",
-        epilog="Run 'flowtrace COMMAND --help' for a command's options.",
+        epilog=_examples(), formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"flowtrace {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -93,19 +112,6 @@ def _parser() -> argparse.ArgumentParser:
         "-m MODULE) is the program's own arguments.",
         epilog=PATTERN_HELP,
     )
-    out = run.add_argument_group("output")
-    out.add_argument("-o", "--output", metavar="FILE",
-                     help="write to FILE instead: the text tree goes to stderr by default "
-                     "(never mixed with the program's stdout); ftrace, json and chrome go "
-                     "to flowtrace.ftrace / .json / .chrome.json by default; '-' is stdout")
-    out.add_argument("--format", choices=("text", "ftrace", "json", "chrome", "perfetto"),
-                     default=None,
-                     help="text: the call tree (default; ftrace or perfetto when -o names "
-                     "a .ftrace or .pftrace file); ftrace: FlowTrace's binary recording, compact and fast to "
-                     "write and read back (flowtrace show/stats); json: FlowTrace's saved "
-                     "trace as JSON; chrome: Chrome Trace Event JSON for Perfetto UI, "
-                     "chrome://tracing and speedscope; perfetto: Perfetto's protobuf "
-                     "trace (ui.perfetto.dev), for traces too big for JSON")
     rec = run.add_argument_group("what is recorded")
     rec.add_argument("--timing", action="store_true",
                      help="record each call's duration (shown as [0.000123s])")
@@ -126,6 +132,19 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("--max-events", type=_positive, metavar="N",
                      help="keep only the last N events of each thread (a flight recorder: "
                      "memory stays flat however long the program runs)")
+    out = run.add_argument_group("output")
+    out.add_argument("-o", "--output", metavar="FILE",
+                     help="write to FILE instead: the text tree goes to stderr by default "
+                     "(never mixed with the program's stdout); ftrace, json and chrome go "
+                     "to flowtrace.ftrace / .json / .chrome.json by default; '-' is stdout")
+    out.add_argument("--format", choices=("text", "ftrace", "json", "chrome", "perfetto"),
+                     default=None,
+                     help="text: the call tree (default; ftrace or perfetto when -o names "
+                     "a .ftrace or .pftrace file); ftrace: FlowTrace's binary recording, compact and fast to "
+                     "write and read back (flowtrace show/stats); json: FlowTrace's saved "
+                     "trace as JSON; chrome: Chrome Trace Event JSON for Perfetto UI, "
+                     "chrome://tracing and speedscope; perfetto: Perfetto's protobuf "
+                     "trace (ui.perfetto.dev), for traces too big for JSON")
     _display_options(run)
     run.add_argument("-m", dest="module", nargs=argparse.REMAINDER, metavar="MODULE",
                      help="run a library module as a script (like python -m); the "

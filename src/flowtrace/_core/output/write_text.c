@@ -64,6 +64,9 @@ typedef struct {
                                names), or NULL: UTF-8 of each code id's
                                name, found on first use */
     size_t *name_len;    /* owned: their lengths */
+    uint8_t *body;       /* owned (PyMem_Raw) or NULL: per code id, 0 not
+                            known yet, 1 a module's or class's body (no
+                            argument slot, no result), 2 a function */
     size_t hidden;       /* calls below the depth limit, for the open call
                             at the limit */
     PyObject *focus;     /* borrowed str or NULL: the --focus glob */
@@ -171,6 +174,25 @@ put_name(writer *w, uint32_t code_id)
     return 0;
 }
 
+/* Is code id a module's or a class's body ("<module m>", "class C")?
+ * 1, 0, or -1 with an exception. */
+static int
+is_body(writer *w, uint32_t code_id)
+{
+    if (w->body != NULL && w->body[code_id] != 0) {
+        return w->body[code_id] == 1;
+    }
+    PyObject *name = ft_tree_name(w->t, code_id);
+    if (name == NULL) {
+        return -1;
+    }
+    int b = ft_name_is_body(name);
+    if (w->body != NULL) {
+        w->body[code_id] = b ? 1 : 2;
+    }
+    return b;
+}
+
 /* Append the text of a value payload; returns 0 or -1. */
 static int
 put_value(writer *w, const ft_node *nd, uint32_t payload, const char *sgr)
@@ -258,17 +280,23 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
     else {
         prefix = nd->kind == FT_NODE_CALL ? y->call : y->resume;
     }
+    int body = is_body(w, nd->code_id);
+    if (body < 0) {
+        return -1;
+    }
     put_indent(w, depth);
     put_painted_n(w, prefix_sgr, prefix, y->arrow_len);
     ft_sbuf_put(&w->sink.out, " ", 1);
     if (put_name(w, nd->code_id) < 0) {
         return -1;
     }
-    ft_sbuf_put(&w->sink.out, "(", 1);
-    if (nd->args != FT_VAL_ABSENT && put_value(w, nd, nd->args, C_ARGS) < 0) {
-        return -1;
+    if (!body) { /* a module's or class's body is not called with arguments */
+        ft_sbuf_put(&w->sink.out, "(", 1);
+        if (nd->args != FT_VAL_ABSENT && put_value(w, nd, nd->args, C_ARGS) < 0) {
+            return -1;
+        }
+        ft_sbuf_put(&w->sink.out, ")", 1);
     }
-    ft_sbuf_put(&w->sink.out, ")", 1);
     const char *before = (nd->flags & FT_NF_CUT) ? "(began before the kept events)"
                                                  : "(began before tracing)";
     if (which == LINE_OPEN && (nd->flags & FT_NF_BEGAN_BEFORE)) {
@@ -276,9 +304,9 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
         put_painted(w, C_MARK, before);
     }
     if (which != LINE_OPEN) {
-        int has_outcome = nd->end != FT_END_RETURN || nd->result != FT_VAL_ABSENT;
+        int has_outcome = nd->end != FT_END_RETURN || (nd->result != FT_VAL_ABSENT && !body);
         int timed = nd->timed && nd->end != FT_END_UNFINISHED;
-        if (nd->args == FT_VAL_ABSENT && (has_outcome || timed)) {
+        if (!body && nd->args == FT_VAL_ABSENT && (has_outcome || timed)) {
             ft_sbuf_put(&w->sink.out, " ", 1); /* the empty argument slot */
         }
         if (timed) {
@@ -289,7 +317,7 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
         }
         switch (nd->end) {
         case FT_END_RETURN:
-            if (nd->result != FT_VAL_ABSENT) {
+            if (nd->result != FT_VAL_ABSENT && !body) { /* a body returns None */
                 ft_sbuf_put(&w->sink.out, " ", 1);
                 put_painted_n(w, C_MARK, y->call, y->arrow_len);
                 ft_sbuf_put(&w->sink.out, " ", 1);
@@ -397,10 +425,11 @@ put_fold_line(writer *w, size_t depth)
         put_painted_n(w, C_MARK, w->sym->resume, w->sym->arrow_len);
         ft_sbuf_put(&w->sink.out, " ", 1);
     }
-    if (put_name(w, first->code_id) < 0) {
+    int body = is_body(w, first->code_id);
+    if (body < 0 || put_name(w, first->code_id) < 0) {
         return -1;
     }
-    ft_sbuf_puts(&w->sink.out, "():");
+    ft_sbuf_puts(&w->sink.out, body ? ":" : "():");
     int kinds = 0;
     for (unsigned o = 0; o < FT_OUT_N; o++) {
         kinds += f->outcomes[o] > 0;
@@ -741,11 +770,14 @@ ft_write_text(const ft_tree *t, PyObject *file, const ft_text_opts *o)
     if (t->nnames > 0) {
         w.name_utf8 = PyMem_RawCalloc(t->nnames, sizeof(*w.name_utf8));
         w.name_len = PyMem_RawCalloc(t->nnames, sizeof(*w.name_len));
-        if (w.name_utf8 == NULL || w.name_len == NULL) {
+        w.body = PyMem_RawCalloc(t->nnames, sizeof(*w.body));
+        if (w.name_utf8 == NULL || w.name_len == NULL || w.body == NULL) {
             PyMem_RawFree(w.name_utf8);
             PyMem_RawFree(w.name_len);
+            PyMem_RawFree(w.body);
             w.name_utf8 = NULL; /* the slower path still works */
             w.name_len = NULL;
+            w.body = NULL;
         }
     }
     /* one buffer for the whole tree, no larger than a small tree needs */
@@ -775,6 +807,7 @@ ft_write_text(const ft_tree *t, PyObject *file, const ft_text_opts *o)
     PyMem_RawFree(w.focused);
     PyMem_RawFree(w.name_utf8);
     PyMem_RawFree(w.name_len);
+    PyMem_RawFree(w.body);
     ft_sink_close(&w.sink);
     return rc;
 }

@@ -82,6 +82,32 @@ ft_tree_clear(ft_tree *t, ft_chunkpool *pool)
     memset(t, 0, sizeof(*t));
 }
 
+/* The display name of a code object: its qualified name, as Python
+ * shows it ("Account.deposit", "main.<locals>.<lambda>"), except for the
+ * bodies that are not calls: a module's, "<module pkg.mod>" (the module
+ * it ran in; "<module>" when unknown), and a class's, "class Account"
+ * (its qualified name). New reference, NULL with an exception. */
+static PyObject *
+display_name(PyCodeObject *co, PyObject *module)
+{
+    PyObject *q = co->co_qualname;
+    if (!PyUnicode_Check(q) || !PyUnicode_Check(co->co_name)) {
+        return PyUnicode_FromString("?");
+    }
+    if (PyUnicode_CompareWithASCIIString(co->co_name, "<module>") == 0) {
+        return module != NULL && PyUnicode_Check(module)
+                   ? PyUnicode_FromFormat("<module %U>", module)
+                   : PyUnicode_FromString("<module>");
+    }
+    /* a class body runs in a namespace of its own: not optimized, no new
+     * locals (functions, lambdas, comprehensions and 3.12's annotation
+     * scopes are optimized) */
+    if (!(co->co_flags & (CO_OPTIMIZED | CO_NEWLOCALS))) {
+        return PyUnicode_FromFormat("class %U", q);
+    }
+    return Py_NewRef(q);
+}
+
 PyObject *
 ft_tree_name(const ft_tree *t, uint32_t code_id)
 {
@@ -91,18 +117,48 @@ ft_tree_name(const ft_tree *t, uint32_t code_id)
     }
     if (t->names[code_id] == NULL) {
         PyObject *code = code_id < t->codes.count ? t->codes.entries[code_id].code : NULL;
-        PyObject *q = code ? PyObject_GetAttrString(code, "co_qualname") : NULL;
-        if (q == NULL || !PyUnicode_Check(q)) {
-            Py_XDECREF(q);
-            PyErr_Clear();
-            q = PyUnicode_FromString("?");
-            if (q == NULL) {
-                return NULL;
-            }
+        PyObject *q = code ? display_name((PyCodeObject *)code,
+                                          ft_codetable_module(&t->codes, code_id))
+                           : PyUnicode_FromString("?");
+        if (q == NULL) {
+            return NULL;
         }
         t->names[code_id] = q;
     }
     return t->names[code_id];
+}
+
+int
+ft_name_is_body(PyObject *name)
+{
+    if (!PyUnicode_Check(name)) {
+        return 0;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(name);
+    if (n >= 8 && PyUnicode_READ_CHAR(name, 0) == '<' &&
+        PyUnicode_READ_CHAR(name, n - 1) == '>') {
+        /* "<module>", "<module pkg.mod>" */
+        PyObject *head = PyUnicode_Substring(name, 0, 7);
+        if (head == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+        int m = PyUnicode_CompareWithASCIIString(head, "<module") == 0 &&
+                (n == 8 || PyUnicode_READ_CHAR(name, 7) == ' ');
+        Py_DECREF(head);
+        return m;
+    }
+    if (n > 6 && PyUnicode_READ_CHAR(name, 0) == 'c') {
+        PyObject *head = PyUnicode_Substring(name, 0, 6);
+        if (head == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+        int m = PyUnicode_CompareWithASCIIString(head, "class ") == 0;
+        Py_DECREF(head);
+        return m;
+    }
+    return 0;
 }
 
 PyObject *
