@@ -41,7 +41,7 @@ if mode == "interrupt":
 print("end", end="")
 """
 
-TREE = ("→ <module>()\n"
+TREE = ("→ <module __main__>\n"
         "  → main()\n"
         "    → greet()  → 3\n"
         "  ← main()  → 3\n")
@@ -135,7 +135,7 @@ def test_uncaught_exception(prog):
     tb_end = p1.stderr.index("KeyError: 'k'\n") + len("KeyError: 'k'\n")
     tree = p1.stderr[tb_end:]
     assert tree == TREE + ("  ↯ boom()  KeyError: 'k'\n"
-                           "↯ <module>()  KeyError: 'k'\n")
+                           "↯ <module __main__> KeyError: 'k'\n")
 
 
 def test_keyboard_interrupt_exit_code(prog):
@@ -145,7 +145,7 @@ def test_keyboard_interrupt_exit_code(prog):
     p = traced(prog, "interrupt")
     assert p.returncode == p0.returncode != 0
     assert "KeyboardInterrupt" in p.stderr
-    assert p.stderr.rstrip().endswith("↯ <module>()  KeyboardInterrupt")
+    assert p.stderr.rstrip().endswith("↯ <module __main__> KeyboardInterrupt")
 
 
 def test_output_file(prog, tmp_path):
@@ -168,7 +168,7 @@ def test_timing_option(prog):
 def test_no_results_option(prog):
     p = traced(prog, options=("--no-results",))
     assert p.returncode == 0
-    assert p.stderr.startswith("to stderr\n→ <module>()\n  → main()\n    → greet()\n  ← main()\n")
+    assert p.stderr.startswith("to stderr\n→ <module __main__>\n  → main()\n    → greet()\n  ← main()\n")
 
 
 def test_ascii_option(prog):
@@ -271,8 +271,8 @@ def test_program_output_unchanged_with_many_calls(tmp_path):
     assert p0.returncode == p1.returncode == 0
     assert p1.stdout == p0.stdout
     lines = p1.stderr.splitlines()
-    assert lines[0] == "→ <module>()"
-    assert lines[-1] == "← <module>()  → None"
+    assert lines[0] == "→ <module __main__>"
+    assert lines[-1] == "← <module __main__>"
     assert len(lines) == 2002
 
 

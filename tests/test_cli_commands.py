@@ -149,7 +149,7 @@ def test_ctrl_c_stops_and_writes(tmp_path):
     assert "KeyboardInterrupt" in err and "calls saved to" in err
     doc = json.loads(out.read_text(encoding="utf-8"))
     names = [doc["functions"][c["function"]]["name"] for c in doc["calls"]]
-    assert names[:2] == ["<module>", "main"] and names.count("tick") > 3
+    assert names[:2] == ["<module __main__>", "main"] and names.count("tick") > 3
 
 
 def test_default_output_files(prog):
@@ -171,7 +171,7 @@ def test_show_reproduces_run_tree(prog, tmp_path):
     assert p2.stdout == p1.stderr
     assert "→ greet('ann') → 3" in p2.stdout
     p3 = ft(["show", "--max-depth", "1", str(out)], tmp_path)
-    assert p3.stdout == "→ <module>() → None (+2 calls)\n"
+    assert p3.stdout == "→ <module __main__> (+2 calls)\n"
     assert_golden("cli_show_args", p2.stdout)
 
 
@@ -191,8 +191,7 @@ def test_stats(tmp_path):
     assert p.returncode == 0
     lines = p.stdout.splitlines()
     assert lines[0].split() == ["calls", "raised", "total", "s", "self", "s", "function"]
-    first = lines[1].split()
-    assert first[-2] == "<module>"  # largest total first
+    assert " <module __main__>  (" in lines[1]  # largest total first
     fib = [ln for ln in lines if " fib  (" in ln][0].split()
     assert fib[0] == "28"  # 25 calls for fib(6), 3 for fib(2)
     p = ft(["stats", "--top", "1", "--sort", "calls", str(out)], tmp_path)

@@ -116,6 +116,18 @@ def _load_program(path: str) -> Any:
     return mod
 
 
+def display_name(code: Any, frame: Any) -> str:
+    """The name FlowTrace shows for a code object (its one rule, in
+    tree/model.c): the qualified name; a module's body "<module NAME>"
+    (the module it runs in), a class's body "class QUALNAME"."""
+    if code.co_name == "<module>":
+        name = frame.f_globals.get("__name__")
+        return f"<module {name}>" if isinstance(name, str) else "<module>"
+    if not code.co_flags & 0x3:  # neither CO_OPTIMIZED nor CO_NEWLOCALS
+        return f"class {code.co_qualname}"
+    return code.co_qualname
+
+
 def _is_first_start(frame: Any) -> bool:
     """At a 'call' event: is the frame starting (RESUME at its "start"
     location) rather than resumed after a yield / await / by throw()?"""
@@ -169,7 +181,8 @@ def _run_reference(path: str) -> dict[str, Any]:
             if task is not None:
                 group = task.get_name()
         entry = "call" if _is_first_start(frame) else "resume"
-        events.append((threading.current_thread().name, depth, code.co_qualname, entry, group))
+        events.append((threading.current_thread().name, depth, display_name(code, frame), entry,
+                       group))
         last_entry[id(frame)] = len(events) - 1
 
     gc.disable()

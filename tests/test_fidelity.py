@@ -368,6 +368,18 @@ def args_text(frame: Any, full: bool) -> str:
 # ---------------------------------------------------------------------------
 # the reference recorder
 
+def display_name(code: Any, frame: Any) -> str:
+    """The name FlowTrace shows for a code object (its one rule, in
+    tree/model.c): the qualified name; a module's body "<module NAME>"
+    (the module it runs in), a class's body "class QUALNAME"."""
+    if code.co_name == "<module>":
+        name = frame.f_globals.get("__name__")
+        return f"<module {name}>" if isinstance(name, str) else "<module>"
+    if not code.co_flags & 0x3:  # neither CO_OPTIMIZED nor CO_NEWLOCALS
+        return f"class {code.co_qualname}"
+    return code.co_qualname
+
+
 def _is_first_start(frame: Any) -> bool:
     i = frame.f_lasti
     code = frame.f_code.co_code
@@ -492,7 +504,7 @@ class Reference:
                     group = task.get_name()
             seg = {
                 "thread": threading.current_thread().name, "group": group,
-                "qualname": code.co_qualname, "entry": "call" if first else "resume",
+                "qualname": display_name(code, frame), "entry": "call" if first else "resume",
                 "args": args_text(frame, self.full) if first else None,
                 "end": "unfinished", "result": None, "exception": None,
                 "exception_from": None, "timeline": [],

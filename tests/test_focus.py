@@ -109,8 +109,8 @@ def test_cli_show_focus(tmp_path):
     r = run_cmd([sys.executable, "-m", "flowtrace", "show", "--color", "never", "--focus",
                  "parse", "t.ftrace"], tmp_path)
     assert r.returncode == 0, r.stderr
-    assert r.stdout == ("⋯ <module> › main\n→ parse()\n  → leaf()  → 2\n← parse()  → 2\n"
-                        "⋯ <module> › main\n→ parse()\n  → leaf()  → 3\n← parse()  → 3\n")
+    assert r.stdout == ("⋯ <module __main__> › main\n→ parse()\n  → leaf()  → 2\n← parse()  → 2\n"
+                        "⋯ <module __main__> › main\n→ parse()\n  → leaf()  → 3\n← parse()  → 3\n")
 
 
 def callers(t, pattern, **kw):
@@ -165,10 +165,10 @@ def test_cli_show_callers(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout == ("leaf  2 calls\n"
                         "  ← b  1\n"
-                        "    ← <module>  1\n"
+                        "    ← <module __main__>  1\n"
                         "  ← a  1\n"
                         "    ← b  1\n"
-                        "      ← <module>  1\n")
+                        "      ← <module __main__>  1\n")
 
 
 def test_a_run_of_one_function_in_the_path_is_counted():

@@ -271,7 +271,7 @@ def test_cli_run_infers_ftrace_then_show_and_stats(tmp_path):
     assert saved.returncode == 0, saved.stderr
     assert saved.stdout == direct.stdout == "8\n"
     assert (tmp_path / "t.ftrace").read_bytes().startswith(MAGIC)
-    assert "records saved to t.ftrace (ftrace)" in saved.stderr
+    assert " calls saved to t.ftrace (ftrace, " in saved.stderr
     shown = run_cmd([*exe, "show", "--color", "never", "t.ftrace"], tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout == direct.stderr

@@ -82,14 +82,14 @@ def test_cell_magic_runs_the_cell_and_shows_its_tree():
     assert traced["result"] == "9" and traced["error"] is None
     # the cell's functions, and those of an earlier cell, are user code
     assert shown(traced) == (
-        "→ <module>()\n"
+        "→ <module __main__>\n"
         "  → h()\n"
         "    → f(3)\n"
         "      → g(3) → 4\n"
         "    ← f(3) → 8\n"
         "  ← h() → 8\n"
-        "← <module>() → None")
-    assert after["result"] == "(['<module>', 'h', 'f', 'g'], 8, 'Trace')"
+        "← <module __main__>")
+    assert after["result"] == "(['<module __main__>', 'h', 'f', 'g'], 8, 'Trace')"
     assert re.search(r"<ipython-input-\d+-[0-9a-f]+>", run_cells(
         "%load_ext flowtrace", "%%flowtrace -o t\nx = 1", "t[0].filename")[2]["result"])
 
@@ -98,14 +98,14 @@ def test_line_magic():
     cells = run_cells("%load_ext flowtrace", DEFS, "%flowtrace f(1) + f(2)", "_")
     assert cells[2]["result"] == "10"
     assert shown(cells[2]) == (
-        "→ <module>()\n"
+        "→ <module __main__>\n"
         "  → f()\n"
         "    → g()  → 2\n"
         "  ← f()  → 4\n"
         "  → f()\n"
         "    → g()  → 3\n"
         "  ← f()  → 6\n"
-        "← <module>()  → None")
+        "← <module __main__>")
     assert cells[3]["result"] == "10"  # Out[] as for the statement itself
 
 
@@ -116,7 +116,7 @@ def test_exception_goes_on_to_ipython_unchanged():
     assert plain["error"] == traced["error"] == "ZeroDivisionError: division by zero"
     assert shown(traced).splitlines()[-2:] == [
         "  ↯ bad()  ZeroDivisionError: division by zero",
-        "↯ <module>()  ZeroDivisionError: division by zero"]
+        "↯ <module __main__> ZeroDivisionError: division by zero"]
     # the traceback shows the cell's lines, not FlowTrace's frames
     tb = traced["stdout"]
     assert "----> 4 bad()" in tb and "----> 2     return 1/0" in tb
@@ -137,13 +137,13 @@ def test_options():
         "%flowtrace",
         "%flowtrace --bogus f(1)",
         "%flowtrace -h")
-    assert re.fullmatch(r"← <module>\(\)  \[\d+\.\d+s\] → None", shown(cells[2]).splitlines()[-1])
+    assert re.fullmatch(r"← <module __main__> \[\d+\.\d+s\]", shown(cells[2]).splitlines()[-1])
     assert shown(cells[3]) == "→ g(1) → 2"
-    assert shown(cells[4]) == "→ <module>()  → None (+2 calls)\n(whole tree: flowtrace.print_tree())"
+    assert shown(cells[4]) == "→ <module __main__> (+2 calls)\n(whole tree: flowtrace.print_tree())"
     assert shown(cells[5]).splitlines() == [
-        "→ <module>()", "  → g()  → 1", "  → g()  → 2",
+        "→ <module __main__>", "  → g()  → 1", "  → g()  → 2",
         "⋯ 8 lines left out (lines 4-11 of 12)",
-        "← <module>()  → None",
+        "← <module __main__>",
         "(whole tree: flowtrace.print_tree(big))"]
     for cell, message in zip(cells[6:10], [
             "UsageError: flowtrace: --depth takes a number, not 'x'",
@@ -168,7 +168,7 @@ def test_a_session_already_running():
     cells = run_cells("%load_ext flowtrace", DEFS,
                       "import flowtrace; flowtrace.start_tracing()",
                       "%%flowtrace\nf(1)",
-                      "t = flowtrace.stop_tracing(); [e.func_name for e in t if e.func_name != '<module>']")
+                      "t = flowtrace.stop_tracing(); [e.func_name for e in t if e.func_name != '<module __main__>']")
     assert cells[3]["stdout"] == ("flowtrace: a tracing session is already running: this code is "
                                   "recorded in it (stop_tracing() gives its trace)\nOut[4]: 4\n")
     assert cells[3]["result"] == "4" and cells[3]["outputs"] == []
@@ -184,8 +184,8 @@ def test_trace_displays_itself():
     # the Out[] of a cell whose value is a Trace: what it is, then its tree
     assert cells[3]["result"] == "<flowtrace.Trace 3 calls, 1 thread(s)>"
     assert cells[3]["stdout"] == ("Out[4]: \n<flowtrace.Trace 3 calls, 1 thread(s)>\n"
-                                  "→ <module>()\n  → f()\n    → g()  → 2\n  ← f()  → 4\n"
-                                  "← <module>()  → None\n")
+                                  "→ <module __main__>\n  → f()\n    → g()  → 2\n  ← f()  → 4\n"
+                                  "← <module __main__>\n")
     big = cells[5]["stdout"]
     assert "⋯ 100 lines left out (lines 135-234 of 300)" in big
     assert big.rstrip().endswith("(whole tree: flowtrace.print_tree(...))")
@@ -194,7 +194,7 @@ def test_trace_displays_itself():
 def test_colour_follows_ipython():
     cells = run_cells("%load_ext flowtrace", DEFS, "%%flowtrace\nf(1)", colors="Linux")
     assert ANSI.search(shown(cells[2]))
-    assert ANSI.sub("", shown(cells[2])).startswith("→ <module>()\n  → f()")
+    assert ANSI.sub("", shown(cells[2])).startswith("→ <module __main__>\n  → f()")
     cells = run_cells("%load_ext flowtrace", DEFS, "%%flowtrace\nf(1)", colors="Linux",
                       env={"NO_COLOR": "1"})
     assert not ANSI.search(shown(cells[2]))

@@ -287,7 +287,7 @@ def test_patterns_from_cli(tmp_path):
     p = run_cmd([sys.executable, "-m", "flowtrace", "run", "--exclude", "drop", str(script)],
                 cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    assert p.stderr == "→ <module>()\n  → keep()  → 2\n← <module>()  → None\n"
+    assert p.stderr == "→ <module __main__>\n  → keep()  → 2\n← <module __main__>\n"
     p = run_cmd([sys.executable, "-m", "flowtrace", "run", "--include", "drop",
                  "--include", "keep", "--exclude", "keep", str(script)], cwd=tmp_path)
     assert p.stderr == "→ drop()  → 1\n"

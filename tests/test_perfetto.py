@@ -202,6 +202,6 @@ def test_cli_writes_perfetto(tmp_path):
     assert procs[0].process.process_name.startswith("flowtrace: ")
     # a .pftrace name is enough
     r = run_cmd([sys.executable, "-m", "flowtrace", "run", "-o", "x.pftrace", str(prog)], tmp_path)
-    assert r.returncode == 0 and "saved to x.pftrace (perfetto)" in r.stderr, r.stderr
+    assert r.returncode == 0 and "saved to x.pftrace (perfetto, " in r.stderr, r.stderr
     tr.ParseFromString((tmp_path / "x.pftrace").read_bytes())
     check_stream(tr)

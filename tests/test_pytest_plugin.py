@@ -646,8 +646,8 @@ def test_doctests_are_traced(pytester):
     r, out = run(pytester, "--flowtrace", "--doctest-modules", "mod_doc.py")
     r.assert_outcomes(failed=1)
     assert section(out, "flowtrace call: 3 calls") == [
-        "→ <module>()", "  → double()", "    → helper()  → 2", "  ← double()  → 4",
-        "← <module>()  → None"]
+        "→ <module mod_doc>", "  → double()", "    → helper()  → 2", "  ← double()  → 4",
+        "← <module mod_doc>"]
 
 
 def test_the_example(tmp_path):

@@ -69,7 +69,7 @@ def test_a_killed_run_writes_its_trace_and_dies_by_the_signal(tmp_path, sig):
     assert "saved to t.json" in err
     calls = load(tmp_path / "t.json")
     names = [c.func_name for c in calls]
-    assert names[:3] == ["<module>", "work", "wait"]
+    assert names[:3] == ["<module __main__>", "work", "wait"]
     assert calls[1].result_repr == "42"
 
 

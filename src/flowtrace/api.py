@@ -367,6 +367,7 @@ def print_tree(
     color: bool | str | None = None,
     max_depth: int | None = None,
     focus: str | None = None,
+    fold: bool | None = None,
 ) -> None:
     """Print the call tree of ``events`` (default: the last trace) to
     ``file`` (default: ``sys.stdout``), streaming.
@@ -383,6 +384,12 @@ def print_tree(
       only the subtrees of matching calls (the outermost ones), each after
       a line with the path of calls it is in; ``max_depth`` then counts
       from them.
+    - ``fold``: fold runs of repeated calls (a function called many times
+      in a row by one caller): the first 3 calls are shown, and every call
+      that ended in a way none of those did (the first that raised...);
+      the others are one line per stretch, ``⋯ ×996 more price(): all
+      returned``. None (default): only for a trace of more than 10,000
+      calls; True, False: always, never.
     """
     if events is None:
         events = get_trace_data()
@@ -395,12 +402,14 @@ def print_tree(
         raise ValueError("max_depth must be an int >= 1 (None: no limit)")
     if focus is not None and not isinstance(focus, str):
         raise TypeError("focus must be a str (a glob on function names) or None")
+    if fold is not None and not isinstance(fold, bool):
+        raise TypeError("fold must be True, False or None (by the trace's size)")
     use_color = want_color(file, color)
     if isinstance(events, Trace) and len(events) == 0:
         return
     core = _core_of(events)
     core.write_text(file, ascii=ascii, color=use_color, max_depth=max_depth or 0,
-                    raw=raw, focus=focus)
+                    raw=raw, focus=focus, fold=-1 if fold is None else int(fold))
 
 
 # --------------------------------------------------------------------------

@@ -42,6 +42,26 @@ PATTERN_HELP = (
 )
 
 
+# `flowtrace --help`: every command with one example (one line per command)
+COMMAND_EXAMPLES = (
+    ("run", "flowtrace run app.py --port 8000", "run a script, its call tree on stderr"),
+    ("", "flowtrace run -o t.ftrace -m pytest -q", "record a module's run to a file"),
+    ("show", "flowtrace show t.ftrace --focus 'parse*'", "a saved trace as a tree"),
+    ("stats", "flowtrace stats t.ftrace --top 20", "calls and times per function"),
+    ("view", "flowtrace view t.ftrace --open", "see it in a browser: tree, timeline, source"),
+)
+
+
+def _examples() -> str:
+    width = max(len(c[1]) for c in COMMAND_EXAMPLES)
+    lines = ["commands, with an example each:"]
+    for command, example, what in COMMAND_EXAMPLES:
+        lines.append(f"  {command:<6} {example:<{width}}  # {what}")
+    lines.append("")
+    lines.append("Run 'flowtrace COMMAND --help' for a command's options.")
+    return "\n".join(lines)
+
+
 def _positive(text: str) -> int:
     try:
         n = int(text)
@@ -60,6 +80,14 @@ def _display_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--focus", metavar="PATTERN",
                    help="only the subtrees of calls whose function name matches PATTERN "
                    "(a glob: 'parse*', 'Parser.*'), each after a line with the calls it is in")
+    fold = g.add_mutually_exclusive_group()
+    fold.add_argument("--fold", action="store_true", default=None,
+                      help="fold runs of repeated calls (one function called many times "
+                      "in a row by one caller): its first 3 calls, the calls that ended "
+                      "in a new way, and '⋯ ×N more f(): how they ended' for the others "
+                      "(default: only when the trace has more than 10,000 calls)")
+    fold.add_argument("--no-fold", dest="fold", action="store_false",
+                      help="never fold: every call on its own line")
     g.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                    help="colour function names, arguments, results, exceptions, timing "
                    "and markers: auto (default) = only on a terminal, and not when "
@@ -72,9 +100,9 @@ def _display_options(p: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="flowtrace",
-        description="Show what a Python program did: which functions ran, in "
+        description="Show what a Python program did: which functions ran, in\n"
         "which order, with which arguments and results.",
-        epilog="Run 'flowtrace COMMAND --help' for a command's options.",
+        epilog=_examples(), formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"flowtrace {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -86,20 +114,6 @@ def _parser() -> argparse.ArgumentParser:
         "-m MODULE) is the program's own arguments.",
         epilog=PATTERN_HELP,
     )
-    out = run.add_argument_group("output")
-    out.add_argument("-o", "--output", metavar="FILE",
-                     help="write to FILE instead: the text tree goes to stderr by default "
-                     "(never mixed with the program's stdout); ftrace, json and chrome go "
-                     "to flowtrace.ftrace / .json / .chrome.json by default; '-' is stdout")
-    out.add_argument("--format", choices=("text", "ftrace", "json", "chrome", "perfetto", "html"),
-                     default=None,
-                     help="text: the call tree (default; ftrace, perfetto or html when -o "
-                     "names a .ftrace, .pftrace or .html file); html: the viewer's page "
-                     "(open it in a browser: tree, timeline, functions, source); ftrace: FlowTrace's binary recording, compact and fast to "
-                     "write and read back (flowtrace show/stats); json: FlowTrace's saved "
-                     "trace as JSON; chrome: Chrome Trace Event JSON for Perfetto UI, "
-                     "chrome://tracing and speedscope; perfetto: Perfetto's protobuf "
-                     "trace (ui.perfetto.dev), for traces too big for JSON")
     rec = run.add_argument_group("what is recorded")
     rec.add_argument("--timing", action="store_true",
                      help="record each call's duration (shown as [0.000123s])")
@@ -117,6 +131,24 @@ def _parser() -> argparse.ArgumentParser:
                      "--include")
     rec.add_argument("--include-stdlib", action="store_true",
                      help="also record the standard library and site-packages")
+    rec.add_argument("--max-events", type=_positive, metavar="N",
+                     help="keep only the last N events of each thread (a flight recorder: "
+                     "memory stays flat however long the program runs)")
+    out = run.add_argument_group("output")
+    out.add_argument("-o", "--output", metavar="FILE",
+                     help="write to FILE instead: the text tree goes to stderr by default "
+                     "(never mixed with the program's stdout); ftrace, json and chrome go "
+                     "to flowtrace.ftrace / .json / .chrome.json by default; '-' is stdout")
+    out.add_argument("--format", choices=("text", "ftrace", "json", "chrome", "perfetto", "html"),
+                     default=None,
+                     help="text: the call tree (default; ftrace, perfetto or html when -o "
+                     "names a .ftrace, .pftrace or .html file); html: the viewer's page "
+                     "(open it in a browser: tree, timeline, functions, source); ftrace: "
+                     "FlowTrace's binary recording, compact and fast to "
+                     "write and read back (flowtrace show/stats); json: FlowTrace's saved "
+                     "trace as JSON; chrome: Chrome Trace Event JSON for Perfetto UI, "
+                     "chrome://tracing and speedscope; perfetto: Perfetto's protobuf "
+                     "trace (ui.perfetto.dev), for traces too big for JSON")
     _display_options(run)
     run.add_argument("-m", dest="module", nargs=argparse.REMAINDER, metavar="MODULE",
                      help="run a library module as a script (like python -m); the "
@@ -206,34 +238,101 @@ def _wait_for_threads() -> None:
 
 def _write_output(ns: argparse.Namespace, trace: Trace, command: str) -> None:
     fmt = ns.format
+    calls, events = trace._c().counts()  # from the records: no tree built
+    path = None
     if fmt == "text":
         if ns.output and ns.output != "-":
+            path = ns.output
             write_path(ns.output, lambda out: _print(trace, out, ns), text=True)
         else:
-            sys.stdout.flush()
+            _flush_program_stdout()
             _print(trace, sys.stdout if ns.output == "-" else sys.stderr, ns)
-        return
-    meta = {"command": command, "argv": sys.argv}
-    if ns.output == "-":
-        sys.stdout.flush()
-        save(trace, sys.stdout.buffer, format=fmt, meta=meta)
-        sys.stdout.buffer.flush()
-        return
-    path = ns.output or DEFAULT_FILES[fmt]
-    save(trace, path, format=fmt, meta=meta)
-    if fmt == "ftrace":  # counting calls would build the tree: say what was kept
-        what = f"{trace._c().nrecords:,} records"
     else:
-        what = f"{len(trace)} calls"
-    if fmt == "html":
-        print(f"flowtrace: {what} in {path} (open it in a browser)", file=sys.stderr)
-        return
-    print(f"flowtrace: {what} saved to {path} ({fmt})", file=sys.stderr)
+        meta = {"command": command, "argv": sys.argv}
+        if ns.output == "-":
+            sys.stdout.flush()
+            save(trace, sys.stdout.buffer, format=fmt, meta=meta)
+            sys.stdout.buffer.flush()
+        else:
+            path = ns.output or DEFAULT_FILES[fmt]
+            save(trace, path, format=fmt, meta=meta)
+    size = _file_size(path)
+    if path is not None and fmt == "html":
+        print(f"flowtrace: {calls:,} call{'s' if calls != 1 else ''} in {path} "
+              f"({_human_bytes(size or 0)}; open it in a browser)", file=sys.stderr)
+    elif path is not None and fmt != "text":
+        where = f" ({fmt}, {_human_bytes(size)})" if size is not None else f" ({fmt})"
+        print(f"flowtrace: {calls:,} call{'s' if calls != 1 else ''} saved to {path}{where}",
+              file=sys.stderr)
+    for line in end_notes(calls, events, size=size, path=path, module=ns.module,
+                          include=ns.include, exclude=ns.exclude,
+                          include_stdlib=ns.include_stdlib, max_events=ns.max_events):
+        print(f"flowtrace: {line}", file=sys.stderr)
+
+
+def _flush_program_stdout() -> None:
+    """What the program printed goes out before the tree; a program may
+    have closed its stdout (json.tool does), which is its own business."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
+
+
+# a run that records more than this many events is told how to record less
+BIG_RUN_EVENTS = 10_000_000
+
+
+def end_notes(calls: int, events: int, *, size: int | None = None, path: str | None = None,
+              module: list[str] | None = None, include: list[str] = (),
+              exclude: list[str] = (), include_stdlib: bool = False,
+              max_events: int | None = None,
+              big: int = BIG_RUN_EVENTS) -> list[str]:
+    """What the end of a run says besides the trace: why nothing was
+    recorded, or that the recording was big and how to make it smaller.
+    ``module``: ``-m``'s words (the module first), or None for a script."""
+    if events == 0:
+        why = "no calls recorded: "
+        if include:
+            return [why + "no code that ran matched --include " + ", ".join(include)]
+        where = "all code ran in the standard library or site-packages"
+        if include_stdlib:
+            return [why + "all code that ran matched --exclude " + ", ".join(exclude)]
+        if exclude:
+            where += " or matched --exclude " + ", ".join(exclude)
+        if module:
+            top = module[0].split(".")[0]
+            return [f"{why}{where}; to see {top} use --include {top}"]
+        return [f"{why}{where}; --include PATTERN records the code it matches"]
+    if events <= big:
+        return []
+    what = f"{events:,} events ({calls:,} calls)"
+    if size is not None and path is not None:
+        what += f", {_human_bytes(size)} in {path}"
+    hints = ["--include PKG (only that package)", "--exclude PATTERN"]
+    if max_events is None:
+        hints.append("--max-events N (the last N events of each thread)")
+    return [f"a big recording: {what}; to record less use " + ", ".join(hints)]
+
+
+def _file_size(path: str | None) -> int | None:
+    try:
+        return os.stat(path).st_size if path is not None else None
+    except OSError:
+        return None
+
+
+def _human_bytes(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            v = n / scale
+            return f"{v:.1f} {unit}" if v < 10 else f"{v:.0f} {unit}"
+    return f"{n} bytes"
 
 
 def _print(trace: Any, out: IO[str], ns: argparse.Namespace) -> None:
     print_tree(trace, out, ascii=ns.ascii or None, color=ns.color, max_depth=ns.max_depth,
-               focus=ns.focus)
+               focus=ns.focus, fold=ns.fold)
 
 
 def _run(ns: argparse.Namespace) -> int:
@@ -267,7 +366,7 @@ def _run(ns: argparse.Namespace) -> int:
     try:
         start_tracing(timing=ns.timing, results=not ns.no_results, full_repr=ns.full_repr,
                       include_stdlib=ns.include_stdlib, args=ns.args,
-                      include=ns.include, exclude=ns.exclude)
+                      include=ns.include, exclude=ns.exclude, max_events=ns.max_events)
     except (ValueError, TypeError, RuntimeError) as e:
         print(f"flowtrace: {e}", file=sys.stderr)
         return 2

@@ -14,12 +14,14 @@
  * Colour (opts.color) only adds ANSI codes around pieces of the same text:
  * the layout is identical with and without it. With opts.max_depth, a call
  * at the last shown depth is written as one line, followed by
- * "(+N calls)" when calls below it are hidden.
+ * "(+N calls)" when calls below it are hidden. With opts.fold, runs of
+ * repeated calls are folded (fold.h): "⋯ ×996 more price(): all returned".
  */
 #include "output/write_text.h"
 
 #include "recording/filter.h"
 
+#include "output/fold.h"
 #include "output/sink.h"
 #include "recording/record.h"
 #include "common/sbuf.h"
@@ -62,12 +64,17 @@ typedef struct {
                                names), or NULL: UTF-8 of each code id's
                                name, found on first use */
     size_t *name_len;    /* owned: their lengths */
+    uint8_t *body;       /* owned (PyMem_Raw) or NULL: per code id, 0 not
+                            known yet, 1 a module's or class's body (no
+                            argument slot, no result), 2 a function */
     size_t hidden;       /* calls below the depth limit, for the open call
                             at the limit */
     PyObject *focus;     /* borrowed str or NULL: the --focus glob */
     uint8_t *focused;    /* owned (PyMem_Raw) or NULL: per code id, 0 not
                             decided, 1 matches, 2 does not */
     size_t nfocused;     /* focused subtrees written */
+    int folding;         /* runs of repeated calls are folded */
+    ft_fold fold;        /* owned: the runs and the stretch being hidden */
 } writer;
 
 static void
@@ -167,6 +174,25 @@ put_name(writer *w, uint32_t code_id)
     return 0;
 }
 
+/* Is code id a module's or a class's body ("<module m>", "class C")?
+ * 1, 0, or -1 with an exception. */
+static int
+is_body(writer *w, uint32_t code_id)
+{
+    if (w->body != NULL && w->body[code_id] != 0) {
+        return w->body[code_id] == 1;
+    }
+    PyObject *name = ft_tree_name(w->t, code_id);
+    if (name == NULL) {
+        return -1;
+    }
+    int b = ft_name_is_body(name);
+    if (w->body != NULL) {
+        w->body[code_id] = b ? 1 : 2;
+    }
+    return b;
+}
+
 /* Append the text of a value payload; returns 0 or -1. */
 static int
 put_value(writer *w, const ft_node *nd, uint32_t payload, const char *sgr)
@@ -254,17 +280,23 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
     else {
         prefix = nd->kind == FT_NODE_CALL ? y->call : y->resume;
     }
+    int body = is_body(w, nd->code_id);
+    if (body < 0) {
+        return -1;
+    }
     put_indent(w, depth);
     put_painted_n(w, prefix_sgr, prefix, y->arrow_len);
     ft_sbuf_put(&w->sink.out, " ", 1);
     if (put_name(w, nd->code_id) < 0) {
         return -1;
     }
-    ft_sbuf_put(&w->sink.out, "(", 1);
-    if (nd->args != FT_VAL_ABSENT && put_value(w, nd, nd->args, C_ARGS) < 0) {
-        return -1;
+    if (!body) { /* a module's or class's body is not called with arguments */
+        ft_sbuf_put(&w->sink.out, "(", 1);
+        if (nd->args != FT_VAL_ABSENT && put_value(w, nd, nd->args, C_ARGS) < 0) {
+            return -1;
+        }
+        ft_sbuf_put(&w->sink.out, ")", 1);
     }
-    ft_sbuf_put(&w->sink.out, ")", 1);
     const char *before = (nd->flags & FT_NF_CUT) ? "(began before the kept events)"
                                                  : "(began before tracing)";
     if (which == LINE_OPEN && (nd->flags & FT_NF_BEGAN_BEFORE)) {
@@ -272,9 +304,9 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
         put_painted(w, C_MARK, before);
     }
     if (which != LINE_OPEN) {
-        int has_outcome = nd->end != FT_END_RETURN || nd->result != FT_VAL_ABSENT;
+        int has_outcome = nd->end != FT_END_RETURN || (nd->result != FT_VAL_ABSENT && !body);
         int timed = nd->timed && nd->end != FT_END_UNFINISHED;
-        if (nd->args == FT_VAL_ABSENT && (has_outcome || timed)) {
+        if (!body && nd->args == FT_VAL_ABSENT && (has_outcome || timed)) {
             ft_sbuf_put(&w->sink.out, " ", 1); /* the empty argument slot */
         }
         if (timed) {
@@ -285,7 +317,7 @@ put_line(writer *w, const ft_node *nd, size_t depth, int which)
         }
         switch (nd->end) {
         case FT_END_RETURN:
-            if (nd->result != FT_VAL_ABSENT) {
+            if (nd->result != FT_VAL_ABSENT && !body) { /* a body returns None */
                 ft_sbuf_put(&w->sink.out, " ", 1);
                 put_painted_n(w, C_MARK, y->call, y->arrow_len);
                 ft_sbuf_put(&w->sink.out, " ", 1);
@@ -376,6 +408,129 @@ put_step(writer *w, const ft_node *nd, int event, size_t depth, size_t limit)
     return limit == 0 || depth + 1 < limit ? put_line(w, nd, depth, LINE_OPEN) : 0;
 }
 
+/* "⋯ ×996 more price(): 994 returned, 2 raised ValueError (+12 calls)":
+ * the stretch of a run that was folded, at the depth of its calls. */
+static int
+put_fold_line(writer *w, size_t depth)
+{
+    ft_fold *f = &w->fold;
+    const ft_node *first = &w->t->nodes[f->first];
+    char buf[64];
+    put_indent(w, depth);
+    snprintf(buf, sizeof(buf), w->ascii ? "... x%llu more" : "\xe2\x8b\xaf \xc3\x97%llu more",
+             (unsigned long long)f->calls);
+    put_painted(w, C_MARK, buf);
+    ft_sbuf_put(&w->sink.out, " ", 1);
+    if (first->kind != FT_NODE_CALL) {
+        put_painted_n(w, C_MARK, w->sym->resume, w->sym->arrow_len);
+        ft_sbuf_put(&w->sink.out, " ", 1);
+    }
+    int body = is_body(w, first->code_id);
+    if (body < 0 || put_name(w, first->code_id) < 0) {
+        return -1;
+    }
+    ft_sbuf_puts(&w->sink.out, body ? ":" : "():");
+    int kinds = 0;
+    for (unsigned o = 0; o < FT_OUT_N; o++) {
+        kinds += f->outcomes[o] > 0;
+    }
+    int one_exc = f->other_excs == 0 && (FT_FOLD_NEXC < 2 || f->excs[1].name == NULL);
+    int all = kinds == 1 && (f->outcomes[FT_OUT_RAISED] == 0 || one_exc);
+    const char *sep = " ";
+    for (unsigned o = 0; o < FT_OUT_N; o++) {
+        if (f->outcomes[o] == 0) {
+            continue;
+        }
+        const char *sgr = o == FT_OUT_RAISED ? C_EXC : C_MARK;
+        if (o != FT_OUT_RAISED || all) {
+            ft_sbuf_puts(&w->sink.out, sep);
+            sep = ", ";
+            if (all) {
+                ft_sbuf_puts(&w->sink.out, "all ");
+            }
+            else {
+                snprintf(buf, sizeof(buf), "%llu ", (unsigned long long)f->outcomes[o]);
+                ft_sbuf_puts(&w->sink.out, buf);
+            }
+            paint(w, sgr);
+            ft_sbuf_puts(&w->sink.out, ft_fold_outcome_word(o));
+            if (o == FT_OUT_RAISED && f->excs[0].name != NULL) {
+                ft_sbuf_put(&w->sink.out, " ", 1);
+                put_text(w, f->excs[0].name);
+            }
+            unpaint(w);
+            continue;
+        }
+        /* raised, with the count of each exception type */
+        for (int k = 0; k < FT_FOLD_NEXC && f->excs[k].name != NULL; k++) {
+            snprintf(buf, sizeof(buf), "%s%llu ", sep, (unsigned long long)f->excs[k].count);
+            ft_sbuf_puts(&w->sink.out, buf);
+            sep = ", ";
+            paint(w, sgr);
+            ft_sbuf_puts(&w->sink.out, "raised ");
+            put_text(w, f->excs[k].name);
+            unpaint(w);
+        }
+        if (f->other_excs > 0) {
+            snprintf(buf, sizeof(buf), "%s%llu ", sep, (unsigned long long)f->other_excs);
+            ft_sbuf_puts(&w->sink.out, buf);
+            sep = ", ";
+            put_painted(w, sgr, "raised other exceptions");
+        }
+    }
+    if (f->inner > 0) {
+        snprintf(buf, sizeof(buf), "(+%llu call%s)", (unsigned long long)f->inner,
+                 f->inner == 1 ? "" : "s");
+        ft_sbuf_put(&w->sink.out, " ", 1);
+        put_painted(w, C_MARK, buf);
+    }
+    ft_sbuf_put(&w->sink.out, "\n", 1);
+    ft_fold_close(f);
+    return ft_sink_maybe_flush(&w->sink);
+}
+
+/* Folding, before a step is shown: 1 if the step is folded away (part of
+ * a hidden stretch, or the start of one), 0 if it is shown as usual
+ * (after the line of a stretch it ends), -1 with an exception. `depth` is
+ * the writer's (from the focused call with --focus); nodes [.., last) are
+ * the thread's. Below the depth limit nothing is folded: it is counted. */
+static int
+fold_step(writer *w, size_t node, int event, size_t depth, size_t limit, size_t last)
+{
+    ft_fold *f = &w->fold;
+    if (event == FT_WALK_LEAVE) {
+        if (f->depth == FT_FOLD_NONE) {
+            return 0;
+        }
+        if (depth >= f->depth) {
+            return 1;
+        }
+        return put_fold_line(w, f->depth) < 0 ? -1 : 0; /* its caller ends */
+    }
+    if (f->depth != FT_FOLD_NONE) {
+        int c = ft_fold_continues(f, w->t, node, depth, last);
+        if (c != 0) {
+            return c;
+        }
+        if (put_fold_line(w, f->depth) < 0) {
+            return -1;
+        }
+    }
+    if (limit > 0 && depth >= limit) {
+        return 0;
+    }
+    return ft_fold_starts(f, w->t, node, depth, last);
+}
+
+/* The end of a thread's tree: the line of a stretch still open. */
+static int
+fold_end(writer *w)
+{
+    int rc = w->fold.depth != FT_FOLD_NONE ? put_fold_line(w, w->fold.depth) : 0;
+    ft_fold_reset(&w->fold);
+    return rc;
+}
+
 /* Does node `nd` start a focused subtree (its function matches --focus)?
  * Decided once per code id. -1 with an exception. */
 static int
@@ -452,11 +607,14 @@ write_thread_focused(writer *w, uint32_t thread, int header, ft_walk *walk, size
     const ft_tree *t = w->t;
     ft_walk_step s;
     int r, headed = 0;
-    size_t root = 0;
+    size_t root = 0, last = t->thread_first[thread + 1];
     int inside = 0;
     ft_walk_thread(walk, t, thread);
     while ((r = ft_walk_next(walk, &s)) > 0) {
         const ft_node *nd = &t->nodes[s.node];
+        /* folded away: a step of a focused subtree, or a whole subtree
+         * (one of a run of focused calls of one function and caller) */
+        int folded = 0;
         if (!inside) {
             if (s.event != FT_WALK_ENTER) {
                 continue;
@@ -468,25 +626,34 @@ write_thread_focused(writer *w, uint32_t thread, int header, ft_walk *walk, size
             if (!m) {
                 continue;
             }
-            if (!headed && thread_header(w, thread, header) < 0) {
-                return -1;
-            }
-            headed = 1;
             inside = 1;
             root = s.depth;
-            w->nfocused++;
-            if (put_path(w, walk, s.depth) < 0) {
+            if (w->folding && (folded = fold_step(w, s.node, s.event, 0, limit, last)) < 0) {
                 return -1;
             }
+            if (!folded) {
+                if (!headed && thread_header(w, thread, header) < 0) {
+                    return -1;
+                }
+                headed = 1;
+                w->nfocused++;
+                if (put_path(w, walk, s.depth) < 0) {
+                    return -1;
+                }
+            }
         }
-        if (put_step(w, nd, s.event, s.depth - root, limit) < 0) {
+        else if (w->folding &&
+                 (folded = fold_step(w, s.node, s.event, s.depth - root, limit, last)) < 0) {
+            return -1;
+        }
+        if (!folded && put_step(w, nd, s.event, s.depth - root, limit) < 0) {
             return -1;
         }
         if (s.event == FT_WALK_LEAVE && s.depth == root) {
             inside = 0;
         }
     }
-    return r;
+    return r < 0 || fold_end(w) < 0 ? -1 : r;
 }
 
 /* The thread's header line, and what the flight recorder dropped. */
@@ -536,11 +703,20 @@ write_thread(writer *w, uint32_t thread, int header, ft_walk *walk, size_t limit
     int r;
     ft_walk_thread(walk, t, thread);
     while ((r = ft_walk_next(walk, &s)) > 0) {
+        if (w->folding) {
+            int fr = fold_step(w, s.node, s.event, s.depth, limit, last);
+            if (fr < 0) {
+                return -1;
+            }
+            if (fr > 0) {
+                continue;
+            }
+        }
         if (put_step(w, &t->nodes[s.node], s.event, s.depth, limit) < 0) {
             return -1;
         }
     }
-    return r;
+    return r < 0 || fold_end(w) < 0 ? -1 : r;
 }
 
 /* A line-buffered text file (a terminal) shows each line at once: bytes
@@ -571,6 +747,8 @@ ft_write_text(const ft_tree *t, PyObject *file, const ft_text_opts *o)
     w.ascii = o->ascii;
     w.focus = o->focus;
     w.color = o->color;
+    w.folding = o->fold < 0 ? t->nnodes > FT_FOLD_AUTO_NODES : o->fold;
+    ft_fold_init(&w.fold, o->focus != NULL);
     if (o->raw != NULL) {
         /* what the text layer holds goes out first */
         PyObject *r = PyObject_CallMethod(file, "flush", NULL);
@@ -592,11 +770,14 @@ ft_write_text(const ft_tree *t, PyObject *file, const ft_text_opts *o)
     if (t->nnames > 0) {
         w.name_utf8 = PyMem_RawCalloc(t->nnames, sizeof(*w.name_utf8));
         w.name_len = PyMem_RawCalloc(t->nnames, sizeof(*w.name_len));
-        if (w.name_utf8 == NULL || w.name_len == NULL) {
+        w.body = PyMem_RawCalloc(t->nnames, sizeof(*w.body));
+        if (w.name_utf8 == NULL || w.name_len == NULL || w.body == NULL) {
             PyMem_RawFree(w.name_utf8);
             PyMem_RawFree(w.name_len);
+            PyMem_RawFree(w.body);
             w.name_utf8 = NULL; /* the slower path still works */
             w.name_len = NULL;
+            w.body = NULL;
         }
     }
     /* one buffer for the whole tree, no larger than a small tree needs */
@@ -622,9 +803,11 @@ ft_write_text(const ft_tree *t, PyObject *file, const ft_text_opts *o)
         rc = flush_raw_if_line_buffered(file, o->raw);
     }
     ft_walk_free(&walk);
+    ft_fold_free(&w.fold);
     PyMem_RawFree(w.focused);
     PyMem_RawFree(w.name_utf8);
     PyMem_RawFree(w.name_len);
+    PyMem_RawFree(w.body);
     ft_sink_close(&w.sink);
     return rc;
 }

@@ -15,6 +15,9 @@ typedef struct {
                            calls whose name matches this glob (outermost
                            ones), each after a line with its call path;
                            depths (and max_depth) count from them */
+    int fold;           /* runs of repeated calls folded (output/fold.h):
+                           1 yes, 0 no, -1 when the trace has more than
+                           FT_FOLD_AUTO_NODES nodes */
     PyObject *raw;      /* borrowed, or NULL: the binary stream under
                            `file` (its .buffer), to write the UTF-8 text to
                            directly; `file` is flushed first, and `raw` at

@@ -196,11 +196,15 @@ static PyObject *
 trace_write_text(ft_trace *t, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"file", "ascii", "thread_headers", "color", "max_depth", "raw",
-                             "focus", NULL};
+                             "focus", "fold", NULL};
     PyObject *file, *raw = Py_None, *focus = Py_None;
-    int ascii = 0, headers = -1, color = 0, max_depth = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pi$piOO:write_text", kwlist, &file, &ascii,
-                                     &headers, &color, &max_depth, &raw, &focus)) {
+    int ascii = 0, headers = -1, color = 0, max_depth = 0, fold = -1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pi$piOOi:write_text", kwlist, &file, &ascii,
+                                     &headers, &color, &max_depth, &raw, &focus, &fold)) {
+        return NULL;
+    }
+    if (fold < -1 || fold > 1) {
+        PyErr_SetString(PyExc_ValueError, "fold must be 1, 0 or -1 (by the trace's size)");
         return NULL;
     }
     if (focus != Py_None && !PyUnicode_Check(focus)) {
@@ -213,7 +217,8 @@ trace_write_text(ft_trace *t, PyObject *args, PyObject *kw)
     }
     ft_text_opts o = {
         .ascii = ascii, .thread_headers = headers, .color = color, .max_depth = max_depth,
-        .raw = raw == Py_None ? NULL : raw, .focus = focus == Py_None ? NULL : focus};
+        .raw = raw == Py_None ? NULL : raw, .focus = focus == Py_None ? NULL : focus,
+        .fold = fold};
     const ft_tree *tree = built(t);
     if (tree == NULL || ft_write_text(tree, file, &o) < 0) {
         return NULL;
@@ -437,6 +442,14 @@ trace_get_nrecords(ft_trace *t, void *Py_UNUSED(c))
 }
 
 static PyObject *
+trace_counts(ft_trace *t, PyObject *Py_UNUSED(arg))
+{
+    size_t calls, events;
+    ft_tree_count(&t->tree, &calls, &events);
+    return Py_BuildValue("nn", (Py_ssize_t)calls, (Py_ssize_t)events);
+}
+
+static PyObject *
 trace_get_nbytes(ft_trace *t, void *Py_UNUSED(c))
 {
     return PyLong_FromSize_t(ft_tree_nbytes(&t->tree));
@@ -503,9 +516,10 @@ static PyMethodDef trace_methods[] = {
      "from_events(events) -> Trace: rebuild a trace from CallEvent-like objects."},
     {"write_text", (PyCFunction)(void (*)(void))trace_write_text, METH_VARARGS | METH_KEYWORDS,
      "write_text(file, ascii=False, thread_headers=-1, *, color=False, max_depth=0, raw=None,\n"
-     "           focus=None)\n"
+     "           focus=None, fold=-1)\n"
      "Stream the call tree as text to file (anything with .write(str)); with raw (the\n"
-     "binary stream under a UTF-8 text file), as UTF-8 bytes to raw after flushing file."},
+     "binary stream under a UTF-8 text file), as UTF-8 bytes to raw after flushing file.\n"
+     "fold: runs of repeated calls folded (1), not (0), or above a size (-1)."},
     {"write_json", (PyCFunction)(void (*)(void))trace_write_json, METH_VARARGS | METH_KEYWORDS,
      "write_json(file, *, binary=False, meta=None)\n"
      "Stream the trace as FlowTrace JSON (docs/json-format.md). binary: file takes "
@@ -515,6 +529,10 @@ static PyMethodDef trace_methods[] = {
      "write_chrome(file, *, binary=False, pid=1, process_name=None, meta=None)\n"
      "Stream the trace as Chrome Trace Event JSON (Perfetto, chrome://tracing, "
      "speedscope)."},
+    {"counts", (PyCFunction)trace_counts, METH_NOARGS,
+     "counts()\n(calls, events): the calls (new frames) and the events (entries,\n"
+     "resumptions, exits, exception events) recorded, read from the records without\n"
+     "building the tree (a tree without records: its call nodes, and all its nodes)."},
     {"stats", (PyCFunction)trace_stats, METH_NOARGS,
      "stats() -> list of (name, module, file, line, calls, resumes, raised, total_s, "
      "self_s) per function; times are None when the trace has no timing."},

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "recording/record.h"
+
 /* Indexed by FT_NODE_* and FT_END_* (tree.h): the words of CallEvent. */
 static const char *const KINDS[] = {"call", "resume", "throw", "raise", "reraise",
                                     "handled", "task"};
@@ -80,6 +82,32 @@ ft_tree_clear(ft_tree *t, ft_chunkpool *pool)
     memset(t, 0, sizeof(*t));
 }
 
+/* The display name of a code object: its qualified name, as Python
+ * shows it ("Account.deposit", "main.<locals>.<lambda>"), except for the
+ * bodies that are not calls: a module's, "<module pkg.mod>" (the module
+ * it ran in; "<module>" when unknown), and a class's, "class Account"
+ * (its qualified name). New reference, NULL with an exception. */
+static PyObject *
+display_name(PyCodeObject *co, PyObject *module)
+{
+    PyObject *q = co->co_qualname;
+    if (!PyUnicode_Check(q) || !PyUnicode_Check(co->co_name)) {
+        return PyUnicode_FromString("?");
+    }
+    if (PyUnicode_CompareWithASCIIString(co->co_name, "<module>") == 0) {
+        return module != NULL && PyUnicode_Check(module)
+                   ? PyUnicode_FromFormat("<module %U>", module)
+                   : PyUnicode_FromString("<module>");
+    }
+    /* a class body runs in a namespace of its own: not optimized, no new
+     * locals (functions, lambdas, comprehensions and 3.12's annotation
+     * scopes are optimized) */
+    if (!(co->co_flags & (CO_OPTIMIZED | CO_NEWLOCALS))) {
+        return PyUnicode_FromFormat("class %U", q);
+    }
+    return Py_NewRef(q);
+}
+
 PyObject *
 ft_tree_name(const ft_tree *t, uint32_t code_id)
 {
@@ -89,18 +117,48 @@ ft_tree_name(const ft_tree *t, uint32_t code_id)
     }
     if (t->names[code_id] == NULL) {
         PyObject *code = code_id < t->codes.count ? t->codes.entries[code_id].code : NULL;
-        PyObject *q = code ? PyObject_GetAttrString(code, "co_qualname") : NULL;
-        if (q == NULL || !PyUnicode_Check(q)) {
-            Py_XDECREF(q);
-            PyErr_Clear();
-            q = PyUnicode_FromString("?");
-            if (q == NULL) {
-                return NULL;
-            }
+        PyObject *q = code ? display_name((PyCodeObject *)code,
+                                          ft_codetable_module(&t->codes, code_id))
+                           : PyUnicode_FromString("?");
+        if (q == NULL) {
+            return NULL;
         }
         t->names[code_id] = q;
     }
     return t->names[code_id];
+}
+
+int
+ft_name_is_body(PyObject *name)
+{
+    if (!PyUnicode_Check(name)) {
+        return 0;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(name);
+    if (n >= 8 && PyUnicode_READ_CHAR(name, 0) == '<' &&
+        PyUnicode_READ_CHAR(name, n - 1) == '>') {
+        /* "<module>", "<module pkg.mod>" */
+        PyObject *head = PyUnicode_Substring(name, 0, 7);
+        if (head == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+        int m = PyUnicode_CompareWithASCIIString(head, "<module") == 0 &&
+                (n == 8 || PyUnicode_READ_CHAR(name, 7) == ' ');
+        Py_DECREF(head);
+        return m;
+    }
+    if (n > 6 && PyUnicode_READ_CHAR(name, 0) == 'c') {
+        PyObject *head = PyUnicode_Substring(name, 0, 6);
+        if (head == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+        int m = PyUnicode_CompareWithASCIIString(head, "class ") == 0;
+        Py_DECREF(head);
+        return m;
+    }
+    return 0;
 }
 
 PyObject *
@@ -188,4 +246,37 @@ ft_tree_nbytes(const ft_tree *t)
         n += t->nnodes * sizeof(ft_node) + ((size_t)t->nthreads + 1) * sizeof(size_t);
     }
     return n;
+}
+
+void
+ft_tree_count(const ft_tree *t, size_t *calls, size_t *events)
+{
+    size_t nc = 0, ne = 0, words = 0;
+    for (uint32_t i = 0; i < t->nthreads; i++) {
+        size_t skip = 0; /* words that belong to the record before */
+        for (const ft_chunk *c = t->thread_vec[i]->head; c != NULL; c = c->next) {
+            words += c->used;
+            for (size_t k = 0; k < c->used; k++) {
+                if (skip > 0) {
+                    skip--;
+                    continue;
+                }
+                ft_record r = c->recs[k];
+                unsigned kind = ft_rec_kind(r);
+                skip = (size_t)ft_rec_has_ts(r) +
+                       (kind == FT_REC_TASK || kind == FT_REC_TASK_NEW);
+                nc += kind == FT_REC_START;
+                ne += kind <= FT_REC_UNWIND ||
+                      (kind >= FT_REC_RAISE && kind <= FT_REC_HANDLED);
+            }
+        }
+    }
+    if (words == 0 && t->nodes != NULL) {
+        for (size_t n = 0; n < t->nnodes; n++) {
+            nc += t->nodes[n].kind == FT_NODE_CALL;
+        }
+        ne = t->nnodes;
+    }
+    *calls = nc;
+    *events = ne;
 }

@@ -161,9 +161,16 @@ ft_node_seconds(const ft_tree *t, const ft_node *nd)
     return (double)(nd->t1 - nd->t0) * t->cfg.ns_per_tick / 1e9;
 }
 
-/* Display name (qualname) of a code id: borrowed reference, or NULL with
- * an exception. Made on first use (the cache is the tree's own). */
+/* Display name of a code id: borrowed reference, or NULL with an
+ * exception. Made on first use (the cache is the tree's own), in this one
+ * place for every writer and CallEvent.func_name: the qualified name
+ * ("Account.deposit", "main.<locals>.<lambda>"), "<module pkg.mod>" for a
+ * module's body, "class Account" for a class's. Saved files keep it, so
+ * a loaded trace shows the same names. */
 PyObject *ft_tree_name(const ft_tree *t, uint32_t code_id);
+/* Is a display name a module's or a class's body ("<module ...>",
+ * "class ...")? The text shows it without an argument slot or result. */
+int ft_name_is_body(PyObject *name);
 /* Thread name (borrowed; NULL only when out of memory: "Thread-<ident>"). */
 PyObject *ft_tree_thread_name(const ft_tree *t, uint32_t thread);
 
@@ -196,5 +203,11 @@ int ft_tree_from_ftrace(ft_tree *t, const uint8_t *data, size_t size, int mapped
 /* Bytes the tree holds (records, value stores, nodes), and records. */
 size_t ft_tree_nbytes(const ft_tree *t);
 size_t ft_tree_nrecords(const ft_tree *t);
+/* The calls (entries of a new frame) and events (what sys.monitoring
+ * reported and was kept: entries, resumptions, exits, exception events)
+ * of a recorded tree, read from its records without building the nodes;
+ * a tree rebuilt without records counts its nodes (calls: those of kind
+ * call; events: all of them). */
+void ft_tree_count(const ft_tree *t, size_t *calls, size_t *events);
 
 #endif
