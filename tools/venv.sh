@@ -21,6 +21,10 @@ fi
 if ! "$venv/bin/python" -c "import perfetto.protos.perfetto.trace.perfetto_trace_pb2" 2>/dev/null; then
     pipi perfetto protobuf || { cat "$log" >&2; exit 1; }
 fi
+# OpenTelemetry's SDK, to test flowtrace.otel against the real thing
+if ! "$venv/bin/python" -c "import opentelemetry.sdk.trace" 2>/dev/null; then
+    pipi opentelemetry-api opentelemetry-sdk || { cat "$log" >&2; exit 1; }
+fi
 # --no-build-isolation: build with the venv's setuptools (no network round trip).
 # A normal build is editable (the extension lands in src/flowtrace/); a
 # sanitized one is installed into the venv only, so that it never replaces
