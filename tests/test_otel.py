@@ -426,3 +426,30 @@ def test_a_snapshot_leaves_the_session_whole():
     assert [e.func_name for e in whole if e.kind == "call"] == [
         "fast", "middle", "leaf", "fast", "leaf", "catches", "fails"]
     assert _core._snapshot(mark) is None  # its session is over
+
+
+def test_keep_running_keeps_the_session_between_spans(otel):
+    o = otel(min_duration=0.005, keep_running=True)
+    assert _core.is_active() is False
+    handler(o.tracer)
+    assert _core.is_active() == "session"
+    o.exporter.clear()
+    handler(o.tracer)
+    assert o.subtree(o.root("request"))[0] == ("middle", [("leaf", []), ("leaf", [])])
+    o.processor.shutdown()
+    assert _core.is_active() is False
+
+
+def test_an_async_requests_file_holds_its_own_task_only(otel, tmp_path):
+    o = otel(min_duration=0.005, directory=tmp_path)
+
+    async def main():
+        await asyncio.gather(request_1(o.tracer), request_2(o.tracer), request_3(o.tracer))
+
+    asyncio.run(main())
+    for name, calls in (("r1", ["fetch", "block", "fetch"]), ("r2", ["block", "fetch"]),
+                        ("r3", ["fetch", "block"])):
+        trace = flowtrace.load(o.root(name).attributes[FILE_ATTRIBUTE])
+        lanes = [e for e in trace if e.kind == "task"]
+        assert len(lanes) == 1, name
+        assert [e.func_name for e in trace if e.kind == "call"] == calls

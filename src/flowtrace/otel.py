@@ -18,7 +18,8 @@ runs in one. When the span ends, the processor
 
 How it records: one FlowTrace session with timing, in flight-recorder mode
 (``max_events`` per thread: memory stays flat however long a request
-runs), runs while at least one root span is open. A root span marks its
+runs), runs while at least one root span is open (or, ``keep_running``,
+from the first root span on). A root span marks its
 thread's place in it when it starts; when it ends, what that thread
 recorded since is copied out (the session goes on for the other spans)
 and the span's calls are picked from the copy: on a thread, everything;
@@ -98,11 +99,19 @@ class FlowTraceSpanProcessor(SpanProcessor):
     - ``include``, ``exclude``: what is recorded, as ``start_tracing()``'s
       filters (default: your code, not the standard library or
       site-packages).
+    - ``keep_running``: once started, the session runs until the processor
+      shuts down, instead of stopping whenever no root span is open.
+      Starting and stopping a session turns sys.monitoring's events on and
+      off (about 0.1-0.2 ms, and the next call of every function then
+      re-instruments it): a service whose requests come one after the
+      other saves that on each; your code that runs outside any request is
+      then recorded too (into the flight recorder, kept flat).
     """
 
     def __init__(self, tracer_provider: Any = None, *, min_duration: float = 0.001,
                  max_spans: int = 100, directory: str | os.PathLike[str] | None = None,
-                 max_events: int = 100_000, include: Any = None, exclude: Any = None) -> None:
+                 max_events: int = 100_000, include: Any = None, exclude: Any = None,
+                 keep_running: bool = False) -> None:
         if min_duration < 0:
             raise ValueError("min_duration must be >= 0 (seconds)")
         if max_spans < 0:
@@ -117,6 +126,7 @@ class FlowTraceSpanProcessor(SpanProcessor):
         self._options = {"timing": True, "max_events": max_events,
                          "include": normalize_patterns(include),
                          "exclude": normalize_patterns(exclude)}
+        self._keep = keep_running
         self._lock = threading.Lock()
         self._open: dict[int, _Root] = {}    # span id -> root being recorded
         self._session: GuestSession | None = None
@@ -144,8 +154,9 @@ class FlowTraceSpanProcessor(SpanProcessor):
         return True
 
     def _idle(self) -> None:
-        """No root span is open any more: the session stops. Under the lock."""
-        if self._session is not None and not self._open:
+        """No root span is open any more: the session stops (unless asked
+        to keep running). Under the lock."""
+        if self._session is not None and not self._open and not (self._keep and not self._shut):
             session, self._session = self._session, None
             session.stop()
 
@@ -181,11 +192,16 @@ class FlowTraceSpanProcessor(SpanProcessor):
                 if root is None:
                     return
                 running = self._session is not None and self._session._running()
-                snap = _core._snapshot(root.mark) if running else None
+                # no call inside a span is longer than the span
+                slow = (span.end_time or 0) - (span.start_time or 0) >= self._min_ns
+                wanted = running and (slow or root.file is not None)
+                snap = (_core._snapshot(root.mark, task_only=root.task is not None)
+                        if wanted else None)
                 self._idle()
             if snap is None:
                 return
-            self._children(span, root, snap)
+            if slow:
+                self._children(span, root, snap)
             if root.file is not None:
                 self._write(root.file, snap)
         except Exception as e:

@@ -126,9 +126,15 @@ mod_mark(PyObject *module, PyObject *args)
 }
 
 static PyObject *
-mod_snapshot(PyObject *module, PyObject *mark)
+mod_snapshot(PyObject *module, PyObject *args, PyObject *kw)
 {
-    return ft_snapshot_take(ft_get_state(module), mark);
+    static char *kwlist[] = {"mark", "task_only", NULL};
+    PyObject *mark;
+    int task_only = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$p:_snapshot", kwlist, &mark, &task_only)) {
+        return NULL;
+    }
+    return ft_snapshot_take(ft_get_state(module), mark, task_only);
 }
 
 static PyObject *
@@ -215,9 +221,10 @@ static PyMethodDef module_methods[] = {
      "_mark(task=None, code=None) -> mark or None: this thread's position in the running "
      "session (None: no session); task: the asyncio task the work runs in, code: the code "
      "of its coroutine (recording/snapshot.h)."},
-    {"_snapshot", mod_snapshot, METH_O,
-     "_snapshot(mark) -> Trace or None: what the marked thread recorded since the mark, "
-     "while the session goes on; None when the mark's session is over."},
+    {"_snapshot", (PyCFunction)(void (*)(void))mod_snapshot, METH_VARARGS | METH_KEYWORDS,
+     "_snapshot(mark, *, task_only=False) -> Trace or None: what the marked thread recorded "
+     "since the mark, while the session goes on (task_only: only the steps of the mark's "
+     "asyncio task); None when the mark's session is over."},
     {"_finish_implicit", mod_finish_implicit, METH_NOARGS,
      "End the session an outermost @trace call started."},
     {"is_active", mod_is_active, METH_NOARGS,

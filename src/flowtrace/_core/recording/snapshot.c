@@ -74,21 +74,53 @@ find_buffer(ft_state *st, uintptr_t addr)
     return NULL;
 }
 
-/* Copy the records [from, to) of `tb` into `out`. */
-static void
+/* Copy the records [from, to) of `tb` into `out`; returns how many. */
+static size_t
 copy_records(const ft_threadbuf *tb, uint64_t from, uint64_t to, ft_record *out)
 {
     uint64_t at = tb->dropped; /* position of the head chunk's first record */
+    size_t n = 0;
     for (const ft_chunk *c = tb->head; c != NULL && at < to; c = c->next) {
         uint64_t used = c == tb->tail ? (uint64_t)(tb->pos - c->recs) : c->used;
         uint64_t lo = from > at ? from - at : 0;
         uint64_t hi = to - at < used ? to - at : used;
         if (lo < hi) {
-            memcpy(out, c->recs + lo, (size_t)(hi - lo) * sizeof(ft_record));
-            out += hi - lo;
+            memcpy(out + n, c->recs + lo, (size_t)(hi - lo) * sizeof(ft_record));
+            n += (size_t)(hi - lo);
         }
         at += used;
     }
+    return n;
+}
+
+/* Keep, of the `n` records of `recs`, those of the steps of `task` (the
+ * one running at the start): a task's steps begin with an FT_REC_TASK
+ * record naming it; what runs until the next one is its own. Returns how
+ * many are kept (moved to the front). A record is kept with the words
+ * that follow it (timestamp, task address). */
+static size_t
+keep_task(ft_record *recs, size_t n, uint64_t task)
+{
+    uint64_t cur = task;
+    size_t k = 0, i = 0;
+    while (i < n) {
+        ft_record r = recs[i];
+        unsigned kind = ft_rec_kind(r);
+        int task_rec = kind == FT_REC_TASK || kind == FT_REC_TASK_NEW;
+        size_t len = 1 + (size_t)ft_rec_has_ts(r) + (size_t)task_rec;
+        if (i + len > n) {
+            break; /* cut short (a memory failure while recording) */
+        }
+        if (kind == FT_REC_TASK) {
+            cur = recs[i + 1];
+        }
+        if (cur == task) {
+            memmove(recs + k, recs + i, len * sizeof(ft_record));
+            k += len;
+        }
+        i += len;
+    }
+    return k;
 }
 
 /* The value-store entries from index `vfrom` on (or all the store keeps,
@@ -131,7 +163,7 @@ copy_tables(const ft_threadbuf *tb, uint32_t vfrom, ft_threadbuf *cp)
 }
 
 PyObject *
-ft_snapshot_take(ft_state *st, PyObject *mark)
+ft_snapshot_take(ft_state *st, PyObject *mark, int task_only)
 {
     unsigned long long gen, addr, seq, task;
     unsigned long vfrom;
@@ -167,7 +199,12 @@ ft_snapshot_take(ft_state *st, PyObject *mark)
     }
     cp->dropped = from - seq; /* the mark's records a ring did not keep */
     if (n + extra > 0) {
-        copy_records(tb, from, now, cp->head->recs + extra);
+        ft_record *recs = cp->head->recs + extra;
+        size_t kept = copy_records(tb, from, now, recs);
+        if (task_only && lane) {
+            kept = keep_task(recs, kept, task);
+        }
+        cp->head->used = kept + extra;
     }
     ft_codetable codes;
     if (copy_tables(tb, (uint32_t)vfrom, cp) < 0 || ft_codetable_copy(&codes, &st->codes) < 0) {

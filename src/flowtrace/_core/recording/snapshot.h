@@ -26,8 +26,10 @@ PyObject *ft_snapshot_mark(ft_state *st, PyObject *task, PyObject *code);
 
 /* What the marked buffer recorded since `mark` (a tuple from
  * ft_snapshot_mark): a new Trace of one thread, whose config anchors its
- * clock to the wall clock (CLOCK_REALTIME) read at the copy. None when
- * the session of the mark is over. New reference, NULL with an exception. */
-PyObject *ft_snapshot_take(ft_state *st, PyObject *mark);
+ * clock to the wall clock (CLOCK_REALTIME) read at the copy. `task_only`
+ * (a mark made in an asyncio task): only that task's steps are copied,
+ * not what the other tasks of the thread did meanwhile. None when the
+ * session of the mark is over. New reference, NULL with an exception. */
+PyObject *ft_snapshot_take(ft_state *st, PyObject *mark, int task_only);
 
 #endif
