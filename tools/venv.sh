@@ -26,6 +26,10 @@ fi
 if ! "$venv/bin/python" -c "import playwright.sync_api" 2>/dev/null; then
     pipi playwright || { cat "$log" >&2; exit 1; }
 fi
+# OpenTelemetry's SDK, to test flowtrace.otel against the real thing
+if ! "$venv/bin/python" -c "import opentelemetry.sdk.trace" 2>/dev/null; then
+    pipi opentelemetry-api opentelemetry-sdk || { cat "$log" >&2; exit 1; }
+fi
 # --no-build-isolation: build with the venv's setuptools (no network round trip).
 # A normal build is editable (the extension lands in src/flowtrace/); a
 # sanitized one is installed into the venv only, so that it never replaces

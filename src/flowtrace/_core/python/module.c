@@ -8,6 +8,7 @@
 #include "recording/filter.h"
 #include "recording/origin.h"
 #include "recording/recorder.h"
+#include "recording/snapshot.h"
 #include "recording/state.h"
 #include "python/trace.h"
 #include "recording/wrapper.h"
@@ -115,6 +116,28 @@ mod_stop(PyObject *module, PyObject *Py_UNUSED(ignored))
 }
 
 static PyObject *
+mod_mark(PyObject *module, PyObject *args)
+{
+    PyObject *task = Py_None, *code = Py_None;
+    if (!PyArg_ParseTuple(args, "|OO:_mark", &task, &code)) {
+        return NULL;
+    }
+    return ft_snapshot_mark(ft_get_state(module), task, code);
+}
+
+static PyObject *
+mod_snapshot(PyObject *module, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"mark", "task_only", NULL};
+    PyObject *mark;
+    int task_only = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$p:_snapshot", kwlist, &mark, &task_only)) {
+        return NULL;
+    }
+    return ft_snapshot_take(ft_get_state(module), mark, task_only);
+}
+
+static PyObject *
 mod_finish_implicit(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
     ft_finish_implicit(module);
@@ -194,6 +217,14 @@ static PyMethodDef module_methods[] = {
     {"_glob_match", (PyCFunction)(void (*)(void))mod_glob_match, METH_VARARGS,
      "_glob_match(pattern, text, path_mode) -> bool: the C glob (for tests)."},
     {"stop", mod_stop, METH_NOARGS, "stop() -> Trace: stop recording, release the tool id."},
+    {"_mark", mod_mark, METH_VARARGS,
+     "_mark(task=None, code=None) -> mark or None: this thread's position in the running "
+     "session (None: no session); task: the asyncio task the work runs in, code: the code "
+     "of its coroutine (recording/snapshot.h)."},
+    {"_snapshot", (PyCFunction)(void (*)(void))mod_snapshot, METH_VARARGS | METH_KEYWORDS,
+     "_snapshot(mark, *, task_only=False) -> Trace or None: what the marked thread recorded "
+     "since the mark, while the session goes on (task_only: only the steps of the mark's "
+     "asyncio task); None when the mark's session is over."},
     {"_finish_implicit", mod_finish_implicit, METH_NOARGS,
      "End the session an outermost @trace call started."},
     {"is_active", mod_is_active, METH_NOARGS,

@@ -403,6 +403,35 @@ trace_stats(ft_trace *t, PyObject *Py_UNUSED(ignored))
 }
 
 static PyObject *
+trace_activations(ft_trace *self, PyObject *arg)
+{
+    unsigned long long min_ns = PyLong_AsUnsignedLongLong(arg);
+    if (min_ns == (unsigned long long)-1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    const ft_tree *t = built(self);
+    ft_activation *acts;
+    size_t n;
+    if (t == NULL || ft_tree_activations(t, min_ns, &acts, &n) < 0) {
+        return NULL;
+    }
+    PyObject *l = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; l != NULL && i < n; i++) {
+        const ft_activation *a = &acts[i];
+        PyObject *item = Py_BuildValue("(nnLLKK)", (Py_ssize_t)a->call, (Py_ssize_t)a->last,
+                                       (long long)a->parent, (long long)a->lane,
+                                       (unsigned long long)a->t0, (unsigned long long)a->t1);
+        if (item == NULL) {
+            Py_CLEAR(l);
+            break;
+        }
+        PyList_SET_ITEM(l, (Py_ssize_t)i, item);
+    }
+    PyMem_RawFree(acts);
+    return l;
+}
+
+static PyObject *
 trace_threads(ft_trace *self, PyObject *Py_UNUSED(ignored))
 {
     const ft_tree *t = built(self);
@@ -536,6 +565,12 @@ static PyMethodDef trace_methods[] = {
     {"stats", (PyCFunction)trace_stats, METH_NOARGS,
      "stats() -> list of (name, module, file, line, calls, resumes, raised, total_s, "
      "self_s) per function; times are None when the trace has no timing."},
+    {"_activations", (PyCFunction)trace_activations, METH_O,
+     "_activations(min_ns) -> list of (call, last, parent, lane, t0, t1): the finished calls "
+     "that lasted at least min_ns, a generator's or coroutine's resumptions included, in "
+     "event order: the call's event id, the id of its segment that ended last, the call "
+     "id of the nearest enclosing one listed (-1: none), the id of its asyncio task lane "
+     "(-1: none), its start and end in ns of the trace's clock (see _anchor)."},
     {"threads", (PyCFunction)trace_threads, METH_NOARGS,
      "threads() -> list of (ident, name) of the threads that have events, in the "
      "order they were first seen."},
@@ -552,7 +587,24 @@ trace_get_dropped(ft_trace *t, void *Py_UNUSED(c))
     return PyLong_FromUnsignedLongLong(n);
 }
 
+static PyObject *
+trace_get_anchor(ft_trace *self, void *Py_UNUSED(c))
+{
+    const ft_tree *t = built(self);
+    if (t == NULL) {
+        return NULL;
+    }
+    if (t->cfg.anchor_wall == 0) {
+        Py_RETURN_NONE;
+    }
+    return Py_BuildValue("(KL)", (unsigned long long)t->cfg.anchor,
+                         (long long)t->cfg.anchor_wall);
+}
+
 static PyGetSetDef trace_getset[] = {
+    {"_anchor", (getter)trace_get_anchor, NULL,
+     "(clock, wall): a moment in the trace's clock (ns, as _activations gives) and the\n"
+     "time.time_ns() of that moment, for a trace taken by _snapshot; else None.", NULL},
     {"dropped", (getter)trace_get_dropped, NULL,
      "Records not kept (ring mode, max_events): the oldest.", NULL},
     {"timing", (getter)trace_get_timing, NULL, "True if every event was timestamped.", NULL},

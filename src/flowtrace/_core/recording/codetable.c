@@ -34,6 +34,27 @@ ft_codetable_clear(ft_codetable *t)
     memset(t, 0, sizeof(*t));
 }
 
+int
+ft_codetable_copy(ft_codetable *dst, const ft_codetable *src)
+{
+    memset(dst, 0, sizeof(*dst));
+    if (src->count == 0) {
+        return 0;
+    }
+    dst->entries = PyMem_RawMalloc((size_t)src->count * sizeof(ft_code_entry));
+    if (dst->entries == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(dst->entries, src->entries, (size_t)src->count * sizeof(ft_code_entry));
+    for (uint32_t i = 0; i < src->count; i++) {
+        Py_XINCREF(dst->entries[i].code);
+        Py_XINCREF(dst->entries[i].module);
+    }
+    dst->count = dst->capacity = src->count;
+    return 0;
+}
+
 void
 ft_codetable_move(ft_codetable *dst, ft_codetable *src)
 {

@@ -42,6 +42,11 @@ typedef struct {
 
 int ft_codetable_init(ft_codetable *t);
 void ft_codetable_clear(ft_codetable *t);
+/* `dst` (uninitialised) becomes a copy of `src`'s entries, each code
+ * object and module name referenced again, without the lookup slots: a
+ * table to read names from (a snapshot's trace), not to enter codes in.
+ * 0, or -1 with MemoryError (dst then empty). */
+int ft_codetable_copy(ft_codetable *dst, const ft_codetable *src);
 /* Move `src` into `dst` (dst must be cleared); src becomes empty. */
 void ft_codetable_move(ft_codetable *dst, ft_codetable *src);
 

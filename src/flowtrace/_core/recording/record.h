@@ -54,6 +54,11 @@ enum {
 
 #define FT_REC_TS 0x10u
 #define FT_REC_FRAME 0x20u
+/* On an FT_REC_TASK record the FRAME bit says that the task's step is
+ * already under way, its frames begun before the record (the first record
+ * of a snapshot, snapshot.h): the step ends at the next yield of a frame
+ * not seen starting. */
+#define FT_REC_TASK_UNDER_WAY FT_REC_FRAME
 #define FT_CODE_ID_BITS 26
 #define FT_CODE_ID_MAX ((1u << FT_CODE_ID_BITS) - 1u)
 

@@ -993,6 +993,16 @@ fail:
     return -1;
 }
 
+double
+ft_recorder_ns_per_tick(const ft_state *st)
+{
+    uint64_t ns = ft_clock_ns(), ticks = ft_now_ticks();
+    if (ft_clock_use_tsc && ticks > st->cal_ticks0 && ns > st->cal_ns0) {
+        return (double)(ns - st->cal_ns0) / (double)(ticks - st->cal_ticks0);
+    }
+    return 1.0;
+}
+
 static PyObject *
 stop(ft_state *st, int linger)
 {
@@ -1023,13 +1033,8 @@ stop(ft_state *st, int linger)
      * the list into attach order. */
     ft_threadbuf *rev = ft_threadbuf_finish_all(st->threads, st->nthreads);
     st->threads = NULL;
-    uint64_t ns = ft_clock_ns(), ticks = ft_now_ticks();
-    double ns_per_tick = 1.0;
-    if (ft_clock_use_tsc && ticks > st->cal_ticks0 && ns > st->cal_ns0) {
-        ns_per_tick = (double)(ns - st->cal_ns0) / (double)(ticks - st->cal_ticks0);
-    }
     ft_trace_config tc = {
-        .ns_per_tick = ns_per_tick,
+        .ns_per_tick = ft_recorder_ns_per_tick(st),
         .timing = st->timing,
         .results = st->results,
         .midflight = !st->implicit,

@@ -20,6 +20,11 @@ typedef struct {
                              their frames (--args) */
 } ft_session_config;
 
+/* The ratio that converts this process's raw timestamps to nanoseconds,
+ * as measured now (TSC ticks against CLOCK_MONOTONIC since the first
+ * session's start; 1.0 when the timestamps are nanoseconds already). */
+double ft_recorder_ns_per_tick(const ft_state *st);
+
 /* Read event bits, DISABLE, create the callbacks (module init). */
 int ft_recorder_init(PyObject *module, ft_state *st);
 /* Start a session. -1 with an exception (RuntimeError when busy). */

@@ -147,6 +147,9 @@ typedef struct {
                                 with bit 32 set once known (FT_REC_GSEQ) */
     int64_t lane;            /* lane root of the task running now, or -1 */
     size_t lane_base;        /* stack depth where its steps start */
+    int lane_held;           /* the lane opens a snapshot inside a step
+                                whose frames began before: that step ends
+                                at their yield, not at lane_base */
 } reader;
 
 /* One record with the words that follow it. */
@@ -196,6 +199,7 @@ take_task(builder *b, reader *rd, const record *x)
     }
     int64_t l = ft_u64map_get(&b->lanes, x->word);
     rd->lane_base = b->depth;
+    rd->lane_held = ft_rec_has_frame(x->r); /* FT_REC_TASK_UNDER_WAY */
     if (l >= 0 && b->nodes[l].thread == rd->thread) {
         rd->lane = l;
         return 0;
@@ -378,6 +382,10 @@ take_exit(builder *b, reader *rd, const record *x)
     }
     uint32_t payload = ft_rec_payload(x->r);
     if (d == 0 && x->kind == FT_REC_YIELD) {
+        if (rd->lane_held) {
+            rd->lane = -1; /* the snapshot's first step is over */
+            rd->lane_held = 0;
+        }
         return 0; /* suspended; if resumed it shows as a resumption */
     }
     if (d == 0 && x->kind == FT_REC_UNWIND && payload == FT_VAL_GENEXIT) {
@@ -420,7 +428,7 @@ take_exit(builder *b, reader *rd, const record *x)
         nd->timed = 0;
     }
     b->depth = d - 1; /* anything above lost its exit: unfinished */
-    if (rd->lane >= 0 && b->depth <= rd->lane_base) {
+    if (rd->lane >= 0 && b->depth <= rd->lane_base && !rd->lane_held) {
         rd->lane = -1; /* the task's step is over: back in the event loop */
     }
     return 0;
@@ -669,6 +677,11 @@ to_nanoseconds(ft_tree *t)
         return;
     }
     double r = t->cfg.ns_per_tick;
+    if (t->cfg.anchor != 0) {
+        /* a snapshot's anchor is later than anything it holds */
+        t->cfg.anchor = t->cfg.anchor >= base
+                            ? (uint64_t)((double)(t->cfg.anchor - base) * r + 0.5) : 0;
+    }
     for (size_t i = 0; i < t->nnodes; i++) {
         ft_node *nd = &t->nodes[i];
         if (nd->timed) {

@@ -28,6 +28,11 @@ typedef struct {
     int args;      /* arguments of every call were captured (--args) */
     int midflight; /* show frames that began before tracing (not for the
                       trace of a @trace call: its callers are not its story) */
+    uint64_t anchor;     /* 0, or the raw timestamp of the moment
+                            anchor_wall was read (a snapshot, snapshot.h);
+                            once the nodes are built, in their clock: ns
+                            from the trace's first timestamp */
+    int64_t anchor_wall; /* CLOCK_REALTIME ns at `anchor` */
 } ft_trace_config;
 
 /* What a node is: a call, a resumption, or an exception marker inside a
@@ -199,6 +204,25 @@ int ft_tree_argspec(const ft_tree *t, uint32_t code_id, Py_ssize_t *npos, PyObje
  * back as they are read (never for other memory). `t` is initialised
  * here. 0 or -1. */
 int ft_tree_from_ftrace(ft_tree *t, const uint8_t *data, size_t size, int mapped);
+
+/* A call with all its segments (a generator's or coroutine's resumptions
+ * are the same activation): what a timeline of the program's time shows
+ * as one bar. */
+typedef struct {
+    size_t call;     /* its call node */
+    size_t last;     /* its segment that ended last (how it ended) */
+    int64_t parent;  /* call node of the nearest enclosing activation in
+                        the selection, -1 for none */
+    int64_t lane;    /* the asyncio task lane it ran in, -1 for none */
+    uint64_t t0, t1; /* its call's start, its last segment's end (ns) */
+} ft_activation;
+
+/* The finished activations of a built, timed tree that lasted at least
+ * `min_ns`, in node order (activations.c): *out is owned by the caller
+ * (PyMem_Raw). Calls still running (a segment unfinished), frames that
+ * began before the trace and untimed nodes are left out. 0, or -1 with
+ * MemoryError. */
+int ft_tree_activations(const ft_tree *t, uint64_t min_ns, ft_activation **out, size_t *n);
 
 /* Bytes the tree holds (records, value stores, nodes), and records. */
 size_t ft_tree_nbytes(const ft_tree *t);
