@@ -290,6 +290,12 @@ def test_source_shows_the_function(open_page, tmp_path):
     p.row("→ fib(3)").click()
     assert p.pg.text_content("#source .src-line.first").endswith("def fib(n):")
     assert p.pg.text_content("#source .src-file") == __file__
+    # scrolled to it: the marked line is inside the source panel's box
+    assert p.pg.evaluate("""() => {
+        const box = document.getElementById('source').getBoundingClientRect();
+        const line = document.querySelector('#source .src-line.first').getBoundingClientRect();
+        return line.top >= box.top && line.bottom <= box.bottom;
+    }""")
 
 
 def test_no_source_when_asked(tmp_path):
@@ -588,7 +594,7 @@ def test_view_serves_a_big_trace_by_itself(tmp_path, monkeypatch):
                             stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stderr.readline()
-        assert ", in views of 200,000 calls (23,251 in all)" in line, line
+        assert " (23,251 calls, in views of 200,000) at http://127.0.0.1:" in line, line
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)

@@ -676,9 +676,10 @@ def _serve(trace: Trace, ns: argparse.Namespace, title: str) -> int:
         print(f"flowtrace: cannot listen on 127.0.0.1:{ns.port}: {e.strerror or e}",
               file=sys.stderr)
         return 1
-    how = (f", in views of {server.budget:,} calls ({len(trace):,} in all)"
+    how = (f" ({len(trace):,} calls, in views of {server.budget:,})"
            if server.in_views else "")
-    print(f"flowtrace: serving {ns.file} at {server.url}{how}  (Ctrl-C stops)",
+    # the URL stands alone, so that a terminal's link or a double-click takes all of it
+    print(f"flowtrace: serving {ns.file}{how} at {server.url}  (Ctrl-C stops)",
           file=sys.stderr, flush=True)
     if ns.open:
         _open_in_browser(server.url)
