@@ -527,6 +527,9 @@ def test_search_in_the_engine():
     assert total == 15 and ids == [0, 1, 2]
     total, ids = trace._c().viewer_search("3")  # args 3, or result 3
     assert [e.id for e in trace if e.args_repr == "3" or e.result_repr == "3"] == ids
+    # what is on screen first: the scan stops at the limit
+    assert trace._c().viewer_search("fib", 3, count=False) == (3, [0, 1, 2])
+    assert trace._c().viewer_search("zz", 3, count=False) == (0, [])
 
 
 @pytest.fixture

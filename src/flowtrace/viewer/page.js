@@ -633,22 +633,38 @@
   // served in views: the whole trace is searched by the engine; the
   // matches are listed, each opening the view around it
   let serverTotal = -1;
-  async function searchServer(q) {
-    let res;
+  async function ask(q, count) {
     try {
-      const r = await fetch(`api/search?token=${encodeURIComponent(SERVED.token)}&q=${encodeURIComponent(q)}`);
-      res = await r.json();
+      const r = await fetch(`api/search?token=${encodeURIComponent(SERVED.token)}&q=${encodeURIComponent(q)}&count=${count}`);
+      return await r.json();
     } catch (e) {
-      return; // the server stopped: the page still works on what it holds
+      return null; // the server stopped: the page still works on what it holds
     }
-    if (searched !== q) return; // a newer search was asked for
-    serverTotal = res.total;
+  }
+  // first the matches to list (the scan stops at the first 200), then how
+  // many there are in all (a scan of the whole trace)
+  async function searchServer(q) {
+    const res = await ask(q, 0);
+    if (res === null || searched !== q) return; // a newer search was asked for
+    if (res.total !== null) serverTotal = res.total;
     showCount();
+    listServerMatches(res);
+    if (res.total === null) {
+      const all = await ask(q, 1);
+      if (all === null || searched !== q) return;
+      serverTotal = all.total;
+      showCount();
+      listServerMatches(all);
+    }
+  }
+  function listServerMatches(res) {
     const box = $("details");
     box.replaceChildren();
     const h = document.createElement("h2");
-    h.textContent = `${res.total.toLocaleString("en")} match${res.total === 1 ? "" : "es"} in the whole trace` +
-      (res.total > res.matches.length ? ` (the first ${res.matches.length})` : "");
+    h.textContent = res.total === null
+      ? `the first ${res.matches.length} matches in the whole trace (counting all…)`
+      : `${res.total.toLocaleString("en")} match${res.total === 1 ? "" : "es"} in the whole trace` +
+        (res.total > res.matches.length ? ` (the first ${res.matches.length})` : "");
     box.appendChild(h);
     for (const m of res.matches) {
       const div = document.createElement("div");

@@ -61,7 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         query = parse_qs(url.query)
         if url.path == "/api/search":
-            self._search(query.get("q", [""])[0])
+            self._search(query.get("q", [""])[0], query.get("count", ["1"])[0] != "0")
             return
         if url.path not in ("/", "/index.html"):
             self._refuse(404, "not found")
@@ -88,8 +88,8 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the browser went away
 
-    def _search(self, text: str) -> None:
-        body = json.dumps(self.server.search(text), ensure_ascii=False).encode()
+    def _search(self, text: str, count: bool) -> None:
+        body = json.dumps(self.server.search(text, count=count), ensure_ascii=False).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -143,14 +143,18 @@ class ViewerServer(ThreadingHTTPServer):
         return {"token": self.token, "nodes": len(self.core), "budget": self.budget,
                 "stats": self._stats}
 
-    def search(self, text: str, limit: int = 200) -> dict[str, Any]:
-        """The calls whose name, arguments or outcome contain ``text``: how
-        many, and the first ``limit`` with their line and the view to open
-        (two calls up, so that each shows in its context)."""
+    def search(self, text: str, limit: int = 200, count: bool = True) -> dict[str, Any]:
+        """The calls whose name, arguments or outcome contain ``text``: the
+        first ``limit`` with their line and the view to open (two calls up,
+        so that each shows in its context), and how many match in all
+        (with ``count``, a scan of the whole trace; without, the scan stops
+        at the ``limit``-th match and "total" is null)."""
         text = text.strip()
         if not text:
             return {"total": 0, "matches": []}
-        total, ids = self.core.viewer_search(text, limit)
+        total, ids = self.core.viewer_search(text, limit, count=count)
+        if not count and total >= limit:
+            total = None
         matches = []
         for i in ids:
             ev = self.core[i]

@@ -7,10 +7,13 @@
 #include "tree/tree.h"
 
 /* The ids of the first `limit` matching nodes (a new list of int) and, in
- * *total, how many match in all; NULL with an exception. `needle` is a
- * str, already lower-cased by the caller. Each distinct value text is
- * lower-cased and tested once (a map from (thread, payload) to the
- * answer); each function name once. */
-PyObject *ft_viewer_search(const ft_tree *t, PyObject *needle, size_t limit, size_t *total);
+ * *total, how many match in all (with `count`; without, the scan stops
+ * at the `limit`-th match and *total is how many were found); NULL with
+ * an exception. `needle` is a str, already lower-cased by the caller.
+ * Each distinct value text is lower-cased and tested once (the answer
+ * kept beside each entry of the thread's value store); each function
+ * name once. */
+PyObject *ft_viewer_search(const ft_tree *t, PyObject *needle, size_t limit, int count,
+                           size_t *total);
 
 #endif

@@ -311,10 +311,12 @@ trace_write_viewer(ft_trace *t, PyObject *args, PyObject *kw)
 static PyObject *
 trace_viewer_search(ft_trace *t, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"text", "limit", NULL};
+    static char *kwlist[] = {"text", "limit", "count", NULL};
     PyObject *text;
     Py_ssize_t limit = 1000;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "U|n:viewer_search", kwlist, &text, &limit)) {
+    int count = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "U|n$p:viewer_search", kwlist, &text, &limit,
+                                     &count)) {
         return NULL;
     }
     const ft_tree *tree = built(t);
@@ -326,7 +328,7 @@ trace_viewer_search(ft_trace *t, PyObject *args, PyObject *kw)
         return NULL;
     }
     size_t total = 0;
-    PyObject *ids = ft_viewer_search(tree, needle, limit > 0 ? (size_t)limit : 0, &total);
+    PyObject *ids = ft_viewer_search(tree, needle, limit > 0 ? (size_t)limit : 0, count, &total);
     Py_DECREF(needle);
     if (ids == NULL) {
         return NULL;
@@ -531,9 +533,10 @@ static PyMethodDef trace_methods[] = {
      "source files of the functions written."},
     {"viewer_search", (PyCFunction)(void (*)(void))trace_viewer_search,
      METH_VARARGS | METH_KEYWORDS,
-     "viewer_search(text, limit=1000) -> (total, ids)\nThe nodes whose function name, "
-     "arguments or outcome contain text (case-insensitive): how many, and the ids of the "
-     "first `limit`."},
+     "viewer_search(text, limit=1000, *, count=True) -> (total, ids)\nThe nodes whose "
+     "function name, arguments or outcome contain text (case-insensitive): how many, and "
+     "the ids of the first `limit`. count=False stops at the limit-th match (total is then "
+     "how many were found)."},
     {"write_callers", (PyCFunction)(void (*)(void))trace_write_callers,
      METH_VARARGS | METH_KEYWORDS,
      "write_callers(file, pattern, *, max_depth=0, ascii=False)\nWhere the functions matching "
