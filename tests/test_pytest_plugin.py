@@ -271,15 +271,21 @@ def test_flowtrace_dir_keeps_failed_tests(suite):
     r, out = run(suite, "--flowtrace", "--flowtrace-dir", "out")
     r.assert_outcomes(passed=1, failed=3)
     files = sorted(os.listdir(suite.path / "out"))
+    # the traces of failed tests, and the viewer's page of each failed phase
     assert files == [
-        "test_app.py--test_deep.json",
+        "test_app.py--test_deep.html", "test_app.py--test_deep.json",
+        "test_app.py--test_fails.html",
         "test_app.py--test_fails.json", "test_app.py--test_fails.setup.json",
         "test_app.py--test_fails.teardown.json",
+        "test_app.py--test_raises.html",
         "test_app.py--test_raises.json", "test_app.py--test_raises.setup.json",
         "test_app.py--test_raises.teardown.json",
     ]
     assert ("whole trace: out/test_app.py--test_fails.json "
-            "(flowtrace show out/test_app.py--test_fails.json)") in out
+            "(flowtrace show out/test_app.py--test_fails.json)\n"
+            "its page: out/test_app.py--test_fails.html (open it in a browser)") in out
+    page = (suite.path / "out" / "test_app.py--test_fails.html").read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and '"format":"flowtrace-viewer"' in page
     call = flowtrace.load(suite.path / "out" / "test_app.py--test_fails.json")
     assert [e.func_name for e in call][:3] == ["test_fails", "checkout", "Order.__init__"]
     setup = flowtrace.load(suite.path / "out" / "test_app.py--test_fails.setup.json")
@@ -658,7 +664,8 @@ def test_the_example(tmp_path):
     assert "1 failed, 4 passed" in r.stdout, r.stdout + r.stderr
     tree = section(r.stdout, "flowtrace call: 11 calls")
     assert "        → discount()  → 50" in tree and "      ← Cart.total()  → -23" in tree
-    assert sorted(os.listdir(tmp_path)) == ["test_shop.py--test_discount_code.json",
+    assert sorted(os.listdir(tmp_path)) == ["test_shop.py--test_discount_code.html",
+                                            "test_shop.py--test_discount_code.json",
                                             "test_shop.py--test_discount_code.setup.json",
                                             "test_shop.py--test_discount_code.teardown.json"]
 
@@ -691,4 +698,5 @@ def test_a_test_that_changes_directory(pytester):
     r.assert_outcomes(failed=1)
     # the pattern and the directory are from where pytest started
     assert section(out, "flowtrace call: 1 calls")[0] == "→ price()  → 4"
-    assert os.listdir(pytester.path / "out") == ["test_cd.py--test_moves.json"]
+    assert sorted(os.listdir(pytester.path / "out")) == ["test_cd.py--test_moves.html",
+                                                         "test_cd.py--test_moves.json"]

@@ -45,6 +45,13 @@ PHASES = ("setup", "call", "teardown")
 # format can take over (".ftrace") without touching the rest
 SAVE_FORMAT = "json"
 SAVE_SUFFIX = ".json"
+
+
+def _page_of(path: str) -> str:
+    """The viewer's page beside a failed phase's trace file."""
+    return path[: -len(SAVE_SUFFIX)] + ".html"
+
+
 # what a marker may set: start_tracing()'s options
 MARKER_OPTIONS = ("timing", "args", "include", "exclude", "results", "full_repr",
                   "include_stdlib", "max_events")
@@ -262,6 +269,7 @@ class _TestState:
         self.error: str | None = None       # the plugin's own failure
         self.usage: str | None = None       # a marker the plugin cannot follow
         self.failed = False
+        self.failed_phases: set[str] = set()  # their traces also get the viewer's page
         self.decorated = False              # @trace functions ran in its session
         self.keep_dir: str | None = None    # where its traces are written
         self.file_base: str | None = None   # their file name, less the suffix
@@ -449,6 +457,7 @@ class Tracer:
         try:
             if report.failed:
                 st.failed = True
+                st.failed_phases.add(when)
                 section = self._section(st, when)
                 if section is not None:
                     report.sections.append(section)
@@ -487,6 +496,7 @@ class Tracer:
         tail = []
         if where:
             tail.append(f"whole trace: {where} (flowtrace show {where})")
+            tail.append(f"its page: {_page_of(where)} (open it in a browser)")
         tail.extend(notes)
         title = f"flowtrace {phase}: {len(trace)} calls"
         if tree is not None and self.depth:
@@ -544,6 +554,9 @@ class Tracer:
             try:
                 self._save(st, phase, trace, self._abs(path))
                 st.kept.append(path)
+                if phase in st.failed_phases:
+                    self._save(st, phase, trace, self._abs(_page_of(path)), "html")
+                    st.kept.append(_page_of(path))
             except Exception as e:
                 st.error = f"cannot write {path}: {getattr(e, 'strerror', None) or e}"
 
@@ -558,7 +571,8 @@ class Tracer:
             facts["traced"] = True
         return facts
 
-    def _save(self, st: _TestState, phase: str, trace: Any, path: str) -> None:
+    def _save(self, st: _TestState, phase: str, trace: Any, path: str,
+              format: str = SAVE_FORMAT) -> None:
         from .saved import save
 
         meta = {"pytest": {
@@ -567,4 +581,4 @@ class Tracer:
             "outcome": "failed" if st.failed else "passed",
             "notes": [n for n in st.notes if n.startswith((phase + ":", "not traced"))],
         }, "command": f"pytest {st.item.nodeid} ({phase})"}
-        save(trace, path, format=SAVE_FORMAT, meta=meta)
+        save(trace, path, format=format, meta=meta)
