@@ -235,3 +235,21 @@ def test_syntax_error_shown_as_for_a_cell():
     assert cells[2]["error"] == ("UsageError: flowtrace: the code has a syntax error (above); "
                                  "it did not run")
     assert cells[3]["result"] == "2"  # top-level await: outside the magic only
+
+
+def test_notebook_shows_the_viewer_page():
+    """Jupyter renders text/html: the cell's tree as the viewer's page in a
+    sandboxed frame, with the cell's own source; a trace too big for a
+    notebook keeps its text only."""
+    cells = run_cells("%load_ext flowtrace", DEFS, "%%flowtrace -o t\nf(1)",
+                      "import flowtrace, flowtrace._display as d; d.NOTEBOOK_NODES = 5\n"
+                      "with flowtrace.tracing() as t2:\n    for i in range(10): g(i)",
+                      "print(t._repr_html_() is not None, t2._repr_html_())")
+    out = cells[2]["outputs"][0]
+    frame = out["text/html"]
+    assert frame.startswith('<iframe srcdoc="&lt;!doctype html&gt;')
+    assert 'sandbox="allow-scripts"' in frame
+    assert "flowtrace-viewer" in frame and "def f(x):" in frame  # the cell's source
+    assert out["text/plain"].startswith("→ <module __main__>")  # the text stays beside it
+    # a trace past NOTEBOOK_NODES: no HTML, IPython shows its text
+    assert cells[4]["stdout"] == "True None\n"

@@ -112,7 +112,8 @@ class Page:
         self.pg.on("pageerror", lambda e: self.errors.append(str(e)))
         url = path if str(path).startswith("http") else Path(path).as_uri()
         self.pg.goto(url + hash)
-        self.pg.wait_for_selector("body[data-ready='1']", timeout=60_000)
+        if self.pg.query_selector("iframe") is None:
+            self.pg.wait_for_selector("body[data-ready='1']", timeout=60_000)
 
     def lines(self) -> list[str]:
         return self.pg.eval_on_selector_all("#tree-rows .line", "els => els.map(e => e.textContent)")
@@ -601,3 +602,19 @@ def test_view_serves_a_big_trace_by_itself(tmp_path, monkeypatch):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
+
+
+def test_notebook_frame_renders_in_the_browser(open_page, tmp_path):
+    """What Jupyter shows for a Trace (its _repr_html_): the page runs
+    inside a sandboxed frame, selection included (no history there)."""
+    text, trace = seed_fib()
+    host = tmp_path / "notebook.html"
+    host.write_text(f"<!doctype html><meta charset=utf-8><body>{trace._repr_html_()}</body>",
+                    encoding="utf-8")
+    p = open_page(host)  # the host page has no data-ready: wait for the frame's
+    frame = p.pg.frame_locator("iframe")
+    frame.locator("body[data-ready='1']").wait_for()
+    lines = frame.locator("#tree-rows .line").all_text_contents()
+    assert lines == text.splitlines()
+    frame.locator("#tree-rows .row", has_text="fib(0)").first.click()
+    assert frame.locator("#details h2").text_content() == "→ fib(0) → 0"

@@ -11,8 +11,9 @@ that is where a failure ends: the exception going up the calls.
 The text is made by the C writer (print_tree), streamed through a sink
 that keeps only the lines it will show: a million-line tree is never held
 in memory. :class:`TreeView` is what a rich display shows (IPython calls
-``_repr_pretty_``); an HTML form (``_repr_html_``) belongs there when the
-HTML viewer exists.
+``_repr_pretty_``), and Jupyter's HTML (``_repr_html_``): the viewer's page
+in a frame, for traces of up to NOTEBOOK_NODES nodes (a notebook keeps its
+outputs in the .ipynb file; past that size the text stays).
 """
 from __future__ import annotations
 
@@ -25,10 +26,32 @@ from typing import Any
 
 from .model import Trace
 
-__all__ = ["BoundedTree", "render", "TreeView", "DEFAULT_DEPTH", "DEFAULT_LINES"]
+__all__ = ["BoundedTree", "render", "TreeView", "DEFAULT_DEPTH", "DEFAULT_LINES",
+           "NOTEBOOK_NODES", "page_frame"]
 
 DEFAULT_DEPTH = 6
 DEFAULT_LINES = 200
+# the biggest trace a notebook shows as the viewer's page (about 3 MB of
+# page with arguments); a bigger one shows its text tree
+NOTEBOOK_NODES = 100_000
+
+
+def page_frame(trace: Trace, height: int = 560) -> str | None:
+    """The viewer's page of ``trace`` in an <iframe srcdoc> (scripts run,
+    nothing else is allowed: no access to the notebook's page), or None for
+    a trace too big (NOTEBOOK_NODES) or still being recorded."""
+    import html
+    import io
+
+    from .viewer import write_page
+
+    if trace._core is None or len(trace) == 0 or len(trace) > NOTEBOOK_NODES:
+        return None
+    buf = io.StringIO()
+    write_page(trace._c(), buf, binary=False, title="notebook")
+    return (f'<iframe srcdoc="{html.escape(buf.getvalue(), quote=True)}" '
+            f'sandbox="allow-scripts" title="FlowTrace viewer" '
+            f'style="width: 100%; height: {height}px; border: 1px solid #8884;"></iframe>')
 
 
 class _Sink:
@@ -145,8 +168,9 @@ class TreeView:
 
     ``_repr_pretty_`` is IPython's text display (the terminal, and
     ``text/plain`` in Jupyter: colour there is ANSI, which both render).
-    A ``_repr_html_`` for the HTML viewer goes here when it exists; until
-    then IPython falls back to the text.
+    ``_repr_html_`` is Jupyter's: the viewer's page (tree, timeline,
+    functions, source) for a trace of up to NOTEBOOK_NODES nodes; a bigger
+    one keeps the text.
 
     ``whole``: how to see the whole tree (``flowtrace.print_tree(t)``),
     said under a tree that was cut or stopped at the depth limit.
@@ -188,4 +212,5 @@ class TreeView:
         # one text, newlines kept: the tree is already laid out
         p.text(self.text().rstrip("\n"))
 
-    # def _repr_html_(self) -> str: the HTML viewer, when it exists.
+    def _repr_html_(self) -> str | None:
+        return page_frame(self.trace)

@@ -198,8 +198,12 @@ class Trace(Sequence[CallEvent]):
         TreeView(self, header=repr(self), color=ipython_color(),
                  whole="flowtrace.print_tree(...)")._repr_pretty_(p, cycle)
 
-    # A _repr_html_ for Jupyter goes here when the HTML viewer exists (the
-    # rich form of _display.TreeView); IPython then prefers it to the text.
+    def _repr_html_(self) -> str | None:
+        """Jupyter's display of a trace: the viewer's page in a frame (up to
+        100,000 nodes; a bigger trace shows its text tree)."""
+        from ._display import page_frame
+
+        return page_frame(self)
 
     def __repr__(self) -> str:
         if self._core is None:

@@ -370,7 +370,11 @@
     }
     renderRows();
     showDetails(i);
-    history.replaceState(null, "", location.search + `#node=${ids[i]}`);
+    try {
+      history.replaceState(null, "", location.search + `#node=${ids[i]}`);
+    } catch (e) {
+      // a sandboxed frame (a notebook's output) has no history of its own
+    }
     showInTimeline(i);
   }
   // the selected call on the timeline: zoomed to when off screen or too
