@@ -618,3 +618,12 @@ def test_notebook_frame_renders_in_the_browser(open_page, tmp_path):
     assert lines == text.splitlines()
     frame.locator("#tree-rows .row", has_text="fib(0)").first.click()
     assert frame.locator("#details h2").text_content() == "→ fib(0) → 0"
+
+
+def test_the_example_writes_its_page(tmp_path):
+    example = Path(__file__).resolve().parent.parent / "examples" / "viewer_example.py"
+    r = run_cmd([sys.executable, str(example), str(tmp_path / "ex.html")], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "    ⋯ ×147 more price(): all returned\n" in r.stdout
+    assert "    ↯ price('item150')" in r.stdout
+    assert (tmp_path / "ex.html").read_text(encoding="utf-8").startswith("<!doctype html>")
