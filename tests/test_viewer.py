@@ -627,3 +627,27 @@ def test_the_example_writes_its_page(tmp_path):
     assert "    ⋯ ×147 more price(): all returned\n" in r.stdout
     assert "    ↯ price('item150')" in r.stdout
     assert (tmp_path / "ex.html").read_text(encoding="utf-8").startswith("<!doctype html>")
+
+
+def test_dark_theme_follows_the_system(browser, tmp_path):
+    _, trace = seed_fib()
+    path = page_of(trace, tmp_path)
+    for scheme, dark in (("light", False), ("dark", True)):
+        pg = browser.new_page(color_scheme=scheme)
+        pg.goto(path.as_uri())
+        pg.wait_for_selector("body[data-ready='1']")
+        rgb = pg.evaluate("getComputedStyle(document.body).backgroundColor")
+        level = sum(int(x) for x in re.findall(r"\d+", rgb)[:3]) / 3
+        assert (level < 64) == dark, (scheme, rgb)
+        pg.close()
+
+
+def test_timeline_hover_shows_the_call(open_page, tmp_path):
+    _, trace = seed_fib(timing=True)
+    p = open_page(page_of(trace, tmp_path))
+    box = p.pg.locator("#timeline").bounding_box()
+    p.pg.mouse.move(box["x"] + box["width"] / 2, box["y"] + 18 + 8)
+    tip = p.pg.locator("#tip")
+    tip.wait_for(state="visible")
+    assert tip.text_content().startswith("→ fib(3) [")
+    assert tip.text_content().endswith(f"{__file__}:{fib.__code__.co_firstlineno}")
