@@ -17,6 +17,12 @@ Overhead modes (all in one process, interleaved):
     viztracer           VizTracer() (default options: C calls, stdlib, everything)
     viztracer-noc       VizTracer(ignore_c_function=True)
     viztracer-args      VizTracer(log_func_args=True, log_func_retval=True)
+Saved modes, timed from start to the file written (a trace kept, not just recorded):
+    flowtrace+ftrace    start_tracing(timing=True); w(); stop_tracing(); save(.ftrace)
+    flowtrace+perfetto  the same, saved as Perfetto protobuf (.pftrace)
+    trace0              trace0.Tracer(path, format="protobuf") around w() (Rust,
+                        CPython 3.13+; it writes Perfetto protobuf when it stops)
+    trace0-json         trace0.Tracer(path, format="json")
 The options each flowtrace mode passes to start_tracing() are in
 flowtrace_modes.py; a mode whose option the installed flowtrace does not accept,
 or a peer that is not importable, is skipped with a message.
@@ -75,7 +81,8 @@ import flowtrace_modes  # noqa: E402
 import workloads  # noqa: E402
 
 FLOWTRACE_MODES = tuple(flowtrace_modes.SESSION_OPTIONS)
-PEER_MODES = ("cprofile", "viztracer", "viztracer-noc", "viztracer-args")
+SAVED_MODES = ("flowtrace+ftrace", "flowtrace+perfetto", "trace0", "trace0-json")
+PEER_MODES = ("cprofile", "viztracer", "viztracer-noc", "viztracer-args", *SAVED_MODES)
 FLOOR_MODES = ("floor", "floor+clock")
 ALL_MODES = ("untraced", *FLOOR_MODES, *FLOWTRACE_MODES, *PEER_MODES)
 ALL_PARTS = ("overhead", "memory", "writers", "decorator", "callgrind")
@@ -183,6 +190,49 @@ def make_run_viztracer(tracer: Any) -> Runner:
         return t1 - t0, result
 
     return run_viztracer
+
+
+def make_run_saved(start: Callable[[str], Any], path: str) -> Runner:
+    """A mode that keeps its trace in a file: timed from the tracer's start
+    to the file written (`start(path)` gives a context manager that starts
+    recording on entry and writes `path` on exit). The file is removed
+    after the timed region."""
+
+    def run_saved(w: Workload) -> tuple[int, object]:
+        t0 = time.perf_counter_ns()
+        with start(path):
+            result = w()
+        t1 = time.perf_counter_ns()
+        try:
+            SavedSizes.last[path] = os.path.getsize(path)
+            os.unlink(path)
+        except OSError:
+            pass
+        return t1 - t0, result
+
+    return run_saved
+
+
+class SavedSizes:
+    """Size of the last file each saved mode wrote (read after the timed region)."""
+
+    last: dict[str, int] = {}
+
+
+def flowtrace_saver(flowtrace: ModuleType, fmt: str) -> Callable[[str], Any]:
+    import contextlib
+
+    @contextlib.contextmanager
+    def saving(path: str) -> Any:
+        flowtrace.start_tracing(timing=True)
+        try:
+            yield
+        finally:
+            trace = flowtrace.stop_tracing()
+        flowtrace.save(trace, path, format=fmt)
+        del trace
+
+    return saving
 
 
 def timed(run: Runner, w: Workload) -> tuple[int, object]:
@@ -388,6 +438,29 @@ def setup_peers(wanted: list[str]) -> tuple[dict[str, Runner], dict[str, str], d
                     tracer_entries=VIZTRACER_ENTRIES, verbose=0, register_global=False, **options[m]
                 )
                 runners[m] = make_run_viztracer(tracer)
+    saved = {m for m in wanted if m in SAVED_MODES}
+    if saved:
+        tmp = tempfile.mkdtemp(prefix="flowtrace-bench-")
+        for m in sorted(saved & {"flowtrace+ftrace", "flowtrace+perfetto"}):
+            try:
+                import flowtrace
+            except ImportError as e:
+                skipped[m] = f"flowtrace not importable ({e})"
+                continue
+            fmt = m.split("+")[1]
+            runners[m] = make_run_saved(flowtrace_saver(flowtrace, fmt),
+                                        os.path.join(tmp, f"bench.{fmt}"))
+        for m in sorted(saved & {"trace0", "trace0-json"}):
+            try:
+                import trace0
+                from importlib.metadata import version
+            except ImportError as e:
+                skipped[m] = f"trace0 not importable ({e}; CPython 3.13+, pip install trace0)"
+                continue
+            versions["trace0"] = version("trace0")
+            fmt = "json" if m == "trace0-json" else "protobuf"
+            runners[m] = make_run_saved(lambda path, fmt=fmt: trace0.Tracer(path, format=fmt),
+                                        os.path.join(tmp, f"trace0.{fmt}"))
     for m, run in list(runners.items()):
         error = probe(run)
         if error is not None:
