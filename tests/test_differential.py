@@ -96,6 +96,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from reference_names import display_name  # run as a script too: tests/ is on sys.path
+
 HERE = Path(__file__).resolve().parent
 PROGRAMS_DIR = HERE / "programs"
 TIMEOUT = 120
@@ -114,18 +116,6 @@ def _load_program(path: str) -> Any:
     sys.modules[name] = mod  # dataclasses look the module up by name
     spec.loader.exec_module(mod)
     return mod
-
-
-def display_name(code: Any, frame: Any) -> str:
-    """The name FlowTrace shows for a code object (its one rule, in
-    tree/model.c): the qualified name; a module's body "<module NAME>"
-    (the module it runs in), a class's body "class QUALNAME"."""
-    if code.co_name == "<module>":
-        name = frame.f_globals.get("__name__")
-        return f"<module {name}>" if isinstance(name, str) else "<module>"
-    if not code.co_flags & 0x3:  # neither CO_OPTIMIZED nor CO_NEWLOCALS
-        return f"class {code.co_qualname}"
-    return code.co_qualname
 
 
 def _is_first_start(frame: Any) -> bool:

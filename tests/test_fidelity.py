@@ -106,6 +106,8 @@ import types
 from pathlib import Path
 from typing import Any
 
+from reference_names import display_name  # run as a script too: tests/ is on sys.path
+
 HERE = Path(__file__).resolve().parent
 PROGRAMS_DIR = HERE / "programs"
 TIMEOUT = 180
@@ -367,18 +369,6 @@ def args_text(frame: Any, full: bool) -> str:
 
 # ---------------------------------------------------------------------------
 # the reference recorder
-
-def display_name(code: Any, frame: Any) -> str:
-    """The name FlowTrace shows for a code object (its one rule, in
-    tree/model.c): the qualified name; a module's body "<module NAME>"
-    (the module it runs in), a class's body "class QUALNAME"."""
-    if code.co_name == "<module>":
-        name = frame.f_globals.get("__name__")
-        return f"<module {name}>" if isinstance(name, str) else "<module>"
-    if not code.co_flags & 0x3:  # neither CO_OPTIMIZED nor CO_NEWLOCALS
-        return f"class {code.co_qualname}"
-    return code.co_qualname
-
 
 def _is_first_start(frame: Any) -> bool:
     i = frame.f_lasti
