@@ -651,3 +651,19 @@ def test_timeline_hover_shows_the_call(open_page, tmp_path):
     tip.wait_for(state="visible")
     assert tip.text_content().startswith("→ fib(3) [")
     assert tip.text_content().endswith(f"{__file__}:{fib.__code__.co_firstlineno}")
+
+
+def test_demo_page_renders_the_text_tree(open_page, tmp_path):
+    """The demo (module and class bodies, threads, asyncio tasks, a
+    generator, exceptions): the page's lines are `flowtrace show`'s."""
+    demo = Path(__file__).resolve().parent.parent / "examples" / "demo.py"
+    r = run_cmd([sys.executable, "-m", "flowtrace", "run", "--timing", "--args",
+                 "-o", "demo.ftrace", str(demo)], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    show = run_cmd([sys.executable, "-m", "flowtrace", "show", "--no-fold", "--color", "never",
+                    "demo.ftrace"], cwd=tmp_path)
+    view = run_cmd([sys.executable, "-m", "flowtrace", "view", "demo.ftrace"], cwd=tmp_path)
+    assert show.returncode == 0 and view.returncode == 0, (show.stderr, view.stderr)
+    p = open_page(tmp_path / "demo.html")
+    assert "  → class Account [" in "\n".join(p.lines())
+    assert p.lines() == show.stdout.splitlines()
