@@ -104,10 +104,11 @@ def _line(ev: Any) -> str:
         return f"{ev.kind} {ev.exception or ''}"
     if ev.kind == "task":
         return f"task {ev.args_repr or ''}"
-    text = f"{ev.func_name}({ev.args_repr or ''})"
+    body = ev.func_name.startswith(("<module", "class "))  # no call: no argument slot
+    text = ev.func_name if body else f"{ev.func_name}({ev.args_repr or ''})"
     if ev.end == "raise":
         return f"{text} ↯ {ev.exception or ''}"
-    if ev.result_repr is not None:
+    if ev.result_repr is not None and not body:
         return f"{text} → {ev.result_repr}"
     return text
 
