@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "common/growable.h"
+#include "common/u64map.h"
 #include "output/clock.h"
 #include "output/sink.h"
 #include "recording/values.h"
@@ -80,6 +81,8 @@ typedef struct {
     ft_sbuf msg;              /* owned: a nested message being made */
     ft_sbuf in;               /* owned: interned data of the packet */
     PyObject *iids;           /* owned dict: text -> string iid */
+    ft_u64map value_iids;     /* owned: (thread + 1) << 32 | payload -> the
+                                 string iid of its text (made once) */
     PyObject *marker_iids;    /* owned dict: marker name -> event-name iid */
     uint64_t next_string_iid; /* next string iid to give */
     uint64_t next_name_iid;   /* next marker name iid (after the codes') */
@@ -229,20 +232,36 @@ define_name(writer *w, sequence *q, uint64_t iid, PyObject *name)
 
 /* A debug annotation of a value payload into w->msg's annotations. */
 static int
-annotate(writer *w, sequence *q, ft_sbuf *event, unsigned ann, const ft_threadbuf *tb,
+annotate(writer *w, sequence *q, ft_sbuf *event, unsigned ann, uint32_t thread,
          uint32_t payload)
 {
     if (payload == FT_VAL_ABSENT) {
         return 0;
     }
-    PyObject *text = ft_value_text(tb, payload);
-    if (text == NULL) {
-        return PyErr_Occurred() ? -1 : 0;
+    /* a payload seen before, on a sequence that has its text: no text made */
+    uint64_t key = ((uint64_t)thread + 1) << 32 | payload;
+    int64_t known = ft_u64map_get(&w->value_iids, key);
+    uint64_t iid = 0;
+    if (known > 0) {
+        size_t word = (size_t)((uint64_t)known / 64);
+        if (word < q->ntexts && (q->texts[word] >> ((uint64_t)known % 64) & 1)) {
+            iid = (uint64_t)known;
+        }
     }
-    uint64_t iid = string_iid(w, q, text);
-    Py_DECREF(text);
     if (iid == 0) {
-        return -1;
+        PyObject *text = ft_value_text(w->t->thread_vec[thread], payload);
+        if (text == NULL) {
+            return PyErr_Occurred() ? -1 : 0;
+        }
+        iid = string_iid(w, q, text);
+        Py_DECREF(text);
+        if (iid == 0) {
+            return -1;
+        }
+        if (ft_u64map_put(&w->value_iids, key, (int64_t)iid) < 0) {
+            PyErr_NoMemory();
+            return -1;
+        }
     }
     ft_sbuf a = {0};
     pb_uint(&a, DA_NAME_IID, ann);
@@ -449,7 +468,7 @@ write_thread(writer *w, uint32_t thread, ft_walk *walk, opened **open, size_t *c
             int marker = FT_NODE_IS_MARKER(nd->kind);
             pb_uint(ev, TE_TYPE, marker ? INSTANT : SLICE_BEGIN);
             pb_uint(ev, TE_NAME_IID, (uint64_t)iid);
-            if (annotate(w, q, ev, marker ? ANN_EXCEPTION : ANN_ARGS, tb,
+            if (annotate(w, q, ev, marker ? ANN_EXCEPTION : ANN_ARGS, nd->thread,
                          marker ? nd->exc : (nd->kind == FT_NODE_TASK ? FT_VAL_ABSENT : nd->args)) < 0 ||
                 put_event(w, seq, node_time(w, nd, 0, &tick), ev) < 0) {
                 return -1;
@@ -468,7 +487,7 @@ write_thread(writer *w, uint32_t thread, ft_walk *walk, opened **open, size_t *c
         if (nd->kind == FT_NODE_TASK) {
             payload = FT_VAL_ABSENT;
         }
-        if ((ann && annotate(w, q, ev, (unsigned)ann, tb, payload) < 0) ||
+        if ((ann && annotate(w, q, ev, (unsigned)ann, nd->thread, payload) < 0) ||
             put_event(w, seq, node_time(w, nd, 1, &tick), ev) < 0) {
             return -1;
         }
@@ -528,5 +547,6 @@ done:
     ft_sink_close(&w.k);
     Py_XDECREF(w.iids);
     Py_XDECREF(w.marker_iids);
+    ft_u64map_free(&w.value_iids);
     return rc;
 }
