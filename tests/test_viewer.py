@@ -509,7 +509,8 @@ def test_view_selection_holds_levels_within_the_budget():
     frontier = [ke >> 10 & 1 for ke in d["nodes"]["ke"]]
     assert frontier == [0, 0, 1, 1, 1]
     assert d["nodes"]["n"] == [0, 0, 4, 2, 4]  # calls below each frontier node
-    assert d["view"] == {"root": -1, "total": 15, "cut": 0, "path": [], "path_fn": []}
+    assert d["view"] == {"root": -1, "total": 15, "siblings": 1, "from": 0, "shown": 1,
+                         "path": [], "path_fn": []}
     buf = io.StringIO()
     trace._c().write_viewer(buf, root=10, budget=100)
     d = json.loads(buf.getvalue())
@@ -667,3 +668,31 @@ def test_demo_page_renders_the_text_tree(open_page, tmp_path):
     p = open_page(tmp_path / "demo.html")
     assert "  → class Account [" in "\n".join(p.lines())
     assert p.lines() == show.stdout.splitlines()
+
+
+def test_a_call_with_more_children_than_a_view_holds_is_paged(open_page):
+    _, trace = session(many_fibs)  # many_fibs() has 50 children
+    buf = io.StringIO()
+    trace._c().write_viewer(buf, root=0, budget=21, start=10)
+    d = json.loads(buf.getvalue())
+    assert (d["view"]["siblings"], d["view"]["from"], d["view"]["shown"]) == (50, 10, 20)
+    assert d["ncalls"] == 21 and d["nodes"]["depth"] == [0] + [1] * 20
+    s = ViewerServer(trace._c(), log=None, page_limit=100, budget=21)
+    s.start()
+    try:
+        p = open_page(s.url)
+        p.row("→ many_fibs()").locator(".tw").click()  # a frontier: opens its view
+        p.pg.wait_for_selector("body[data-ready='1']")
+        lines = p.lines()
+        assert lines[0] == "→ many_fibs()" and len(lines) == 1 + 20 + 1 + 1
+        assert lines[-2] == "  ⋯ 30 more calls here (next page: click)"
+        assert "calls 1-20 of 50 under it" in p.pg.text_content("#summary")
+        p.pg.click("#tree-rows .row.page")
+        p.pg.wait_for_selector("body[data-ready='1']")
+        assert "from=20" in p.pg.url
+        lines = p.lines()
+        assert lines[1] == "  ⋯ 20 earlier calls here (previous page: click)"
+        assert lines[-2] == "  ⋯ 10 more calls here (next page: click)"
+    finally:
+        s.shutdown()
+        s.server_close()

@@ -61,7 +61,7 @@ def _sources(files: list[str]) -> dict[str, str]:
 
 
 def write_page(core: Any, file: Any, *, binary: bool = True, title: str = "trace",
-               sources: bool = True, root: int = -1, budget: int = 0,
+               sources: bool = True, root: int = -1, budget: int = 0, start: int = 0,
                served: dict[str, Any] | None = None) -> None:
     """Write the page of ``core`` (a ``flowtrace._core.Trace``) to ``file``,
     opened for writing (bytes when ``binary``, else str). The trace's data
@@ -69,7 +69,8 @@ def write_page(core: Any, file: Any, *, binary: bool = True, title: str = "trace
 
     With ``budget`` (or ``root``), the page holds one view of the tree: the
     subtree of node ``root`` (-1: every thread) as deep as ``budget`` nodes
-    allow (viewer_select.h); ``served`` then tells the page how to ask the
+    allow (viewer_select.h), a page of its children from the ``start``-th
+    when they alone pass the budget; ``served`` then tells the page how to ask the
     server for other views and for searches (token, whole-trace figures).
     """
     page = _asset("page.html")
@@ -83,7 +84,7 @@ def write_page(core: Any, file: Any, *, binary: bool = True, title: str = "trace
         file.write(text.encode("utf-8") if binary else text)
 
     put(head)
-    files = core.write_viewer(file, binary=binary, root=root, budget=budget)
+    files = core.write_viewer(file, binary=binary, root=root, budget=budget, start=start)
     put(middle)
     put(_script_json(_sources(files) if sources else {}))
     put(options)

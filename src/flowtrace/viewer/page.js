@@ -45,8 +45,9 @@
     while (lo < hi) { const mid = (lo + hi) >> 1; if (ids[mid] < id) lo = mid + 1; else hi = mid; }
     return lo < N && ids[lo] === id ? lo : -1;
   }
-  function viewURL(root, id) {
-    return `?token=${encodeURIComponent(SERVED.token)}&root=${root}` + (id >= 0 ? `#node=${id}` : "");
+  function viewURL(root, id, from) {
+    return `?token=${encodeURIComponent(SERVED.token)}&root=${root}` + (from ? `&from=${from}` : "") +
+      (id >= 0 ? `#node=${id}` : "");
   }
 
   // ---- derived structure: parents, subtree ends, threads, times -------
@@ -149,7 +150,9 @@
   for (let th = 0; th < nthreads; th++) if (T.first[th] < T.first[th + 1] || T.dropped[th] > 0) threadsWithNodes.push(th);
 
   // ---- one line of the tree, as the text tree writes it ---------------
-  const ROW = { OPEN: 0, LEAF: 1, CLOSE: 2, CUT: 3, HEADER: 4, DROPPED: 5 };
+  // PAGE: in a view of a call with more children than one page holds, a
+  // line that opens the previous (i = -1) or the next (i = 1) page of them
+  const ROW = { OPEN: 0, LEAF: 1, CLOSE: 2, CUT: 3, HEADER: 4, DROPPED: 5, PAGE: 6 };
   const G = { call: "→", resume: "▶", close: "←", raise: "↯", yield: "⏸", header: "──",
     raised: "⚡ raise", reraised: "⟳ re-raise", caught: "✓ caught", closed: "⏹ closed", task: "◆ task" };
   function seconds(i) { return (t1[i] - t0[i]) / 1e9; }
@@ -161,6 +164,11 @@
     const sp = () => s.push(["", " "]);
     if (type === ROW.HEADER) return [["hdr", `${G.header} thread ${STR[T.name[i]]} ${G.header}`]];
     if (type === ROW.DROPPED) return [["", `⋯ ${T.dropped[i]} earlier events not kept (max_events)`]];
+    if (type === ROW.PAGE) {
+      const n = i < 0 ? VIEW.from : VIEW.siblings - VIEW.from - VIEW.shown;
+      const what = `${n.toLocaleString("en")} ${i < 0 ? "earlier" : "more"} call${n === 1 ? "" : "s"} here`;
+      return [["m", `⋯ ${what} (${i < 0 ? "previous" : "next"} page: click)`]];
+    }
     const k = kind(i), e = endOf(i), fl = flags(i);
     if (isMarker(i)) {
       s.push([k === KIND.HANDLED ? "m" : "x", k === KIND.RAISE ? G.raised : k === KIND.RERAISE ? G.reraised : G.caught]);
@@ -177,19 +185,23 @@
     if (type !== ROW.OPEN && e === END.RAISE) { prefix = G.raise; pc = "x"; }
     else if (type === ROW.CLOSE) prefix = G.close;
     else prefix = k === KIND.CALL ? G.call : G.resume;
-    s.push([pc, prefix]); sp(); s.push(["n", fnName(fn[i])]); s.push(["", "("]);
-    if (argsOf[i] > 0) s.push(["a", text(argsOf[i])]);
-    s.push(["", ")"]);
+    const body = isBody(fn[i]);
+    s.push([pc, prefix]); sp(); s.push(["n", fnName(fn[i])]);
+    if (!body) {
+      s.push(["", "("]);
+      if (argsOf[i] > 0) s.push(["a", text(argsOf[i])]);
+      s.push(["", ")"]);
+    }
     const before = fl & FLAG.CUT ? "(began before the kept events)" : "(began before tracing)";
     if (type === ROW.OPEN && fl & FLAG.BEGAN_BEFORE) { sp(); s.push(["m", before]); }
     if (type !== ROW.OPEN) {
-      const hasOutcome = e !== END.RETURN || outOf[i] > 0;
+      const hasOutcome = e !== END.RETURN || (outOf[i] > 0 && !body);
       const d = durationOf(i);
       const timedEnd = d >= 0 && e !== END.UNFINISHED;
-      if (argsOf[i] === 0 && (hasOutcome || timedEnd)) sp();
+      if (!body && argsOf[i] === 0 && (hasOutcome || timedEnd)) sp();
       if (timedEnd) { sp(); s.push(["t", `[${(d / 1e9).toFixed(6)}s]`]); }
       if (e === END.RETURN) {
-        if (outOf[i] > 0) { sp(); s.push(["m", G.call]); sp(); s.push(["r", text(outOf[i])]); }
+        if (outOf[i] > 0 && !body) { sp(); s.push(["m", G.call]); sp(); s.push(["r", text(outOf[i])]); }
       } else if (e === END.YIELD) {
         sp(); s.push(["m", G.yield]);
         if (outOf[i] > 0) { sp(); s.push(["r", text(outOf[i])]); }
@@ -201,6 +213,18 @@
     }
     if (type === ROW.CUT && below[i] > 0) { sp(); s.push(["m", plural(below[i])]); }
     return s;
+  }
+  // a module's or a class's body ("<module pkg.mod>", "class Account"): the
+  // text tree's rule (tree/model.c): no argument slot, no "→ None"
+  const bodyCache = new Map();
+  function isBody(f) {
+    let b = bodyCache.get(f);
+    if (b === undefined) {
+      const name = fnName(f) || "";
+      b = /^<module( .*)?>$/.test(name) || /^class ./.test(name);
+      bodyCache.set(f, b);
+    }
+    return b;
   }
   const plural = (n) => `(+${n} call${n === 1 ? "" : "s"})`;
   const plainLine = (i, type) => segments(i, type).map((p) => p[1]).join("");
@@ -254,11 +278,26 @@
         if (T.dropped[th] > 0) pushRow(th, ROW.DROPPED, 0);
         rowsOf(T.first[th], T.first[th + 1], 0);
       }
+      addPageRows();
     }
     $("tree-sizer").style.height = `${rowNode.length * rowH}px`;
     selRow = rowOfNode(sel);
     renderRows();
     renderCrumbs();
+  }
+  // a view holding one page of its root's children (or of the top level)
+  function addPageRows() {
+    if (!VIEW || VIEW.shown >= VIEW.siblings || rowNode.length === 0) return;
+    const under = VIEW.root >= 0;
+    if (under && rowType[0] !== ROW.OPEN) return; // the root is collapsed
+    const at = under ? 1 : 0, end = under ? rowNode.length - 1 : rowNode.length;
+    const d = under ? 1 : 0;
+    if (VIEW.from + VIEW.shown < VIEW.siblings) {
+      rowNode.splice(end, 0, 1); rowType.splice(end, 0, ROW.PAGE); rowDepth.splice(end, 0, d);
+    }
+    if (VIEW.from > 0) {
+      rowNode.splice(at, 0, -1); rowType.splice(at, 0, ROW.PAGE); rowDepth.splice(at, 0, d);
+    }
   }
   function rowOfNode(i) {
     if (i < 0) return -1;
@@ -293,6 +332,7 @@
     const div = document.createElement("div");
     div.className = "row";
     div.dataset.row = r;
+    if (type === ROW.PAGE) { div.classList.add("page"); div.dataset.page = i; }
     if (type < ROW.HEADER) {
       div.dataset.node = i;
       div.setAttribute("role", "treeitem");
@@ -324,6 +364,12 @@
   tree.addEventListener("scroll", () => requestAnimationFrame(renderRows));
   window.addEventListener("resize", () => { renderRows(); drawTimeline(); });
   treeRows.addEventListener("click", (ev) => {
+    const page = ev.target.closest(".row.page");
+    if (page) {
+      const step = +page.dataset.page * VIEW.shown;
+      location.href = viewURL(VIEW.root, -1, Math.max(0, VIEW.from + step));
+      return;
+    }
     const div = ev.target.closest(".row");
     if (!div || div.dataset.node === undefined) return;
     const r = +div.dataset.row;
@@ -1010,7 +1056,7 @@
   for (let i = 0; i < N; i++) if (isActivation(i)) nacts++;
   const calls = (n) => `${n.toLocaleString("en")} call${n === 1 ? "" : "s"}`;
   $("summary").textContent = (SERVED ? `${SERVED.nodes.toLocaleString("en")} nodes in the trace, this view holds ${calls(nacts)}` +
-    (VIEW && VIEW.cut ? ` (${VIEW.cut.toLocaleString("en")} top-level calls past its budget not shown)` : "") + " · "
+    (VIEW && VIEW.shown < VIEW.siblings ? ` (calls ${(VIEW.from + 1).toLocaleString("en")}-${(VIEW.from + VIEW.shown).toLocaleString("en")} of ${VIEW.siblings.toLocaleString("en")} ${VIEW.root >= 0 ? "under it" : "at the top"})` : "") + " · "
     : `${calls(nacts)} · `) +
     `${F.name.length} function${F.name.length === 1 ? "" : "s"} · ${threadsWithNodes.length} thread${threadsWithNodes.length === 1 ? "" : "s"}` +
     (OPTIONS.title ? ` · ${OPTIONS.title}` : "");

@@ -68,8 +68,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             root = int(query.get("root", ["-1"])[0])
+            start = max(0, int(query.get("from", ["0"])[0]))
         except ValueError:
-            root = -2
+            root, start = -2, 0
         if not -1 <= root < len(self.server.core):
             self._refuse(404, "no such call in this trace")
             return
@@ -82,7 +83,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if s.in_views:
                 write_page(s.core, self.wfile, title=s.title, sources=s.sources, root=root,
-                           budget=s.budget, served=s.served_options())
+                           start=start, budget=s.budget, served=s.served_options())
             else:
                 write_page(s.core, self.wfile, title=s.title, sources=s.sources)
         except (BrokenPipeError, ConnectionResetError):

@@ -7,10 +7,11 @@
  * within the budget, then the children of the first nodes at depth D (all
  * of a node's children or none) while the budget lasts; a held node whose
  * children are not held is a frontier node, and the page shows how many calls are below it and
- * opens the view of that node when asked. When the top level alone passes
- * the budget, its first `budget` nodes are held (and `cut` says how many
- * were not). Two passes over the subtree, no memory per node beyond the
- * held ones: what the engine holds stays what it was.
+ * opens the view of that node when asked. When the root's children (or,
+ * without a root, the top level) alone pass the budget, the view holds a
+ * page of them: `shown` of the `siblings`, from the `from`-th, each with
+ * what fits below it. Two passes over the subtree, no memory per node
+ * beyond the held ones: what the engine holds stays what it was.
  */
 #ifndef FLOWTRACE_VIEWER_SELECT_H
 #define FLOWTRACE_VIEWER_SELECT_H
@@ -28,12 +29,15 @@ typedef struct {
     size_t npath;         /* length of path */
     int64_t root;         /* the view's node, -1 for every thread */
     size_t total;         /* nodes in the subtree, held or not */
-    size_t cut;           /* top-level nodes not held (past the budget) */
+    size_t siblings;      /* nodes of the window level: the root's children,
+                             or the top level without a root */
+    size_t from, shown;   /* the page of them held: [from, from + shown) */
 } ft_view;
 
-/* Choose the nodes of the view of `root` within `budget` nodes (>= 1).
- * 0, or -1 with an exception (ValueError for a root out of range). */
-int ft_view_select(const ft_tree *t, int64_t root, size_t budget, ft_view *v);
+/* Choose the nodes of the view of `root` within `budget` nodes (>= 2),
+ * the window level's page starting at its `from`-th node. 0, or -1 with
+ * an exception (ValueError for a root out of range). */
+int ft_view_select(const ft_tree *t, int64_t root, size_t from, size_t budget, ft_view *v);
 
 /* The position of node `i` among the held nodes, or -1. */
 int64_t ft_view_position(const ft_view *v, size_t i);

@@ -27,7 +27,8 @@
  * id in the whole tree (as the difference from the previous one) and, for
  * a frontier node (ke bit 10: its children are not held), the activations
  * below it ("n"); "view" says where the part is (its root, the ids and
- * functions of the calls it is in, the subtree's size).
+ * functions of the calls it is in, the subtree's size, and the page of
+ * the root's children it holds: "from", "shown" of "siblings").
  *
  * Every string is escaped so that the document can sit in an HTML
  * <script> element. Memory: one column's text at a time goes through the
@@ -400,8 +401,12 @@ write_view(viewer *v)
     ft_json_put_i64(s, w->root);
     ft_sbuf_puts(s, ",\"total\":");
     ft_json_put_u64(s, w->total);
-    ft_sbuf_puts(s, ",\"cut\":");
-    ft_json_put_u64(s, w->cut);
+    ft_sbuf_puts(s, ",\"siblings\":");
+    ft_json_put_u64(s, w->siblings);
+    ft_sbuf_puts(s, ",\"from\":");
+    ft_json_put_u64(s, w->from);
+    ft_sbuf_puts(s, ",\"shown\":");
+    ft_json_put_u64(s, w->shown);
     ft_sbuf_puts(s, ",\"path\":[");
     for (size_t k = 0; k < w->npath; k++) {
         put_item(v, k, w->path[k]);

@@ -282,13 +282,13 @@ trace_write_perfetto(ft_trace *t, PyObject *args, PyObject *kw)
 static PyObject *
 trace_write_viewer(ft_trace *t, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"file", "binary", "root", "budget", NULL};
+    static char *kwlist[] = {"file", "binary", "root", "budget", "start", NULL};
     PyObject *file;
     int binary = 0;
     long long root = -1;
-    Py_ssize_t budget = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$pLn:write_viewer", kwlist, &file, &binary,
-                                     &root, &budget)) {
+    Py_ssize_t budget = 0, start = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$pLnn:write_viewer", kwlist, &file, &binary,
+                                     &root, &budget, &start)) {
         return NULL;
     }
     const ft_tree *tree = built(t);
@@ -299,7 +299,8 @@ trace_write_viewer(ft_trace *t, PyObject *args, PyObject *kw)
         return ft_write_viewer(tree, file, binary, NULL);
     }
     ft_view view;
-    if (ft_view_select(tree, (int64_t)root, budget > 0 ? (size_t)budget : SIZE_MAX, &view) < 0) {
+    if (ft_view_select(tree, (int64_t)root, start > 0 ? (size_t)start : 0,
+                       budget > 0 ? (size_t)budget : SIZE_MAX, &view) < 0) {
         ft_view_free(&view);
         return NULL;
     }
@@ -526,11 +527,12 @@ static PyMethodDef trace_methods[] = {
      "asyncio task, every string interned."},
     {"write_viewer", (PyCFunction)(void (*)(void))trace_write_viewer,
      METH_VARARGS | METH_KEYWORDS,
-     "write_viewer(file, *, binary=False, root=-1, budget=0) -> list of str\nStream the "
-     "data of the viewer's page (docs/viewer.md): columns of numbers and a string table, "
-     "safe inside an HTML <script>. With budget > 0 (or a root), only the view of node "
-     "root (-1: every thread) down to the deepest level within budget nodes. Returns the "
-     "source files of the functions written."},
+     "write_viewer(file, *, binary=False, root=-1, budget=0, start=0) -> list of str\n"
+     "Stream the data of the viewer's page (docs/viewer.md): columns of numbers and a "
+     "string table, safe inside an HTML <script>. With budget > 0 (or a root), only the "
+     "view of node root (-1: every thread) down to the deepest level within budget nodes, "
+     "its children (or top level) paged from the start-th. Returns the source files of "
+     "the functions written."},
     {"viewer_search", (PyCFunction)(void (*)(void))trace_viewer_search,
      METH_VARARGS | METH_KEYWORDS,
      "viewer_search(text, limit=1000, *, count=True) -> (total, ids)\nThe nodes whose "
