@@ -693,6 +693,11 @@ def test_a_call_with_more_children_than_a_view_holds_is_paged(open_page):
         lines = p.lines()
         assert lines[1] == "  ⋯ 20 earlier calls here (previous page: click)"
         assert lines[-2] == "  ⋯ 10 more calls here (next page: click)"
+        # the same pages from the toolbar, whatever is scrolled into view
+        assert "calls 21-40 of 50" in p.pg.text_content("#crumbs")
+        p.pg.click("#crumbs a:text('next ›')")
+        p.pg.wait_for_selector("body[data-ready='1']")
+        assert "from=40" in p.pg.url and p.lines()[-2] == "  → fib()  → 144 (+464 calls)"
     finally:
         s.shutdown()
         s.server_close()

@@ -610,6 +610,21 @@
         a.textContent = name; a.dataset.view = id;
         nav.append(s, a);
       }
+      if (VIEW.shown < VIEW.siblings) {
+        // the page of the root's children this view holds, and the others
+        const s = document.createElement("span");
+        s.className = "sep"; s.textContent = "|";
+        const span = document.createElement("span");
+        span.textContent = `calls ${(VIEW.from + 1).toLocaleString("en")}-${(VIEW.from + VIEW.shown).toLocaleString("en")} of ${VIEW.siblings.toLocaleString("en")} `;
+        nav.append(s, span);
+        for (const [label, dir, ok] of [["‹ previous", -1, VIEW.from > 0], ["next ›", 1, VIEW.from + VIEW.shown < VIEW.siblings]]) {
+          if (!ok) continue;
+          const a = document.createElement("a");
+          a.textContent = label + " ";
+          a.dataset.page = dir;
+          nav.appendChild(a);
+        }
+      }
       if (focus < 0) return;
       const s = document.createElement("span");
       s.className = "sep"; s.textContent = "|";
@@ -632,6 +647,8 @@
     }
   }
   $("crumbs").addEventListener("click", (ev) => {
+    const pg = ev.target.closest("a[data-page]");
+    if (pg) { location.href = viewURL(VIEW.root, -1, Math.max(0, VIEW.from + +pg.dataset.page * VIEW.shown)); return; }
     const v = ev.target.closest("a[data-view]");
     if (v) { location.href = viewURL(+v.dataset.view, -1); return; }
     const a = ev.target.closest("a[data-focus]");
