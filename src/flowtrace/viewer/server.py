@@ -129,6 +129,8 @@ class ViewerServer(ThreadingHTTPServer):
         self.in_views = len(core) > page_limit
         self.budget = budget
         self._stats: list[list[Any]] | None = None
+        if self.in_views:
+            self.served_options()  # the whole trace's stats, before the first page asks
         self.title = title
         self.sources = sources
         self.log = log
