@@ -211,6 +211,9 @@ def test_threads_generators_exceptions_render_the_text_tree(open_page, tmp_path)
     p = open_page(page_of(trace, tmp_path))
     assert p.lines() == text.splitlines()
     assert "── thread helper ──" in p.lines()
+    # calls counted as flowtrace run counts them, resumptions apart
+    calls = sum(e.kind == "call" for e in trace)
+    assert p.pg.text_content("#summary").startswith(f"{calls} calls · 1 resumption · ")
 
 
 def test_collapse_and_expand(open_page, tmp_path):

@@ -1069,12 +1069,17 @@
   dark.addEventListener("change", drawTimeline);
 
   // ---- start -----------------------------------------------------------
-  let nacts = 0;
-  for (let i = 0; i < N; i++) if (isActivation(i)) nacts++;
+  // calls as `flowtrace run` counts them (a generator's resumptions apart)
+  let nacts = 0, nresumes = 0;
+  for (let i = 0; i < N; i++) {
+    if (kind(i) === KIND.CALL) nacts++;
+    else if (isActivation(i)) nresumes++;
+  }
   const calls = (n) => `${n.toLocaleString("en")} call${n === 1 ? "" : "s"}`;
   $("summary").textContent = (SERVED ? `${SERVED.nodes.toLocaleString("en")} nodes in the trace, this view holds ${calls(nacts)}` +
     (VIEW && VIEW.shown < VIEW.siblings ? ` (calls ${(VIEW.from + 1).toLocaleString("en")}-${(VIEW.from + VIEW.shown).toLocaleString("en")} of ${VIEW.siblings.toLocaleString("en")} ${VIEW.root >= 0 ? "under it" : "at the top"})` : "") + " · "
     : `${calls(nacts)} · `) +
+    (nresumes ? `${nresumes.toLocaleString("en")} resumption${nresumes === 1 ? "" : "s"} · ` : "") +
     `${F.name.length} function${F.name.length === 1 ? "" : "s"} · ${threadsWithNodes.length} thread${threadsWithNodes.length === 1 ? "" : "s"}` +
     (OPTIONS.title ? ` · ${OPTIONS.title}` : "");
   $("clock-note").textContent = realClock

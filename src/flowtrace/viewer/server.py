@@ -129,8 +129,6 @@ class ViewerServer(ThreadingHTTPServer):
         self.in_views = len(core) > page_limit
         self.budget = budget
         self._stats: list[list[Any]] | None = None
-        if self.in_views:
-            self.served_options()  # the whole trace's stats, before the first page asks
         self.title = title
         self.sources = sources
         self.log = log
@@ -138,6 +136,8 @@ class ViewerServer(ThreadingHTTPServer):
         self.port = self.server_address[1]
         self.hosts = {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}
         self.url = f"http://127.0.0.1:{self.port}/?token={self.token}"
+        if self.in_views:
+            self.served_options()  # the whole trace's stats, before the first page asks
 
     def served_options(self) -> dict[str, Any]:
         """What a view's page needs from the whole trace."""
