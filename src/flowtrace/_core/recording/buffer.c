@@ -54,6 +54,7 @@ chunk_new(ft_chunkpool *pool, size_t cap)
     c->used = 0;
     c->cap = cap;
     c->vfirst = 0;
+    c->afirst = 0;
     return c;
 }
 
@@ -149,6 +150,7 @@ ft_threadbuf_from_records(const void *recs, size_t n)
     c->used = n;
     c->cap = cap;
     c->vfirst = 0;
+    c->afirst = 0;
     if (recs != NULL) {
         memcpy(c->recs, recs, n * sizeof(ft_record));
     }
@@ -173,6 +175,8 @@ ft_threadbuf_free_list(ft_threadbuf *tb, ft_chunkpool *pool)
             Py_XDECREF(v);
         }
         ft_buf_free(tb->values);
+        ft_buf_free(tb->arena);
+        ft_buf_free(tb->adedup);
         for (uint32_t i = 0; i < tb->nclasses; i++) {
             Py_DECREF(tb->classes[i]);
         }
@@ -203,6 +207,15 @@ recycle_head(ft_threadbuf *tb)
     }
     tb->nvalues -= n;
     tb->vbase = keep_from;
+    if (tb->head->afirst > tb->abase) { /* the arena's older units too */
+        size_t drop = (size_t)(tb->head->afirst - tb->abase) * 4;
+        if (drop > tb->alen) {
+            drop = tb->alen;
+        }
+        memmove(tb->arena, tb->arena + drop, tb->alen - drop);
+        tb->alen -= drop;
+        tb->abase += drop / 4;
+    }
     if (tb->exc_payload && ft_threadbuf_value(tb, tb->exc_payload) == NULL) {
         tb->exc_payload = 0; /* its text is gone: not to be shared any more */
     }
@@ -264,6 +277,11 @@ ft_threadbuf_grow(ft_threadbuf *tb)
     /* the record being appended may name the value stored just before:
      * it belongs to this chunk too */
     c->vfirst = (tb->vbase + (tb->nvalues ? tb->nvalues - 1 : 0)) & FT_VALUE_INDEX_MASK;
+    /* likewise the arena entry handed out last (an equal entry is shared
+     * only from the tail chunk's afirst on, so it is not older than that) */
+    uint64_t aend = tb->abase + tb->alen / 4;
+    uint64_t a = tb->alast < aend ? tb->alast : aend;
+    c->afirst = a > tb->tail->afirst ? a : tb->tail->afirst;
     tb->tail->next = c;
     tb->tail = c;
     tb->pos = c->recs;
@@ -302,13 +320,18 @@ move_here(retired *r, void *p, size_t n)
     return q;
 }
 
-/* ft_threadbuf_finish_all for one buffer: retires at most 3 blocks. */
+/* ft_threadbuf_finish_all for one buffer: retires at most 5 blocks. */
 static ft_threadbuf *
 finish_one(ft_threadbuf *tb, retired *r)
 {
     tb->last_code = NULL;
     Py_CLEAR(tb->texts); /* sharing is for recording: the texts stay
                             referenced by the value store */
+    if (tb->adedup != NULL) { /* likewise the arena's sharing */
+        retire(r, tb->adedup);
+        tb->adedup = NULL;
+        tb->adedup_mask = tb->adedup_n = 0;
+    }
     /* the copy leaves the verdict cache out */
     ft_threadbuf *moved = move_here(r, tb, sizeof(ft_threadbuf));
     if (moved != NULL) {
@@ -340,6 +363,13 @@ finish_one(ft_threadbuf *tb, retired *r)
         }
     }
     tb->pos = tb->end = t->recs + t->used;
+    if (tb->arena != NULL && tb->acap > tb->alen) {
+        uint8_t *na = move_here(r, tb->arena, tb->alen);
+        if (na != NULL) {
+            tb->arena = na;
+            tb->acap = tb->alen;
+        }
+    }
     if (tb->nvalues == 0) {
         if (tb->values != NULL) {
             retire(r, tb->values);
@@ -369,9 +399,9 @@ ft_threadbuf_finish_all(ft_threadbuf *list, size_t n)
      * block this thread frees is what its next malloc of that size returns
      * (glibc's per-thread cache), which would put the copies back into
      * the recording threads' arenas. */
-    retired r = {ft_buf_malloc((3 * n + 1) * sizeof(void *)), 0, 0};
+    retired r = {ft_buf_malloc((5 * n + 1) * sizeof(void *)), 0, 0};
     if (r.p != NULL) {
-        r.cap = 3 * n + 1; /* finish_one retires at most 3 blocks */
+        r.cap = 5 * n + 1; /* finish_one retires at most 5 blocks */
     }
     ft_threadbuf *rev = NULL;
     while (list != NULL) {
@@ -399,6 +429,10 @@ ft_threadbuf_nbytes(const ft_threadbuf *tb)
         n += c->cap == FT_CHUNK_BIG_RECORDS ? FT_CHUNK_BYTES : ft_chunk_bytes(c->cap);
     }
     n += (size_t)tb->cap_values * sizeof(PyObject *);
+    n += tb->acap;
+    if (tb->adedup != NULL) {
+        n += ((size_t)tb->adedup_mask + 1) * sizeof(uint32_t);
+    }
     if (tb->class_slots != NULL) {
         size_t size = (size_t)tb->class_mask + 1;
         n += size * sizeof(uint32_t) + (size / 2) * sizeof(PyObject *);
@@ -483,4 +517,125 @@ ft_threadbuf_store(ft_threadbuf *tb, PyObject *owned)
     }
     tb->values[tb->nvalues++] = owned;
     return FT_VAL_FIRST_INDEX + ((tb->vbase + tb->nvalues - 1) & FT_VALUE_INDEX_MASK);
+}
+
+/* The arena's sharing table: 256 slots growing to FT_ADEDUP_MAX, emptied
+ * when that is half full (it only stops sharing with older entries). */
+#define FT_ADEDUP_MIN 256u
+#define FT_ADEDUP_MAX 65536u
+
+static uint32_t
+arena_hash(const uint8_t *p, size_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ p[i]) * 16777619u;
+    }
+    return h;
+}
+
+/* Insert unit + 1 at its place by the hash `h` (room is known). */
+static void
+adedup_insert(ft_threadbuf *tb, uint32_t h, uint32_t slot_value)
+{
+    uint32_t i = h & tb->adedup_mask;
+    while (tb->adedup[i] != 0) {
+        i = (i + 1) & tb->adedup_mask;
+    }
+    tb->adedup[i] = slot_value;
+    tb->adedup_n++;
+}
+
+/* Make room for one more slot: 0, or -1 (no sharing then). */
+static int
+adedup_room(ft_threadbuf *tb)
+{
+    uint32_t size = tb->adedup ? tb->adedup_mask + 1 : 0;
+    if (tb->adedup != NULL && (tb->adedup_n + 1) * 2 <= size) {
+        return 0;
+    }
+    if (size >= FT_ADEDUP_MAX) {
+        memset(tb->adedup, 0, (size_t)size * sizeof(uint32_t));
+        tb->adedup_n = 0;
+        return 0;
+    }
+    uint32_t nsize = size ? size * 2 : FT_ADEDUP_MIN;
+    uint32_t *old = tb->adedup, omask = tb->adedup_mask;
+    uint32_t *slots = ft_buf_calloc(nsize, sizeof(uint32_t));
+    if (slots == NULL) {
+        return -1;
+    }
+    tb->adedup = slots;
+    tb->adedup_mask = nsize - 1;
+    tb->adedup_n = 0;
+    for (uint32_t i = 0; old != NULL && i <= omask; i++) {
+        if (old[i] == 0) {
+            continue;
+        }
+        size_t avail;
+        const uint8_t *e = ft_threadbuf_arena_at(tb, FT_VAL_ARENA_BASE + old[i] - 1, &avail);
+        if (e != NULL) { /* rehashed by content: the length is in its header */
+            uint32_t hdr;
+            memcpy(&hdr, e, 4);
+            size_t n = 4 + (((size_t)(hdr >> 8) + 3) & ~(size_t)3);
+            if (n <= avail) {
+                adedup_insert(tb, arena_hash(e, n), old[i]);
+            }
+        }
+    }
+    ft_buf_free(old);
+    return 0;
+}
+
+uint32_t
+ft_threadbuf_arena_put(ft_threadbuf *tb, const uint8_t *entry, size_t n)
+{
+    uint32_t h = arena_hash(entry, n);
+    /* an equal entry at or after the floor: shared. In ring mode the
+     * floor is the tail chunk's afirst, so that what a record names is
+     * released only with its chunk. */
+    uint64_t floor = tb->afloor;
+    if (tb->ring_records && tb->tail != NULL && tb->tail->afirst > floor) {
+        floor = tb->tail->afirst;
+    }
+    if (tb->adedup != NULL) {
+        for (uint32_t i = h & tb->adedup_mask; tb->adedup[i] != 0; i = (i + 1) & tb->adedup_mask) {
+            uint32_t payload = FT_VAL_ARENA_BASE + tb->adedup[i] - 1;
+            size_t avail;
+            const uint8_t *e = ft_threadbuf_arena_at(tb, payload, &avail);
+            if (e != NULL && avail >= n && memcmp(e, entry, n) == 0) {
+                uint64_t unit = tb->abase + (uint64_t)(e - tb->arena) / 4;
+                if (unit >= floor) {
+                    tb->alast = unit;
+                    return payload;
+                }
+            }
+        }
+    }
+    /* appended; the arena's units count modulo 2^29: in a growing trace
+     * it holds at most that many (2 GiB), more stay objects */
+    if (!tb->ring_records && (tb->alen + n) / 4 > FT_ARENA_UNIT_MASK) {
+        return FT_VAL_ABSENT;
+    }
+    if (tb->alen + n > tb->acap) {
+        size_t ncap = tb->acap ? tb->acap * 2 : 1024;
+        while (ncap < tb->alen + n) {
+            ncap *= 2;
+        }
+        uint8_t *na = ft_buf_realloc(tb->arena, ncap);
+        if (na == NULL) {
+            return FT_VAL_ABSENT;
+        }
+        tb->arena = na;
+        tb->acap = ncap;
+    }
+    uint64_t unit = tb->abase + tb->alen / 4;
+    memcpy(tb->arena + tb->alen, entry, n);
+    tb->alen += n;
+    tb->alast = unit;
+    uint32_t u = (uint32_t)(unit & FT_ARENA_UNIT_MASK);
+    if (adedup_room(tb) == 0) {
+        adedup_insert(tb, h, u + 1);
+    }
+    return FT_VAL_ARENA_BASE + u;
 }

@@ -51,6 +51,8 @@ typedef struct ft_chunk {
                               a big mmap'd chunk, else malloc'd) */
     uint32_t vfirst;       /* value-store index of the first value stored
                               while this chunk was the tail */
+    uint64_t afirst;       /* arena unit (absolute) of the oldest arena
+                              entry a record of this chunk may name */
     ft_record recs[];      /* `cap` records */
 } ft_chunk;
 
@@ -109,6 +111,23 @@ typedef struct ft_threadbuf {
     PyObject *texts;       /* owned dict or NULL: str -> the same str, the
                               texts this thread stored, so that an equal
                               one shares it (values.c; a bounded cache) */
+    uint8_t *arena;        /* owned (malloc) or NULL: values kept by value,
+                              entries of whole 4-byte units (values.c
+                              encodes and decodes them), payload
+                              FT_VAL_ARENA_BASE + unit modulo 2^29 */
+    size_t alen;           /* bytes used of `arena` (a multiple of 4) */
+    size_t acap;           /* bytes allocated for `arena` */
+    uint64_t abase;        /* absolute unit of arena[0]: units of recycled
+                              chunks are released (ring mode) */
+    uint64_t afloor;       /* an equal entry below this unit is not shared
+                              (a snapshot's mark: the copy starts there) */
+    uint64_t alast;        /* unit of the last arena payload handed out */
+    uint32_t *adedup;      /* owned or NULL (recording only): open
+                              addressing, unit + 1 of arena entries (0:
+                              empty) by content hash, so that an equal
+                              entry is shared (a bounded cache) */
+    uint32_t adedup_mask;  /* size - 1 of adedup */
+    uint32_t adedup_n;     /* used slots of adedup */
     uint32_t class_mask;   /* size - 1 of class_slots (0: none yet) */
     uint32_t *class_slots; /* owned: open addressing, index + 1 of a class
                               in `classes` (0: empty), by address */
@@ -214,6 +233,27 @@ ft_threadbuf_value(const ft_threadbuf *tb, uint32_t payload)
 {
     uint32_t off = (payload - FT_VAL_FIRST_INDEX - tb->vbase) & FT_VALUE_INDEX_MASK;
     return off < tb->nvalues ? tb->values[off] : NULL;
+}
+
+/* Arena entries of more bytes than this stay objects. */
+#define FT_ARENA_ENTRY_MAX 256
+/* Append (or share an equal) arena entry of `n` bytes (a multiple of 4,
+ * at most FT_ARENA_ENTRY_MAX): its payload, or FT_VAL_ABSENT when it cannot
+ * be kept so (no memory, the arena's 2 GiB are used): keep it otherwise. */
+uint32_t ft_threadbuf_arena_put(ft_threadbuf *tb, const uint8_t *entry, size_t n);
+
+/* The bytes of an arena payload (borrowed) and how many bytes of the arena
+ * follow it (*avail), or NULL when it was released (ring mode) or is not
+ * in this buffer's arena. */
+static inline const uint8_t *
+ft_threadbuf_arena_at(const ft_threadbuf *tb, uint32_t payload, size_t *avail)
+{
+    uint32_t off = ((payload - FT_VAL_ARENA_BASE) - (uint32_t)tb->abase) & FT_ARENA_UNIT_MASK;
+    if ((size_t)off * 4 >= tb->alen) {
+        return NULL;
+    }
+    *avail = tb->alen - (size_t)off * 4;
+    return tb->arena + (size_t)off * 4;
 }
 
 static inline int
