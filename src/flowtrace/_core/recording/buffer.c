@@ -207,8 +207,9 @@ recycle_head(ft_threadbuf *tb)
     }
     tb->nvalues -= n;
     tb->vbase = keep_from;
-    if (tb->head->afirst > tb->abase) { /* the arena's older units too */
-        size_t drop = (size_t)(tb->head->afirst - tb->abase) * 4;
+    uint64_t afirst = ft_chunk_afirst(tb, tb->head);
+    if (afirst > tb->abase) { /* the arena's older units too */
+        size_t drop = (size_t)(afirst - tb->abase) * 4;
         if (drop > tb->alen) {
             drop = tb->alen;
         }
@@ -281,7 +282,8 @@ ft_threadbuf_grow(ft_threadbuf *tb)
      * only from the tail chunk's afirst on, so it is not older than that) */
     uint64_t aend = tb->abase + tb->alen / 4;
     uint64_t a = tb->alast < aend ? tb->alast : aend;
-    c->afirst = a > tb->tail->afirst ? a : tb->tail->afirst;
+    uint64_t tail_first = ft_chunk_afirst(tb, tb->tail);
+    c->afirst = (uint32_t)(a > tail_first ? a : tail_first);
     tb->tail->next = c;
     tb->tail = c;
     tb->pos = c->recs;
@@ -595,8 +597,8 @@ ft_threadbuf_arena_put(ft_threadbuf *tb, const uint8_t *entry, size_t n)
      * floor is the tail chunk's afirst, so that what a record names is
      * released only with its chunk. */
     uint64_t floor = tb->afloor;
-    if (tb->ring_records && tb->tail != NULL && tb->tail->afirst > floor) {
-        floor = tb->tail->afirst;
+    if (tb->ring_records && tb->tail != NULL && ft_chunk_afirst(tb, tb->tail) > floor) {
+        floor = ft_chunk_afirst(tb, tb->tail);
     }
     if (tb->adedup != NULL) {
         for (uint32_t i = h & tb->adedup_mask; tb->adedup[i] != 0; i = (i + 1) & tb->adedup_mask) {

@@ -51,8 +51,10 @@ typedef struct ft_chunk {
                               a big mmap'd chunk, else malloc'd) */
     uint32_t vfirst;       /* value-store index of the first value stored
                               while this chunk was the tail */
-    uint64_t afirst;       /* arena unit (absolute) of the oldest arena
-                              entry a record of this chunk may name */
+    uint32_t afirst;       /* arena unit of the oldest arena entry a
+                              record of this chunk may name, low 32 bits
+                              (ft_chunk_afirst; kept in the header's
+                              padding: the chunks' geometry is unchanged) */
     ft_record recs[];      /* `cap` records */
 } ft_chunk;
 
@@ -234,6 +236,9 @@ ft_threadbuf_value(const ft_threadbuf *tb, uint32_t payload)
     uint32_t off = (payload - FT_VAL_FIRST_INDEX - tb->vbase) & FT_VALUE_INDEX_MASK;
     return off < tb->nvalues ? tb->values[off] : NULL;
 }
+
+/* A chunk's afirst as an absolute unit: never below the arena's base. */
+#define ft_chunk_afirst(tb, c) ((tb)->abase + (uint32_t)((c)->afirst - (uint32_t)(tb)->abase))
 
 /* Arena entries of more bytes than this stay objects. */
 #define FT_ARENA_ENTRY_MAX 256
