@@ -433,7 +433,7 @@ ft_threadbuf_nbytes(const ft_threadbuf *tb)
     n += (size_t)tb->cap_values * sizeof(PyObject *);
     n += tb->acap;
     if (tb->adedup != NULL) {
-        n += ((size_t)tb->adedup_mask + 1) * sizeof(uint32_t);
+        n += ((size_t)tb->adedup_mask + 1) * sizeof(uint64_t);
     }
     if (tb->class_slots != NULL) {
         size_t size = (size_t)tb->class_mask + 1;
@@ -526,17 +526,7 @@ ft_threadbuf_store(ft_threadbuf *tb, PyObject *owned)
 #define FT_ADEDUP_MIN 256u
 #define FT_ADEDUP_MAX 65536u
 
-static uint32_t
-arena_hash(const uint8_t *p, size_t n)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ p[i]) * 16777619u;
-    }
-    return h;
-}
-
-/* Insert unit + 1 at its place by the hash `h` (room is known). */
+/* Insert unit + 1 with its hash `h` at its place (room is known). */
 static void
 adedup_insert(ft_threadbuf *tb, uint32_t h, uint32_t slot_value)
 {
@@ -544,7 +534,7 @@ adedup_insert(ft_threadbuf *tb, uint32_t h, uint32_t slot_value)
     while (tb->adedup[i] != 0) {
         i = (i + 1) & tb->adedup_mask;
     }
-    tb->adedup[i] = slot_value;
+    tb->adedup[i] = (uint64_t)h << 32 | slot_value;
     tb->adedup_n++;
 }
 
@@ -557,13 +547,14 @@ adedup_room(ft_threadbuf *tb)
         return 0;
     }
     if (size >= FT_ADEDUP_MAX) {
-        memset(tb->adedup, 0, (size_t)size * sizeof(uint32_t));
+        memset(tb->adedup, 0, (size_t)size * sizeof(uint64_t));
         tb->adedup_n = 0;
         return 0;
     }
     uint32_t nsize = size ? size * 2 : FT_ADEDUP_MIN;
-    uint32_t *old = tb->adedup, omask = tb->adedup_mask;
-    uint32_t *slots = ft_buf_calloc(nsize, sizeof(uint32_t));
+    uint64_t *old = tb->adedup;
+    uint32_t omask = tb->adedup_mask;
+    uint64_t *slots = ft_buf_calloc(nsize, sizeof(uint64_t));
     if (slots == NULL) {
         return -1;
     }
@@ -571,68 +562,51 @@ adedup_room(ft_threadbuf *tb)
     tb->adedup_mask = nsize - 1;
     tb->adedup_n = 0;
     for (uint32_t i = 0; old != NULL && i <= omask; i++) {
-        if (old[i] == 0) {
-            continue;
-        }
-        size_t avail;
-        const uint8_t *e = ft_threadbuf_arena_at(tb, FT_VAL_ARENA_BASE + old[i] - 1, &avail);
-        if (e != NULL) { /* rehashed by content: the length is in its header */
-            uint32_t hdr;
-            memcpy(&hdr, e, 4);
-            size_t n = 4 + (((size_t)(hdr >> 8) + 3) & ~(size_t)3);
-            if (n <= avail) {
-                adedup_insert(tb, arena_hash(e, n), old[i]);
-            }
+        if ((uint32_t)old[i] != 0) { /* by the hash kept with it */
+            adedup_insert(tb, (uint32_t)(old[i] >> 32), (uint32_t)old[i]);
         }
     }
     ft_buf_free(old);
     return 0;
 }
 
-uint32_t
-ft_threadbuf_arena_put(ft_threadbuf *tb, const uint8_t *entry, size_t n)
+int
+ft_threadbuf_arena_grow(ft_threadbuf *tb)
 {
-    uint32_t h = arena_hash(entry, n);
-    /* an equal entry at or after the floor: shared. In ring mode the
-     * floor is the tail chunk's afirst, so that what a record names is
-     * released only with its chunk. */
+    size_t ncap = tb->acap ? tb->acap * 2 : 1024;
+    while (ncap - tb->alen < FT_ARENA_ENTRY_MAX) {
+        ncap *= 2;
+    }
+    uint8_t *na = ft_buf_realloc(tb->arena, ncap);
+    if (na == NULL) {
+        return -1;
+    }
+    tb->arena = na;
+    tb->acap = ncap;
+    return 0;
+}
+
+uint64_t
+ft_threadbuf_arena_floor(const ft_threadbuf *tb)
+{
+    /* in ring mode, the tail chunk's afirst: what a record names is
+     * released only with its chunk */
     uint64_t floor = tb->afloor;
     if (tb->ring_records && tb->tail != NULL && ft_chunk_afirst(tb, tb->tail) > floor) {
         floor = ft_chunk_afirst(tb, tb->tail);
     }
-    if (tb->adedup != NULL) {
-        for (uint32_t i = h & tb->adedup_mask; tb->adedup[i] != 0; i = (i + 1) & tb->adedup_mask) {
-            uint32_t payload = FT_VAL_ARENA_BASE + tb->adedup[i] - 1;
-            size_t avail;
-            const uint8_t *e = ft_threadbuf_arena_at(tb, payload, &avail);
-            if (e != NULL && avail >= n && memcmp(e, entry, n) == 0) {
-                uint64_t unit = tb->abase + (uint64_t)(e - tb->arena) / 4;
-                if (unit >= floor) {
-                    tb->alast = unit;
-                    return payload;
-                }
-            }
-        }
-    }
-    /* appended; the arena's units count modulo 2^29: in a growing trace
-     * it holds at most that many (2 GiB), more stay objects */
+    return floor;
+}
+
+uint32_t
+ft_threadbuf_arena_keep(ft_threadbuf *tb, size_t n, uint32_t h)
+{
+    /* the arena's units count modulo 2^29: in a growing trace it holds
+     * at most that many (2 GiB), more stay objects */
     if (!tb->ring_records && (tb->alen + n) / 4 > FT_ARENA_UNIT_MASK) {
         return FT_VAL_ABSENT;
     }
-    if (tb->alen + n > tb->acap) {
-        size_t ncap = tb->acap ? tb->acap * 2 : 1024;
-        while (ncap < tb->alen + n) {
-            ncap *= 2;
-        }
-        uint8_t *na = ft_buf_realloc(tb->arena, ncap);
-        if (na == NULL) {
-            return FT_VAL_ABSENT;
-        }
-        tb->arena = na;
-        tb->acap = ncap;
-    }
     uint64_t unit = tb->abase + tb->alen / 4;
-    memcpy(tb->arena + tb->alen, entry, n);
     tb->alen += n;
     tb->alast = unit;
     uint32_t u = (uint32_t)(unit & FT_ARENA_UNIT_MASK);

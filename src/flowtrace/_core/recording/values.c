@@ -519,7 +519,9 @@ enum {
     A_FALSE = 11,
 };
 
-static size_t
+/* The entry's header (tag, data length) and its padding, so that equal
+ * values are equal bytes: its size, or 0 when it exceeds `cap`. */
+static FT_ALWAYS_INLINE size_t
 arena_header(uint8_t *out, size_t cap, unsigned tag, size_t len)
 {
     size_t n = 4 + ((len + 3) & ~(size_t)3);
@@ -527,78 +529,112 @@ arena_header(uint8_t *out, size_t cap, unsigned tag, size_t len)
         return 0;
     }
     uint32_t hdr = (uint32_t)tag | (uint32_t)len << 8;
-    memset(out + n - 4, 0, 4); /* the padding, so equal values are equal bytes */
+    memset(out + n - 4, 0, 4);
     memcpy(out, &hdr, 4);
     return n;
 }
 
-/* Encode `v` into out[0..cap): its size, or 0 when it cannot be kept so. */
-static size_t
-arena_encode(uint8_t *out, size_t cap, PyObject *v, int depth)
+/* An 8-byte datum after its header (floats and ints: their own code, as
+ * they are the most frequent and the smallest), mixed into *h. */
+static FT_ALWAYS_INLINE size_t
+arena_put8(uint8_t *out, size_t cap, unsigned tag, uint64_t data, uint64_t *h)
 {
-    size_t n;
-    if (v == Py_None || v == Py_True || v == Py_False) {
-        return depth ? arena_header(out, cap, v == Py_None ? A_NONE : v == Py_True ? A_TRUE : A_FALSE, 0) : 0;
+    if (cap < 12) {
+        return 0;
     }
-    if (PyFloat_CheckExact(v)) {
+    uint32_t hdr = (uint32_t)tag | 8u << 8;
+    memcpy(out, &hdr, 4);
+    memcpy(out + 4, &data, 8);
+    *h = FT_ARENA_MIX(FT_ARENA_MIX(*h, hdr), data);
+    return 12;
+}
+
+/* Encode the scalar `v` (a tuple's item when `item`: None and bools too)
+ * into out[0..cap), its bytes mixed into *h: its size, or 0 when it cannot
+ * be kept so. */
+static FT_ALWAYS_INLINE size_t
+arena_scalar(uint8_t *out, size_t cap, PyObject *v, int item, uint64_t *h)
+{
+    PyTypeObject *t = Py_TYPE(v);
+    size_t n = 0;
+    if (t == &PyLong_Type) {
+        int64_t y;
+        if (PyUnstable_Long_IsCompact((PyLongObject *)v)) {
+            y = (int64_t)PyUnstable_Long_CompactValue((PyLongObject *)v);
+        }
+        else {
+            int overflow = 0;
+            long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+            if (overflow || (x == -1 && PyErr_Occurred())) {
+                PyErr_Clear();
+                return 0;
+            }
+            y = (int64_t)x;
+        }
+        return arena_put8(out, cap, A_INT, (uint64_t)y, h);
+    }
+    if (t == &PyFloat_Type) {
         double d = PyFloat_AS_DOUBLE(v);
-        if ((n = arena_header(out, cap, A_FLOAT, 8)) != 0) {
-            memcpy(out + 4, &d, 8);
-        }
-        return n;
+        uint64_t bits;
+        memcpy(&bits, &d, 8);
+        return arena_put8(out, cap, A_FLOAT, bits, h);
     }
-    if (PyLong_CheckExact(v)) {
-        int overflow = 0;
-        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
-        if (overflow || (x == -1 && PyErr_Occurred())) {
-            PyErr_Clear();
-            return 0;
-        }
-        if ((n = arena_header(out, cap, A_INT, 8)) != 0) {
-            int64_t y = (int64_t)x;
-            memcpy(out + 4, &y, 8);
-        }
-        return n;
-    }
-    if (PyComplex_CheckExact(v)) {
-        Py_complex c = ((PyComplexObject *)v)->cval;
-        if ((n = arena_header(out, cap, A_COMPLEX, 16)) != 0) {
-            memcpy(out + 4, &c.real, 8);
-            memcpy(out + 12, &c.imag, 8);
-        }
-        return n;
-    }
-    if (PyUnicode_CheckExact(v)) {
+    if (t == &PyUnicode_Type) {
         int kind = PyUnicode_KIND(v);
         size_t len = (size_t)PyUnicode_GET_LENGTH(v) * (size_t)kind;
         if (len > cap || (n = arena_header(out, cap, kind == 1 ? A_STR1 : kind == 2 ? A_STR2 : A_STR4, len)) == 0) {
             return 0;
         }
         memcpy(out + 4, PyUnicode_DATA(v), len);
-        return n;
     }
-    if (PyBytes_CheckExact(v)) {
+    else if (item && (v == Py_None || v == Py_True || v == Py_False)) {
+        n = arena_header(out, cap, v == Py_None ? A_NONE : v == Py_True ? A_TRUE : A_FALSE, 0);
+    }
+    else if (t == &PyComplex_Type) {
+        Py_complex c = ((PyComplexObject *)v)->cval;
+        if ((n = arena_header(out, cap, A_COMPLEX, 16)) != 0) {
+            memcpy(out + 4, &c.real, 8);
+            memcpy(out + 12, &c.imag, 8);
+        }
+    }
+    else if (t == &PyBytes_Type) {
         size_t len = (size_t)PyBytes_GET_SIZE(v);
         if (len > cap || (n = arena_header(out, cap, A_BYTES, len)) == 0) {
             return 0;
         }
         memcpy(out + 4, PyBytes_AS_STRING(v), len);
-        return n;
     }
-    if (depth == 0 && PyTuple_CheckExact(v)) { /* of scalars (is_frozen_tuple) */
-        size_t at = 4;
-        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(v); i++) {
-            size_t k = arena_encode(out + at, cap - at, PyTuple_GET_ITEM(v, i), 1);
-            if (k == 0) {
-                return 0;
-            }
-            at += k;
+    if (n != 0) {
+        *h = ft_arena_hash(*h, out, n);
+    }
+    return n;
+}
+
+/* Encode `v` (a scalar, or a tuple of at most FT_CONTAINER_ITEMS scalars)
+ * into out[0..cap), and its hash into *h: its size, or 0 when it cannot
+ * be kept so. */
+static size_t
+arena_encode(uint8_t *out, size_t cap, PyObject *v, uint64_t *h)
+{
+    if (!PyTuple_CheckExact(v)) {
+        return arena_scalar(out, cap, v, 0, h);
+    }
+    Py_ssize_t k = PyTuple_GET_SIZE(v);
+    if (k > FT_CONTAINER_ITEMS) {
+        return 0;
+    }
+    *h = FT_ARENA_MIX(*h, A_TUPLE | (uint64_t)k << 8); /* the items' count: the length is theirs */
+    size_t at = 4;
+    for (Py_ssize_t i = 0; i < k; i++) {
+        size_t n = arena_scalar(out + at, cap - at, PyTuple_GET_ITEM(v, i), 1, h);
+        if (n == 0) {
+            return 0;
         }
-        uint32_t hdr = (uint32_t)A_TUPLE | (uint32_t)(at - 4) << 8;
-        memcpy(out, &hdr, 4);
-        return at;
+        at += n;
     }
-    return 0;
+    uint32_t hdr = (uint32_t)A_TUPLE | (uint32_t)(at - 4) << 8;
+    memcpy(out, &hdr, 4);
+    return at;
 }
 
 /* The object an arena entry stands for (new reference), reading at most
@@ -707,13 +743,16 @@ arena_text(const ft_threadbuf *tb, uint32_t payload)
 
 /* `v` (exact float, int, complex, str, bytes, or a small tuple of
  * scalars) kept in the arena: its payload, or FT_VAL_ABSENT when it does
- * not fit (kept as an object then). */
-static uint32_t
+ * not fit (kept as an object then). Not inlined: ft_capture_slow's other
+ * paths (a user class's instance) would pay for its registers. */
+static FT_NOINLINE uint32_t
 arena_capture(ft_threadbuf *tb, PyObject *v)
 {
-    uint8_t buf[FT_ARENA_ENTRY_MAX];
-    size_t n = arena_encode(buf, sizeof(buf), v, 0);
-    return n ? ft_threadbuf_arena_put(tb, buf, n) : FT_VAL_ABSENT;
+    /* encoded in place at the arena's end: kept there, or shared */
+    uint8_t *out = ft_threadbuf_arena_tail(tb);
+    uint64_t h = 0;
+    size_t n = out ? arena_encode(out, FT_ARENA_ENTRY_MAX, v, &h) : 0;
+    return n ? ft_threadbuf_arena_commit(tb, n, h) : FT_VAL_ABSENT;
 }
 
 /* Ints of more bits than this (about 600 digits, under the lowest limit
@@ -746,9 +785,15 @@ ft_capture_slow(ft_threadbuf *tb, PyObject *v)
         return store_tagged(tb, r, FT_TAG_TEXT);
     }
     if (PyLong_CheckExact(v) || PyFloat_CheckExact(v) || PyComplex_CheckExact(v) ||
-        PyUnicode_CheckExact(v) || PyBytes_CheckExact(v) || is_frozen_tuple(v)) {
+        PyUnicode_CheckExact(v) || PyBytes_CheckExact(v) || PyTuple_CheckExact(v)) {
+        /* a tuple is tried first: encoding it checks its items too */
         uint32_t p = arena_capture(tb, v);
-        return p != FT_VAL_ABSENT ? p : store_tagged(tb, Py_NewRef(v), FT_TAG_RAW);
+        if (p != FT_VAL_ABSENT) {
+            return p;
+        }
+        if (!PyTuple_CheckExact(v) || is_frozen_tuple(v)) {
+            return store_tagged(tb, Py_NewRef(v), FT_TAG_RAW);
+        }
     }
     PyTypeObject *t = Py_TYPE(v);
     if (is_c_task(v)) {
