@@ -11,13 +11,17 @@
 
 /* Compiler hints for the callbacks' hot paths: each event's entry point
  * must get its own copy of on_entry/on_exit_value, specialised for its
- * event (a constant `kind`), whatever the size heuristics say. */
+ * event (a constant `kind`), whatever the size heuristics say; and a
+ * rarer path kept out of its caller (FT_NOINLINE), so that the caller's
+ * other paths do not pay for its registers. */
 #if defined(__GNUC__) || defined(__clang__)
 #define FT_ALWAYS_INLINE inline __attribute__((always_inline))
 #define FT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define FT_NOINLINE __attribute__((noinline))
 #else
 #define FT_ALWAYS_INLINE inline
 #define FT_UNLIKELY(x) (x)
+#define FT_NOINLINE
 #endif
 
 /* A thread-local variable of the engine (threads.h, handback.h). */

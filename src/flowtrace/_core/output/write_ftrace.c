@@ -160,6 +160,92 @@ value_index(writer *w, const ft_threadbuf *tb, uint32_t payload, PyObject *entry
     return i;
 }
 
+/* Does the payload of a record of this kind name a value? */
+static int
+payload_is_value(unsigned kind)
+{
+    return kind != FT_REC_START && kind != FT_REC_RESUME && kind != FT_REC_THROW &&
+           kind != FT_REC_GSEQ;
+}
+
+/* Arena payloads (values kept by value while recording) are written as
+ * value entries after the store's, so that the file's format stays the
+ * same: `extra` maps each distinct arena payload of the records to its
+ * entry number past nvalues (+1), `order` lists them. Returns how many, or
+ * -1 on memory failure. */
+static int64_t
+collect_arena(const ft_threadbuf *tb, ft_u64map *extra, uint32_t **order)
+{
+    size_t n = 0, cap = 0;
+    int skip = 0;
+    for (const ft_chunk *c = tb->head; c != NULL; c = c->next) {
+        for (size_t i = 0; i < c->used; i++) {
+            if (skip > 0) { /* a record's timestamp or task word (never
+                               split across chunks, but counted anyway) */
+                skip--;
+                continue;
+            }
+            ft_record r = c->recs[i];
+            unsigned kind = ft_rec_kind(r);
+            skip = ft_rec_has_ts(r) + (kind == FT_REC_TASK || kind == FT_REC_TASK_NEW);
+            uint32_t p = ft_rec_payload(r);
+            if (!payload_is_value(kind) || !ft_val_is_arena(p) ||
+                ft_u64map_get(extra, p) > 0) {
+                continue;
+            }
+            if (n == cap) {
+                cap = cap ? cap * 2 : 256;
+                uint32_t *no = PyMem_RawRealloc(*order, cap * 4);
+                if (no == NULL) {
+                    return -1;
+                }
+                *order = no;
+            }
+            (*order)[n++] = p;
+            if (ft_u64map_put(extra, p, (int64_t)n) < 0) {
+                return -1;
+            }
+        }
+    }
+    return (int64_t)n;
+}
+
+/* Write `n` records, their arena payloads replaced by value entries
+ * (through the sink in pieces). 0, or -1 with an exception. */
+static int
+put_records_mapped(writer *w, const ft_threadbuf *tb, const ft_record *recs, size_t n,
+                   const ft_u64map *extra, uint32_t first, int *skip)
+{
+    ft_record buf[512];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        ft_record r = recs[i];
+        if (*skip > 0) {
+            (*skip)--;
+        }
+        else {
+            unsigned kind = ft_rec_kind(r);
+            *skip = ft_rec_has_ts(r) + (kind == FT_REC_TASK || kind == FT_REC_TASK_NEW);
+            uint32_t p = ft_rec_payload(r);
+            if (payload_is_value(kind) && ft_val_is_arena(p)) {
+                int64_t j = ft_u64map_get(extra, p) - 1;
+                uint32_t q = FT_VAL_FIRST_INDEX + ((tb->vbase + first + (uint32_t)j) & FT_VALUE_INDEX_MASK);
+                r = (r & 0xFFFFFFFFu) | ((uint64_t)q << 32);
+            }
+        }
+        buf[k++] = r;
+        if (k == sizeof(buf) / sizeof(buf[0])) {
+            put(w, buf, k * sizeof(ft_record));
+            k = 0;
+            if (ft_sink_maybe_flush(&w->sink) < 0) {
+                return -1;
+            }
+        }
+    }
+    put(w, buf, k * sizeof(ft_record));
+    return 0;
+}
+
 static int
 write_thread(writer *w, const ft_tree *t, uint32_t thread)
 {
@@ -168,17 +254,33 @@ write_thread(writer *w, const ft_tree *t, uint32_t thread)
     for (const ft_chunk *c = tb->head; c != NULL; c = c->next) {
         nrec += c->used;
     }
-    /* the tables first, in memory: their texts may be new */
-    uint32_t *tab = PyMem_RawMalloc(((size_t)tb->nclasses + tb->nvalues + 1) * 4);
-    if (tab == NULL) {
+    ft_u64map extra = {0};
+    uint32_t *extra_order = NULL; /* owned (PyMem_Raw) */
+    int64_t nextra = tb->arena != NULL ? collect_arena(tb, &extra, &extra_order) : 0;
+    if (nextra < 0) {
+        ft_u64map_free(&extra);
+        PyMem_RawFree(extra_order);
         PyErr_NoMemory();
         return -1;
+    }
+    if ((uint64_t)tb->nvalues + (uint64_t)nextra > FT_VALUE_INDEX_MASK) {
+        ft_u64map_free(&extra);
+        PyMem_RawFree(extra_order);
+        PyErr_SetString(PyExc_OverflowError, "flowtrace: too many values for .ftrace");
+        return -1;
+    }
+    int rc = -1;
+    uint32_t nvalues = tb->nvalues + (uint32_t)nextra;
+    /* the tables first, in memory: their texts may be new */
+    uint32_t *tab = PyMem_RawMalloc(((size_t)tb->nclasses + nvalues + 1) * 4);
+    if (tab == NULL) {
+        PyErr_NoMemory();
+        goto done;
     }
     for (uint32_t k = 0; k < tb->nclasses; k++) {
         int64_t i = payload_index(w, tb, FT_VAL_OBJ_BASE + k);
         if (i < 0) {
-            PyMem_RawFree(tab);
-            return -1;
+            goto done;
         }
         tab[k] = (uint32_t)i;
     }
@@ -188,18 +290,24 @@ write_thread(writer *w, const ft_tree *t, uint32_t thread)
         int64_t i = e == NULL ? NONE_TEXT /* released by the flight recorder */
                               : value_index(w, tb, payload, e);
         if (i < 0) {
-            PyMem_RawFree(tab);
-            return -1;
+            goto done;
         }
         tab[tb->nclasses + k] = (uint32_t)i;
+    }
+    /* after the store's: a loaded file's texts come in this order */
+    for (int64_t j = 0; j < nextra; j++) {
+        int64_t i = payload_index(w, tb, extra_order[j]);
+        if (i < 0) {
+            goto done;
+        }
+        tab[tb->nclasses + tb->nvalues + j] = (uint32_t)i;
     }
     PyObject *name = ft_tree_thread_name(t, thread);
     int64_t name_i = name ? text_index(w, name) : -1;
     if (name_i < 0) {
-        PyMem_RawFree(tab);
-        return -1;
+        goto done;
     }
-    size_t ntab = (size_t)tb->nclasses + tb->nvalues;
+    size_t ntab = (size_t)tb->nclasses + nvalues;
     size_t pad = (8 - (ntab * 4) % 8) % 8;
     uint64_t len = 40 + ntab * 4 + pad + nrec * 8;
     block_begin(w, BLOCK_THREAD, len);
@@ -207,16 +315,22 @@ write_thread(writer *w, const ft_tree *t, uint32_t thread)
     put_u64(w, tb->dropped);
     put_u64(w, nrec);
     put_u32(w, tb->vbase);
-    put_u32(w, tb->nvalues);
+    put_u32(w, nvalues);
     put_u32(w, tb->nclasses);
     put_u32(w, (uint32_t)name_i);
     put(w, tab, ntab * 4);
-    PyMem_RawFree(tab);
     static const uint8_t zeros[8] = {0};
     put(w, zeros, pad);
     /* the records, from the chunks themselves */
+    int skip = 0;
     for (const ft_chunk *c = tb->head; c != NULL; c = c->next) {
         if (c->used == 0) {
+            continue;
+        }
+        if (nextra > 0) {
+            if (put_records_mapped(w, tb, c->recs, c->used, &extra, tb->nvalues, &skip) < 0) {
+                goto done;
+            }
             continue;
         }
         size_t bytes = c->used * sizeof(ft_record);
@@ -226,17 +340,22 @@ write_thread(writer *w, const ft_tree *t, uint32_t thread)
             continue;
         }
         if (ft_sink_flush(&w->sink) < 0) {
-            return -1;
+            goto done;
         }
         PyObject *mv = PyMemoryView_FromMemory((char *)c->recs, (Py_ssize_t)bytes, PyBUF_READ);
         PyObject *r = mv ? PyObject_CallOneArg(w->sink.write, mv) : NULL;
         Py_XDECREF(mv);
         if (r == NULL) {
-            return -1;
+            goto done;
         }
         Py_DECREF(r);
     }
-    return block_end(w, len);
+    rc = block_end(w, len);
+done:
+    PyMem_RawFree(tab);
+    ft_u64map_free(&extra);
+    PyMem_RawFree(extra_order);
+    return rc;
 }
 
 /* A code the session saw and excluded: none of its events was recorded. */

@@ -54,6 +54,7 @@ chunk_new(ft_chunkpool *pool, size_t cap)
     c->used = 0;
     c->cap = cap;
     c->vfirst = 0;
+    c->afirst = 0;
     return c;
 }
 
@@ -149,6 +150,7 @@ ft_threadbuf_from_records(const void *recs, size_t n)
     c->used = n;
     c->cap = cap;
     c->vfirst = 0;
+    c->afirst = 0;
     if (recs != NULL) {
         memcpy(c->recs, recs, n * sizeof(ft_record));
     }
@@ -173,6 +175,8 @@ ft_threadbuf_free_list(ft_threadbuf *tb, ft_chunkpool *pool)
             Py_XDECREF(v);
         }
         ft_buf_free(tb->values);
+        ft_buf_free(tb->arena);
+        ft_buf_free(tb->adedup);
         for (uint32_t i = 0; i < tb->nclasses; i++) {
             Py_DECREF(tb->classes[i]);
         }
@@ -203,6 +207,16 @@ recycle_head(ft_threadbuf *tb)
     }
     tb->nvalues -= n;
     tb->vbase = keep_from;
+    uint64_t afirst = ft_chunk_afirst(tb, tb->head);
+    if (afirst > tb->abase) { /* the arena's older units too */
+        size_t drop = (size_t)(afirst - tb->abase) * 4;
+        if (drop > tb->alen) {
+            drop = tb->alen;
+        }
+        memmove(tb->arena, tb->arena + drop, tb->alen - drop);
+        tb->alen -= drop;
+        tb->abase += drop / 4;
+    }
     if (tb->exc_payload && ft_threadbuf_value(tb, tb->exc_payload) == NULL) {
         tb->exc_payload = 0; /* its text is gone: not to be shared any more */
     }
@@ -264,6 +278,12 @@ ft_threadbuf_grow(ft_threadbuf *tb)
     /* the record being appended may name the value stored just before:
      * it belongs to this chunk too */
     c->vfirst = (tb->vbase + (tb->nvalues ? tb->nvalues - 1 : 0)) & FT_VALUE_INDEX_MASK;
+    /* likewise the arena entry handed out last (an equal entry is shared
+     * only from the tail chunk's afirst on, so it is not older than that) */
+    uint64_t aend = tb->abase + tb->alen / 4;
+    uint64_t a = tb->alast < aend ? tb->alast : aend;
+    uint64_t tail_first = ft_chunk_afirst(tb, tb->tail);
+    c->afirst = (uint32_t)(a > tail_first ? a : tail_first);
     tb->tail->next = c;
     tb->tail = c;
     tb->pos = c->recs;
@@ -302,13 +322,18 @@ move_here(retired *r, void *p, size_t n)
     return q;
 }
 
-/* ft_threadbuf_finish_all for one buffer: retires at most 3 blocks. */
+/* ft_threadbuf_finish_all for one buffer: retires at most 5 blocks. */
 static ft_threadbuf *
 finish_one(ft_threadbuf *tb, retired *r)
 {
     tb->last_code = NULL;
     Py_CLEAR(tb->texts); /* sharing is for recording: the texts stay
                             referenced by the value store */
+    if (tb->adedup != NULL) { /* likewise the arena's sharing */
+        retire(r, tb->adedup);
+        tb->adedup = NULL;
+        tb->adedup_mask = tb->adedup_n = 0;
+    }
     /* the copy leaves the verdict cache out */
     ft_threadbuf *moved = move_here(r, tb, sizeof(ft_threadbuf));
     if (moved != NULL) {
@@ -340,6 +365,13 @@ finish_one(ft_threadbuf *tb, retired *r)
         }
     }
     tb->pos = tb->end = t->recs + t->used;
+    if (tb->arena != NULL && tb->acap > tb->alen) {
+        uint8_t *na = move_here(r, tb->arena, tb->alen);
+        if (na != NULL) {
+            tb->arena = na;
+            tb->acap = tb->alen;
+        }
+    }
     if (tb->nvalues == 0) {
         if (tb->values != NULL) {
             retire(r, tb->values);
@@ -369,9 +401,9 @@ ft_threadbuf_finish_all(ft_threadbuf *list, size_t n)
      * block this thread frees is what its next malloc of that size returns
      * (glibc's per-thread cache), which would put the copies back into
      * the recording threads' arenas. */
-    retired r = {ft_buf_malloc((3 * n + 1) * sizeof(void *)), 0, 0};
+    retired r = {ft_buf_malloc((5 * n + 1) * sizeof(void *)), 0, 0};
     if (r.p != NULL) {
-        r.cap = 3 * n + 1; /* finish_one retires at most 3 blocks */
+        r.cap = 5 * n + 1; /* finish_one retires at most 5 blocks */
     }
     ft_threadbuf *rev = NULL;
     while (list != NULL) {
@@ -399,6 +431,10 @@ ft_threadbuf_nbytes(const ft_threadbuf *tb)
         n += c->cap == FT_CHUNK_BIG_RECORDS ? FT_CHUNK_BYTES : ft_chunk_bytes(c->cap);
     }
     n += (size_t)tb->cap_values * sizeof(PyObject *);
+    n += tb->acap;
+    if (tb->adedup != NULL) {
+        n += ((size_t)tb->adedup_mask + 1) * sizeof(uint64_t);
+    }
     if (tb->class_slots != NULL) {
         size_t size = (size_t)tb->class_mask + 1;
         n += size * sizeof(uint32_t) + (size / 2) * sizeof(PyObject *);
@@ -483,4 +519,99 @@ ft_threadbuf_store(ft_threadbuf *tb, PyObject *owned)
     }
     tb->values[tb->nvalues++] = owned;
     return FT_VAL_FIRST_INDEX + ((tb->vbase + tb->nvalues - 1) & FT_VALUE_INDEX_MASK);
+}
+
+/* The arena's sharing table: 256 slots growing to FT_ADEDUP_MAX, emptied
+ * when that is half full (it only stops sharing with older entries). */
+#define FT_ADEDUP_MIN 256u
+#define FT_ADEDUP_MAX 65536u
+
+/* Insert unit + 1 with its hash `h` at its place (room is known). */
+static void
+adedup_insert(ft_threadbuf *tb, uint32_t h, uint32_t slot_value)
+{
+    uint32_t i = h & tb->adedup_mask;
+    while (tb->adedup[i] != 0) {
+        i = (i + 1) & tb->adedup_mask;
+    }
+    tb->adedup[i] = (uint64_t)h << 32 | slot_value;
+    tb->adedup_n++;
+}
+
+/* Make room for one more slot: 0, or -1 (no sharing then). */
+static int
+adedup_room(ft_threadbuf *tb)
+{
+    uint32_t size = tb->adedup ? tb->adedup_mask + 1 : 0;
+    if (tb->adedup != NULL && (tb->adedup_n + 1) * 2 <= size) {
+        return 0;
+    }
+    if (size >= FT_ADEDUP_MAX) {
+        memset(tb->adedup, 0, (size_t)size * sizeof(uint64_t));
+        tb->adedup_n = 0;
+        return 0;
+    }
+    uint32_t nsize = size ? size * 2 : FT_ADEDUP_MIN;
+    uint64_t *old = tb->adedup;
+    uint32_t omask = tb->adedup_mask;
+    uint64_t *slots = ft_buf_calloc(nsize, sizeof(uint64_t));
+    if (slots == NULL) {
+        return -1;
+    }
+    tb->adedup = slots;
+    tb->adedup_mask = nsize - 1;
+    tb->adedup_n = 0;
+    for (uint32_t i = 0; old != NULL && i <= omask; i++) {
+        if ((uint32_t)old[i] != 0) { /* by the hash kept with it */
+            adedup_insert(tb, (uint32_t)(old[i] >> 32), (uint32_t)old[i]);
+        }
+    }
+    ft_buf_free(old);
+    return 0;
+}
+
+int
+ft_threadbuf_arena_grow(ft_threadbuf *tb)
+{
+    size_t ncap = tb->acap ? tb->acap * 2 : 1024;
+    while (ncap - tb->alen < FT_ARENA_ENTRY_MAX) {
+        ncap *= 2;
+    }
+    uint8_t *na = ft_buf_realloc(tb->arena, ncap);
+    if (na == NULL) {
+        return -1;
+    }
+    tb->arena = na;
+    tb->acap = ncap;
+    return 0;
+}
+
+uint64_t
+ft_threadbuf_arena_floor(const ft_threadbuf *tb)
+{
+    /* in ring mode, the tail chunk's afirst: what a record names is
+     * released only with its chunk */
+    uint64_t floor = tb->afloor;
+    if (tb->ring_records && tb->tail != NULL && ft_chunk_afirst(tb, tb->tail) > floor) {
+        floor = ft_chunk_afirst(tb, tb->tail);
+    }
+    return floor;
+}
+
+uint32_t
+ft_threadbuf_arena_keep(ft_threadbuf *tb, size_t n, uint32_t h)
+{
+    /* the arena's units count modulo 2^29: in a growing trace it holds
+     * at most that many (2 GiB), more stay objects */
+    if (!tb->ring_records && (tb->alen + n) / 4 > FT_ARENA_UNIT_MASK) {
+        return FT_VAL_ABSENT;
+    }
+    uint64_t unit = tb->abase + tb->alen / 4;
+    tb->alen += n;
+    tb->alast = unit;
+    uint32_t u = (uint32_t)(unit & FT_ARENA_UNIT_MASK);
+    if (adedup_room(tb) == 0) {
+        adedup_insert(tb, h, u + 1);
+    }
+    return FT_VAL_ARENA_BASE + u;
 }

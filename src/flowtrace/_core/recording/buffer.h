@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "recording/record.h"
 
@@ -51,6 +52,10 @@ typedef struct ft_chunk {
                               a big mmap'd chunk, else malloc'd) */
     uint32_t vfirst;       /* value-store index of the first value stored
                               while this chunk was the tail */
+    uint32_t afirst;       /* arena unit of the oldest arena entry a
+                              record of this chunk may name, low 32 bits
+                              (ft_chunk_afirst; kept in the header's
+                              padding: the chunks' geometry is unchanged) */
     ft_record recs[];      /* `cap` records */
 } ft_chunk;
 
@@ -109,6 +114,25 @@ typedef struct ft_threadbuf {
     PyObject *texts;       /* owned dict or NULL: str -> the same str, the
                               texts this thread stored, so that an equal
                               one shares it (values.c; a bounded cache) */
+    uint8_t *arena;        /* owned (malloc) or NULL: values kept by value,
+                              entries of whole 4-byte units (values.c
+                              encodes and decodes them), payload
+                              FT_VAL_ARENA_BASE + unit modulo 2^29 */
+    size_t alen;           /* bytes used of `arena` (a multiple of 4) */
+    size_t acap;           /* bytes allocated for `arena` */
+    uint64_t abase;        /* absolute unit of arena[0]: units of recycled
+                              chunks are released (ring mode) */
+    uint64_t afloor;       /* an equal entry below this unit is not shared
+                              (a snapshot's mark: the copy starts there) */
+    uint64_t alast;        /* unit of the last arena payload handed out */
+    uint64_t *adedup;      /* owned or NULL (recording only): open
+                              addressing, unit + 1 of arena entries (low
+                              32 bits; 0: empty) and their hash (high 32,
+                              ft_threadbuf_arena_commit's), by that hash,
+                              so that an equal entry is shared (a bounded
+                              cache) */
+    uint32_t adedup_mask;  /* size - 1 of adedup */
+    uint32_t adedup_n;     /* used slots of adedup */
     uint32_t class_mask;   /* size - 1 of class_slots (0: none yet) */
     uint32_t *class_slots; /* owned: open addressing, index + 1 of a class
                               in `classes` (0: empty), by address */
@@ -216,6 +240,125 @@ ft_threadbuf_value(const ft_threadbuf *tb, uint32_t payload)
     return off < tb->nvalues ? tb->values[off] : NULL;
 }
 
+/* A chunk's afirst as an absolute unit: never below the arena's base. */
+#define ft_chunk_afirst(tb, c) ((tb)->abase + (uint32_t)((c)->afirst - (uint32_t)(tb)->abase))
+
+/* Arena entries of more bytes than this stay objects. */
+#define FT_ARENA_ENTRY_MAX 256
+
+/* Room for FT_ARENA_ENTRY_MAX more bytes in the arena: 0, or -1 (no memory). */
+int ft_threadbuf_arena_grow(ft_threadbuf *tb);
+
+/* Where the next arena entry is encoded (FT_ARENA_ENTRY_MAX bytes of room),
+ * then committed; NULL when out of memory. */
+static inline uint8_t *
+ft_threadbuf_arena_tail(ft_threadbuf *tb)
+{
+    if (tb->acap - tb->alen < FT_ARENA_ENTRY_MAX && ft_threadbuf_arena_grow(tb) < 0) {
+        return NULL;
+    }
+    return tb->arena + tb->alen;
+}
+
+/* The bytes of an arena payload (borrowed) and how many bytes of the arena
+ * follow it (*avail), or NULL when it was released (ring mode) or is not
+ * in this buffer's arena. */
+static inline const uint8_t *
+ft_threadbuf_arena_at(const ft_threadbuf *tb, uint32_t payload, size_t *avail)
+{
+    uint32_t off = ((payload - FT_VAL_ARENA_BASE) - (uint32_t)tb->abase) & FT_ARENA_UNIT_MASK;
+    if ((size_t)off * 4 >= tb->alen) {
+        return NULL;
+    }
+    *avail = tb->alen - (size_t)off * 4;
+    return tb->arena + (size_t)off * 4;
+}
+
+/* Arena entries' hashes: the encoder (values.c) mixes each 8-byte word of
+ * data it writes into a running hash with FT_ARENA_MIX (so that no loop
+ * reads the entry again), or hashes the bytes it copied with
+ * ft_arena_hash; equal entries get equal hashes as the same bytes are made
+ * the same way. */
+#define FT_ARENA_MIX(h, w) (((h) ^ (uint64_t)(w)) * 0x9E3779B97F4A7C15ull)
+
+static inline uint64_t
+ft_arena_hash(uint64_t h, const uint8_t *p, size_t n)
+{
+    uint64_t w;
+    const uint8_t *end = p + (n & ~(size_t)7);
+    for (; p < end; p += 8) {
+        memcpy(&w, p, 8);
+        h = FT_ARENA_MIX(h, w);
+    }
+    if (n & 4) {
+        uint32_t t;
+        memcpy(&t, p, 4);
+        h = FT_ARENA_MIX(h, t);
+    }
+    return h;
+}
+
+/* The `n` bytes (a multiple of 4) at a and b are equal: compared inline,
+ * entries are short (a call to memcmp cost more than the comparison). */
+static inline int
+ft_arena_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    uint64_t d = 0, x, y; /* the differences, tested once */
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        d |= x ^ y;
+    }
+    if (n & 4) {
+        uint32_t x4, y4;
+        memcpy(&x4, a + i, 4);
+        memcpy(&y4, b + i, 4);
+        d |= x4 ^ y4;
+    }
+    return d == 0;
+}
+
+/* The lowest arena unit an entry may be shared from (a snapshot's mark,
+ * or in ring mode the tail chunk's first). */
+uint64_t ft_threadbuf_arena_floor(const ft_threadbuf *tb);
+/* Keep the entry of `n` bytes at the arena's end, of hash `h`: its
+ * payload, or FT_VAL_ABSENT (the arena's 2 GiB are used). */
+uint32_t ft_threadbuf_arena_keep(ft_threadbuf *tb, size_t n, uint32_t h);
+
+/* Keep the entry of `n` bytes (a multiple of 4, at most FT_ARENA_ENTRY_MAX)
+ * encoded at ft_threadbuf_arena_tail, of running hash `h` (FT_ARENA_MIX),
+ * or share an equal one kept before: its payload, or FT_VAL_ABSENT when it
+ * cannot be kept so (the arena's 2 GiB are used): keep it otherwise.
+ * Inline: it runs for every value that is not an inline payload. */
+static inline uint32_t
+ft_threadbuf_arena_commit(ft_threadbuf *tb, size_t n, uint64_t h64)
+{
+    /* the high half, which every bit of the entry reaches, mixed with the
+     * low one by one more multiply: the table is indexed by the low bits */
+    uint32_t h = (uint32_t)(FT_ARENA_MIX(h64 >> 32, h64) >> 32);
+    if (tb->adedup != NULL) {
+        const uint8_t *entry = tb->arena + tb->alen;
+        uint64_t s;
+        for (uint32_t i = h & tb->adedup_mask; (s = tb->adedup[i]) != 0; i = (i + 1) & tb->adedup_mask) {
+            if ((uint32_t)(s >> 32) != h) {
+                continue;
+            }
+            uint32_t payload = FT_VAL_ARENA_BASE + (uint32_t)s - 1;
+            size_t avail;
+            const uint8_t *e = ft_threadbuf_arena_at(tb, payload, &avail);
+            if (e != NULL && avail >= n && ft_arena_equal(e, entry, n)) {
+                uint64_t unit = tb->abase + (uint64_t)(e - tb->arena) / 4;
+                if (unit >= tb->afloor && (!tb->ring_records || unit >= ft_threadbuf_arena_floor(tb))) {
+                    tb->alast = unit;
+                    return payload;
+                }
+            }
+        }
+    }
+    return ft_threadbuf_arena_keep(tb, n, h);
+}
+
 static inline int
 ft_threadbuf_append(ft_threadbuf *tb, ft_record r)
 {
@@ -225,6 +368,5 @@ ft_threadbuf_append(ft_threadbuf *tb, ft_record r)
     *tb->pos++ = r;
     return 0;
 }
-
 
 #endif

@@ -86,7 +86,11 @@ static inline uint32_t ft_rec_payload(ft_record r) { return (uint32_t)(r >> 32);
                                         + 256: the empty str */
 #define FT_VAL_OBJ_BASE 0x40001000u  /* + k: an instance of the k-th class
                                         of its thread's class table */
-#define FT_VAL_OBJ_LIMIT 0x7FFFFFFFu /* last payload of that range */
+#define FT_VAL_OBJ_LIMIT 0x5FFFFFFFu /* last payload of that range */
+#define FT_VAL_ARENA_BASE 0x60000000u /* + u (29 bits): a value kept by value
+                                         in its thread's arena, at 4-byte unit
+                                         u (modulo 2^29; buffer.h) */
+#define FT_ARENA_UNIT_MASK ((1u << 29) - 1u)
 #define FT_VAL_INLINE_INT 0x80000000u /* low 31 bits: a signed int */
 #define FT_INLINE_INT_MIN (-(1L << 30))
 #define FT_INLINE_INT_MAX ((1L << 30) - 1)
@@ -96,6 +100,10 @@ static inline int ft_val_is_char(uint32_t p) { return p - FT_VAL_CHAR_BASE <= 25
 static inline int ft_val_is_obj(uint32_t p)
 {
     return p >= FT_VAL_OBJ_BASE && p <= FT_VAL_OBJ_LIMIT;
+}
+static inline int ft_val_is_arena(uint32_t p)
+{
+    return (p & 0xE0000000u) == FT_VAL_ARENA_BASE;
 }
 static inline long ft_val_inline_int(uint32_t p)
 {

@@ -52,11 +52,15 @@ ft_snapshot_mark(ft_state *st, PyObject *task, PyObject *code)
         name = ft_task_name(task, st->task_get_name);
     }
     uint32_t values = (tb->vbase + tb->nvalues) & FT_VALUE_INDEX_MASK;
+    /* likewise the arena: an entry before the mark is not shared with the
+     * records after it, so the copy takes the arena from here */
+    uint64_t aunit = tb->abase + tb->alen / 4;
+    tb->afloor = aunit;
     PyObject *mark = Py_BuildValue(
-        "(KKKkKOI)", (unsigned long long)st->gen, (unsigned long long)(uintptr_t)tb,
+        "(KKKkKOIK)", (unsigned long long)st->gen, (unsigned long long)(uintptr_t)tb,
         (unsigned long long)position(tb), (unsigned long)values,
         (unsigned long long)(uintptr_t)(name != NULL ? task : NULL), name ? name : Py_None,
-        (unsigned)code_id);
+        (unsigned)code_id, (unsigned long long)aunit);
     Py_XDECREF(name);
     return mark;
 }
@@ -127,8 +131,21 @@ keep_task(ft_record *recs, size_t n, uint64_t task)
  * when a ring released that one), the classes and the name of `tb`, into
  * `cp`. 0, or -1 when out of memory. */
 static int
-copy_tables(const ft_threadbuf *tb, uint32_t vfrom, ft_threadbuf *cp)
+copy_tables(const ft_threadbuf *tb, uint32_t vfrom, uint64_t afrom, ft_threadbuf *cp)
 {
+    if (afrom < tb->abase) {
+        afrom = tb->abase; /* released (ring mode): from the oldest kept */
+    }
+    size_t askip = (size_t)(afrom - tb->abase) * 4;
+    if (askip < tb->alen) {
+        cp->arena = ft_buf_malloc(tb->alen - askip);
+        if (cp->arena == NULL) {
+            return -1;
+        }
+        memcpy(cp->arena, tb->arena + askip, tb->alen - askip);
+        cp->alen = cp->acap = tb->alen - askip;
+        cp->abase = afrom;
+    }
     uint32_t off = (vfrom - tb->vbase) & FT_VALUE_INDEX_MASK;
     if (off > tb->nvalues) {
         off = 0; /* released (ring mode): from the oldest kept */
@@ -165,13 +182,13 @@ copy_tables(const ft_threadbuf *tb, uint32_t vfrom, ft_threadbuf *cp)
 PyObject *
 ft_snapshot_take(ft_state *st, PyObject *mark, int task_only)
 {
-    unsigned long long gen, addr, seq, task;
+    unsigned long long gen, addr, seq, task, afrom;
     unsigned long vfrom;
     unsigned code_id;
     PyObject *task_name;
     if (!PyTuple_Check(mark) ||
-        !PyArg_ParseTuple(mark, "KKKkKOI:_snapshot", &gen, &addr, &seq, &vfrom, &task,
-                          &task_name, &code_id)) {
+        !PyArg_ParseTuple(mark, "KKKkKOIK:_snapshot", &gen, &addr, &seq, &vfrom, &task,
+                          &task_name, &code_id, &afrom)) {
         if (!PyErr_Occurred()) {
             PyErr_SetString(PyExc_TypeError, "_snapshot: not a mark");
         }
@@ -207,7 +224,7 @@ ft_snapshot_take(ft_state *st, PyObject *mark, int task_only)
         cp->head->used = kept + extra;
     }
     ft_codetable codes;
-    if (copy_tables(tb, (uint32_t)vfrom, cp) < 0 || ft_codetable_copy(&codes, &st->codes) < 0) {
+    if (copy_tables(tb, (uint32_t)vfrom, (uint64_t)afrom, cp) < 0 || ft_codetable_copy(&codes, &st->codes) < 0) {
         ft_threadbuf_free_list(cp, NULL);
         return PyErr_Occurred() ? NULL : PyErr_NoMemory();
     }

@@ -496,6 +496,265 @@ list_snapshot_text(PyObject *t)
     return sbuf_to_str(&s, FT_REPR_LIMIT);
 }
 
+/* --- Values kept by value in the thread's arena (buffer.h) ---
+ *
+ * A float, an int of up to 64 bits, a complex, a short str or bytes, or a
+ * small tuple of those costs its bytes in the arena (shared when equal),
+ * not an object and a value-store entry. An entry is a 4-byte header (tag
+ * in the low 8 bits, data length in bytes above) and the data, padded to
+ * 4 bytes. Shown, it is made into the object again, exactly (str by its
+ * kind's code units, floats by their bits), and formatted as the object
+ * is: the text is the one the object would give. */
+enum {
+    A_FLOAT = 1,   /* 8 bytes: the double's bits */
+    A_INT = 2,     /* 8 bytes: int64 */
+    A_COMPLEX = 3, /* 16 bytes: real, imag */
+    A_STR1 = 4,    /* a str's code units, 1, 2 or 4 bytes each */
+    A_STR2 = 5,
+    A_STR4 = 6,
+    A_BYTES = 7,   /* the bytes */
+    A_TUPLE = 8,   /* the items' entries, one after the other */
+    A_NONE = 9,    /* no data (tuple items) */
+    A_TRUE = 10,
+    A_FALSE = 11,
+};
+
+/* The entry's header (tag, data length) and its padding, so that equal
+ * values are equal bytes: its size, or 0 when it exceeds `cap`. */
+static FT_ALWAYS_INLINE size_t
+arena_header(uint8_t *out, size_t cap, unsigned tag, size_t len)
+{
+    size_t n = 4 + ((len + 3) & ~(size_t)3);
+    if (n > cap) {
+        return 0;
+    }
+    uint32_t hdr = (uint32_t)tag | (uint32_t)len << 8;
+    memset(out + n - 4, 0, 4);
+    memcpy(out, &hdr, 4);
+    return n;
+}
+
+/* An 8-byte datum after its header (floats and ints: their own code, as
+ * they are the most frequent and the smallest), mixed into *h. */
+static FT_ALWAYS_INLINE size_t
+arena_put8(uint8_t *out, size_t cap, unsigned tag, uint64_t data, uint64_t *h)
+{
+    if (cap < 12) {
+        return 0;
+    }
+    uint32_t hdr = (uint32_t)tag | 8u << 8;
+    memcpy(out, &hdr, 4);
+    memcpy(out + 4, &data, 8);
+    *h = FT_ARENA_MIX(FT_ARENA_MIX(*h, hdr), data);
+    return 12;
+}
+
+/* Encode the scalar `v` (a tuple's item when `item`: None and bools too)
+ * into out[0..cap), its bytes mixed into *h: its size, or 0 when it cannot
+ * be kept so. */
+static FT_ALWAYS_INLINE size_t
+arena_scalar(uint8_t *out, size_t cap, PyObject *v, int item, uint64_t *h)
+{
+    PyTypeObject *t = Py_TYPE(v);
+    size_t n = 0;
+    if (t == &PyLong_Type) {
+        int64_t y;
+        if (PyUnstable_Long_IsCompact((PyLongObject *)v)) {
+            y = (int64_t)PyUnstable_Long_CompactValue((PyLongObject *)v);
+        }
+        else {
+            int overflow = 0;
+            long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+            if (overflow || (x == -1 && PyErr_Occurred())) {
+                PyErr_Clear();
+                return 0;
+            }
+            y = (int64_t)x;
+        }
+        return arena_put8(out, cap, A_INT, (uint64_t)y, h);
+    }
+    if (t == &PyFloat_Type) {
+        double d = PyFloat_AS_DOUBLE(v);
+        uint64_t bits;
+        memcpy(&bits, &d, 8);
+        return arena_put8(out, cap, A_FLOAT, bits, h);
+    }
+    if (t == &PyUnicode_Type) {
+        int kind = PyUnicode_KIND(v);
+        size_t len = (size_t)PyUnicode_GET_LENGTH(v) * (size_t)kind;
+        if (len > cap || (n = arena_header(out, cap, kind == 1 ? A_STR1 : kind == 2 ? A_STR2 : A_STR4, len)) == 0) {
+            return 0;
+        }
+        memcpy(out + 4, PyUnicode_DATA(v), len);
+    }
+    else if (item && (v == Py_None || v == Py_True || v == Py_False)) {
+        n = arena_header(out, cap, v == Py_None ? A_NONE : v == Py_True ? A_TRUE : A_FALSE, 0);
+    }
+    else if (t == &PyComplex_Type) {
+        Py_complex c = ((PyComplexObject *)v)->cval;
+        if ((n = arena_header(out, cap, A_COMPLEX, 16)) != 0) {
+            memcpy(out + 4, &c.real, 8);
+            memcpy(out + 12, &c.imag, 8);
+        }
+    }
+    else if (t == &PyBytes_Type) {
+        size_t len = (size_t)PyBytes_GET_SIZE(v);
+        if (len > cap || (n = arena_header(out, cap, A_BYTES, len)) == 0) {
+            return 0;
+        }
+        memcpy(out + 4, PyBytes_AS_STRING(v), len);
+    }
+    if (n != 0) {
+        *h = ft_arena_hash(*h, out, n);
+    }
+    return n;
+}
+
+/* Encode `v` (a scalar, or a tuple of at most FT_CONTAINER_ITEMS scalars)
+ * into out[0..cap), and its hash into *h: its size, or 0 when it cannot
+ * be kept so. */
+static size_t
+arena_encode(uint8_t *out, size_t cap, PyObject *v, uint64_t *h)
+{
+    if (!PyTuple_CheckExact(v)) {
+        return arena_scalar(out, cap, v, 0, h);
+    }
+    Py_ssize_t k = PyTuple_GET_SIZE(v);
+    if (k > FT_CONTAINER_ITEMS) {
+        return 0;
+    }
+    *h = FT_ARENA_MIX(*h, A_TUPLE | (uint64_t)k << 8); /* the items' count: the length is theirs */
+    size_t at = 4;
+    for (Py_ssize_t i = 0; i < k; i++) {
+        size_t n = arena_scalar(out + at, cap - at, PyTuple_GET_ITEM(v, i), 1, h);
+        if (n == 0) {
+            return 0;
+        }
+        at += n;
+    }
+    uint32_t hdr = (uint32_t)A_TUPLE | (uint32_t)(at - 4) << 8;
+    memcpy(out, &hdr, 4);
+    return at;
+}
+
+/* The object an arena entry stands for (new reference), reading at most
+ * `avail` bytes; NULL, with no exception, for a damaged entry. *used: the
+ * entry's size. */
+static PyObject *
+arena_decode(const uint8_t *e, size_t avail, size_t *used, int depth)
+{
+    uint32_t hdr;
+    if (avail < 4) {
+        return NULL;
+    }
+    memcpy(&hdr, e, 4);
+    size_t len = hdr >> 8;
+    size_t n = 4 + ((len + 3) & ~(size_t)3);
+    if (n > avail) {
+        return NULL;
+    }
+    *used = n;
+    const uint8_t *d = e + 4;
+    switch (hdr & 0xFFu) {
+    case A_FLOAT: {
+        double x;
+        if (len != 8) {
+            return NULL;
+        }
+        memcpy(&x, d, 8);
+        return PyFloat_FromDouble(x);
+    }
+    case A_INT: {
+        int64_t x;
+        if (len != 8) {
+            return NULL;
+        }
+        memcpy(&x, d, 8);
+        return PyLong_FromLongLong((long long)x);
+    }
+    case A_COMPLEX: {
+        double re, im;
+        if (len != 16) {
+            return NULL;
+        }
+        memcpy(&re, d, 8);
+        memcpy(&im, d + 8, 8);
+        return PyComplex_FromDoubles(re, im);
+    }
+    case A_STR1:
+        return PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, d, (Py_ssize_t)len);
+    case A_STR2:
+        return len % 2 ? NULL : PyUnicode_FromKindAndData(PyUnicode_2BYTE_KIND, d, (Py_ssize_t)len / 2);
+    case A_STR4:
+        return len % 4 ? NULL : PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, d, (Py_ssize_t)len / 4);
+    case A_BYTES:
+        return PyBytes_FromStringAndSize((const char *)d, (Py_ssize_t)len);
+    case A_NONE:
+        return depth ? Py_NewRef(Py_None) : NULL;
+    case A_TRUE:
+        return depth ? Py_NewRef(Py_True) : NULL;
+    case A_FALSE:
+        return depth ? Py_NewRef(Py_False) : NULL;
+    case A_TUPLE: {
+        if (depth) {
+            return NULL;
+        }
+        PyObject *items = PyList_New(0);
+        size_t at = 0;
+        while (items != NULL && at < len) {
+            size_t k = 0;
+            PyObject *item = arena_decode(d + at, len - at, &k, 1);
+            if (item == NULL || PyList_Append(items, item) < 0) {
+                Py_XDECREF(item);
+                Py_CLEAR(items);
+                break;
+            }
+            Py_DECREF(item);
+            at += k;
+        }
+        PyObject *t = items ? PyList_AsTuple(items) : NULL;
+        Py_XDECREF(items);
+        return t;
+    }
+    default:
+        return NULL;
+    }
+}
+
+/* The text of an arena payload: its object's, formatted as a kept object
+ * is (ft_value_text's FT_TAG_RAW); "…" when released (ring mode), "?" for
+ * a damaged entry. */
+static PyObject *
+arena_text(const ft_threadbuf *tb, uint32_t payload)
+{
+    size_t avail = 0, used = 0;
+    const uint8_t *e = tb ? ft_threadbuf_arena_at(tb, payload, &avail) : NULL;
+    if (e == NULL) {
+        return PyUnicode_FromString("\xe2\x80\xa6");
+    }
+    PyObject *o = arena_decode(e, avail, &used, 0);
+    if (o == NULL) {
+        return PyErr_Occurred() ? NULL : PyUnicode_FromString("?");
+    }
+    PyObject *r = ft_builtin_repr(o, FT_REPR_LIMIT);
+    Py_DECREF(o);
+    return r;
+}
+
+/* `v` (exact float, int, complex, str, bytes, or a small tuple of
+ * scalars) kept in the arena: its payload, or FT_VAL_ABSENT when it does
+ * not fit (kept as an object then). Not inlined: ft_capture_slow's other
+ * paths (a user class's instance) would pay for its registers. */
+static FT_NOINLINE uint32_t
+arena_capture(ft_threadbuf *tb, PyObject *v)
+{
+    /* encoded in place at the arena's end: kept there, or shared */
+    uint8_t *out = ft_threadbuf_arena_tail(tb);
+    uint64_t h = 0;
+    size_t n = out ? arena_encode(out, FT_ARENA_ENTRY_MAX, v, &h) : 0;
+    return n ? ft_threadbuf_arena_commit(tb, n, h) : FT_VAL_ABSENT;
+}
+
 /* Ints of more bits than this (about 600 digits, under the lowest limit
  * sys.set_int_max_str_digits accepts, 640) get their text at capture. */
 #define FT_INT_TEXT_BITS 2000
@@ -526,8 +785,15 @@ ft_capture_slow(ft_threadbuf *tb, PyObject *v)
         return store_tagged(tb, r, FT_TAG_TEXT);
     }
     if (PyLong_CheckExact(v) || PyFloat_CheckExact(v) || PyComplex_CheckExact(v) ||
-        PyUnicode_CheckExact(v) || PyBytes_CheckExact(v) || is_frozen_tuple(v)) {
-        return store_tagged(tb, Py_NewRef(v), FT_TAG_RAW);
+        PyUnicode_CheckExact(v) || PyBytes_CheckExact(v) || PyTuple_CheckExact(v)) {
+        /* a tuple is tried first: encoding it checks its items too */
+        uint32_t p = arena_capture(tb, v);
+        if (p != FT_VAL_ABSENT) {
+            return p;
+        }
+        if (!PyTuple_CheckExact(v) || is_frozen_tuple(v)) {
+            return store_tagged(tb, Py_NewRef(v), FT_TAG_RAW);
+        }
     }
     PyTypeObject *t = Py_TYPE(v);
     if (is_c_task(v)) {
@@ -615,6 +881,9 @@ ft_value_text(const ft_threadbuf *tb, uint32_t payload)
         PyObject *r = str ? ft_builtin_repr(str, FT_REPR_LIMIT) : NULL;
         Py_XDECREF(str);
         return r;
+    }
+    if (ft_val_is_arena(payload)) {
+        return arena_text(tb, payload);
     }
     if (ft_val_is_obj(payload)) {
         PyObject *cls = tb ? ft_threadbuf_class_of(tb, payload) : NULL;
