@@ -542,6 +542,21 @@ read_string(ft_jr *r)
     r->pos++;
     r->nstr = 0;
     r->str_ascii = 1;
+    {
+        /* most strings: no escape, all in the window: pointed at */
+        const uint8_t *b = r->buf, *p = b + r->pos, *e = b + r->len, *q = p;
+        uint8_t high = 0;
+        while (q < e && *q != '"' && *q != '\\' && *q >= 0x20) {
+            high |= *q++;
+        }
+        if (q < e && *q == '"') {
+            r->s = p;
+            r->nstr = (size_t)(q - p);
+            r->str_ascii = !(high & 0x80);
+            r->pos = (size_t)(q - b) + 1;
+            return 0;
+        }
+    }
     for (;;) {
         const uint8_t *b = r->buf, *p = b + r->pos, *e = b + r->len, *q = p;
         uint8_t high = 0;
@@ -569,6 +584,7 @@ read_string(ft_jr *r)
         }
         if (*q == '"') {
             r->pos++;
+            r->s = r->str;
             return 0;
         }
         if (*q < 0x20) {
@@ -594,7 +610,13 @@ static int
 digits(ft_jr *r, size_t *n, uint64_t *acc, int *big, size_t *count)
 {
     for (;;) {
-        int c = peekc(r);
+        int c;
+        if (r->pos < r->len) {
+            c = r->buf[r->pos];
+        }
+        else if ((c = peekc(r)) < 0) {
+            return c;
+        }
         if (c < '0' || c > '9') {
             return c;
         }
@@ -751,7 +773,7 @@ ft_jr_value(ft_jr *r, ft_jv *v)
             return -1;
         }
         v->type = FT_JV_STRING;
-        sample_str(r, r->str, r->nstr);
+        sample_str(r, r->s, r->nstr);
         return 0;
     case '[':
         return open_container(r, FT_JV_ARRAY, v);
@@ -811,7 +833,16 @@ ft_jr_next(ft_jr *r)
     if (read_string(r) < 0) {
         return -1;
     }
-    sample_str(r, r->str, r->nstr);
+    if (r->s != r->str && r->pos >= r->len) {
+        /* the ':' is in the next piece: the key must outlive this one */
+        size_t n = r->nstr;
+        r->nstr = 0;
+        if (str_put(r, r->s, n) < 0) {
+            return -1;
+        }
+        r->s = r->str;
+    }
+    sample_str(r, r->s, r->nstr);
     c = skip_ws(r);
     if (c < 0) {
         return eof_or_error(r, c);

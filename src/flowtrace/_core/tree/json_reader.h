@@ -66,10 +66,13 @@ typedef struct {
     int eof;            /* the file has no more bytes */
     uint64_t line;      /* line of buf[0] (1-based), for messages */
     uint64_t col;       /* characters between the line's start and buf[0] */
-    uint8_t *str;       /* owned (PyMem_Raw): the last string or key
-                           decoded, UTF-8 (a lone surrogate encoded as
-                           "surrogatepass" does), not NUL-terminated */
+    const uint8_t *s;   /* borrowed: the last string or key decoded, UTF-8
+                           (a lone surrogate encoded as "surrogatepass"
+                           does), not NUL-terminated: in the window when it
+                           had no escape (valid until the next token), else
+                           in `str` */
     size_t nstr;        /* its length */
+    uint8_t *str;       /* owned (PyMem_Raw): room to decode a string */
     size_t capstr;      /* bytes allocated in str */
     int str_ascii;      /* str is ASCII only */
     char num[72];       /* the last number's text (cut), NUL-terminated */

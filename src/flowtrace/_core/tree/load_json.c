@@ -238,7 +238,10 @@ make_text(loader *ld, uint32_t owner, const uint8_t *s, size_t n, int ascii, PyO
         *out = o;
     }
     else {
-        p = ft_store_text(ld->t->thread_vec[owner], o); /* steals o */
+        /* stored as it is: this cache shares equal texts already (the
+         * recorder's ft_store_text would look each up in a dict again) */
+        p = ft_threadbuf_store(ld->t->thread_vec[owner],
+                               (PyObject *)((uintptr_t)o | FT_TAG_TEXT)); /* steals o */
         if (p == FT_VAL_ABSENT) {
             PyErr_NoMemory();
             return -1;
@@ -272,7 +275,7 @@ read_entry(loader *ld, const char *where, size_t i)
     e->ntext = 0;
     int k;
     while ((k = ft_jr_next(r)) > 0) {
-        int key = key_of(r->str, r->nstr);
+        int key = key_of(r->s, r->nstr);
         if (ft_jr_value(r, &v) < 0) {
             return -1;
         }
@@ -292,7 +295,7 @@ read_entry(loader *ld, const char *where, size_t i)
                 PyErr_NoMemory();
                 return -1;
             }
-            memcpy(e->text + e->ntext, r->str, r->nstr);
+            memcpy(e->text + e->ntext, r->s, r->nstr);
             e->off[key] = e->ntext;
             e->len[key] = r->nstr;
             e->ascii[key] = (uint8_t)r->str_ascii;
@@ -749,7 +752,7 @@ static int
 top_member(loader *ld)
 {
     ft_jr *r = &ld->r;
-    const uint8_t *key = r->str;
+    const uint8_t *key = r->s;
     size_t n = r->nstr;
     ft_jv v;
     int part = -1;
@@ -785,9 +788,10 @@ top_member(loader *ld)
         if (read_header_value(ld, &ld->format) < 0) {
             return -1;
         }
-        /* i: the string is "flowtrace" (r->str holds it still) */
+        /* i: the string is "flowtrace" (r->s holds it still: a string is
+         * not skipped, nothing was read after it) */
         ld->format.i = ld->format.type == FT_JV_STRING && r->nstr == 9 &&
-                       memcmp(r->str, "flowtrace", 9) == 0;
+                       memcmp(r->s, "flowtrace", 9) == 0;
         return 0;
     }
     if (n == 7 && memcmp(key, "version", 7) == 0) {
