@@ -204,6 +204,9 @@ refill(ft_jr *r)
         if (r->pos < r->len) {
             return 1;
         }
+        if (r->invalid) {
+            return not_utf8(r->base + r->len);
+        }
         /* [0, len) leaves the window: keep its lines for the messages */
         where(r, r->len, &r->line, &r->col);
         r->base += r->len;
@@ -222,9 +225,7 @@ refill(ft_jr *r)
             continue;
         }
         size_t total = r->have + (size_t)n, ok;
-        if (!utf8_check(r->buf, total, &ok)) {
-            return not_utf8(r->base + ok);
-        }
+        r->invalid = !utf8_check(r->buf, total, &ok);
         r->have = total;
         r->len = ok;
     }
@@ -242,8 +243,19 @@ peekc(ft_jr *r)
 }
 
 /* Whitespace skipped: the next byte, as peekc. */
-static int
+static int skip_ws_slow(ft_jr *r);
+
+static inline int
 skip_ws(ft_jr *r)
+{
+    if (r->pos < r->len && r->buf[r->pos] > ' ') {
+        return r->buf[r->pos];
+    }
+    return skip_ws_slow(r);
+}
+
+static int
+skip_ws_slow(ft_jr *r)
 {
     for (;;) {
         while (r->pos < r->len) {
@@ -535,6 +547,43 @@ escape(ft_jr *r)
     return str_put(r, &out, 1);
 }
 
+/* The first byte of [p, e) that ends a run of plain ASCII string
+ * characters: a quote, a backslash, a control character, or any byte
+ * >= 0x80 (the caller goes on over those). Eight bytes at a time. */
+static inline const uint8_t *
+scan_bytes(const uint8_t *p, const uint8_t *e)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    while (e - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+        uint64_t hit = ((q - ones) & ~q) | ((bs - ones) & ~bs) | (w - ones * 0x20) | w;
+        if (hit & highs) {
+            break;
+        }
+        p += 8;
+    }
+    while (p < e && *p != '"' && *p != '\\' && *p >= 0x20 && *p < 0x80) {
+        p++;
+    }
+    return p;
+}
+
+/* The end of the plain run: stops at a quote, a backslash, a control
+ * character (UTF-8 bytes >= 0x80 are plain). */
+static inline const uint8_t *
+scan_plain(const uint8_t *p, const uint8_t *e)
+{
+    for (;;) {
+        p = scan_bytes(p, e);
+        if (p == e || *p < 0x80) {
+            return p;
+        }
+        p++;
+    }
+}
+
 /* A string (at its opening quote) decoded into str. */
 static int
 read_string(ft_jr *r)
@@ -544,10 +593,11 @@ read_string(ft_jr *r)
     r->str_ascii = 1;
     {
         /* most strings: no escape, all in the window: pointed at */
-        const uint8_t *b = r->buf, *p = b + r->pos, *e = b + r->len, *q = p;
+        const uint8_t *b = r->buf, *p = b + r->pos, *e = b + r->len;
+        const uint8_t *q = scan_plain(p, e);
         uint8_t high = 0;
-        while (q < e && *q != '"' && *q != '\\' && *q >= 0x20) {
-            high |= *q++;
+        for (const uint8_t *k = p; k < q; k++) {
+            high |= *k;
         }
         if (q < e && *q == '"') {
             r->s = p;
@@ -558,15 +608,11 @@ read_string(ft_jr *r)
         }
     }
     for (;;) {
-        const uint8_t *b = r->buf, *p = b + r->pos, *e = b + r->len, *q = p;
+        const uint8_t *b = r->buf, *p = b + r->pos, *e = b + r->len;
+        const uint8_t *q = scan_plain(p, e);
         uint8_t high = 0;
-        while (q < e) {
-            uint8_t c = *q;
-            if (c == '"' || c == '\\' || c < 0x20) {
-                break;
-            }
-            high |= c;
-            q++;
+        for (const uint8_t *k = p; k < q; k++) {
+            high |= *k;
         }
         if (high & 0x80) {
             r->str_ascii = 0;
@@ -610,6 +656,28 @@ static int
 digits(ft_jr *r, size_t *n, uint64_t *acc, int *big, size_t *count)
 {
     for (;;) {
+        /* the digits in the window, at once */
+        const uint8_t *b = r->buf, *p = b + r->pos, *e = b + r->len, *q = p;
+        uint64_t a = acc != NULL ? *acc : 0;
+        while (q < e && (unsigned)(*q - '0') < 10) {
+            unsigned d = (unsigned)(*q - '0');
+            if (acc != NULL && (a > UINT64_MAX / 10 || a * 10 > UINT64_MAX - d)) {
+                *big = 1;
+            }
+            a = a * 10 + d;
+            q++;
+        }
+        size_t k = (size_t)(q - p);
+        if (k > 0) {
+            if (acc != NULL) {
+                *acc = a;
+            }
+            size_t room = sizeof(r->num) - 1 - *n;
+            memcpy(r->num + *n, p, k < room ? k : room);
+            *n += k < room ? k : room;
+            *count += k;
+            r->pos += k;
+        }
         int c;
         if (r->pos < r->len) {
             c = r->buf[r->pos];
@@ -946,7 +1014,7 @@ ft_jr_seek(ft_jr *r, const ft_jr_mark *m, int depth)
     }
     r->base = m->offset;
     r->len = r->have = r->pos = 0;
-    r->eof = 0;
+    r->eof = r->invalid = 0;
     r->line = m->line;
     r->col = m->col;
     r->depth = depth;

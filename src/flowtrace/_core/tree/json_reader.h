@@ -64,6 +64,10 @@ typedef struct {
     size_t pos;         /* next byte to tokenize */
     uint64_t base;      /* file offset of buf[0] */
     int eof;            /* the file has no more bytes */
+    int invalid;        /* buf[len] begins bytes that are not UTF-8: an
+                           error once the tokens reach it (not before: the
+                           first problem in the file is the one told,
+                           whatever the size of the pieces) */
     uint64_t line;      /* line of buf[0] (1-based), for messages */
     uint64_t col;       /* characters between the line's start and buf[0] */
     const uint8_t *s;   /* borrowed: the last string or key decoded, UTF-8
