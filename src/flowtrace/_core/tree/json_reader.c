@@ -547,39 +547,39 @@ escape(ft_jr *r)
     return str_put(r, &out, 1);
 }
 
-/* The first byte of [p, e) that ends a run of plain ASCII string
- * characters: a quote, a backslash, a control character, or any byte
- * >= 0x80 (the caller goes on over those). Eight bytes at a time. */
+/* The end of the plain run of a string in [p, e): its first quote,
+ * backslash or control character, or e. Eight bytes at a time: the
+ * lowest byte the word tests flag is exact (their borrows only run
+ * upwards). *ascii is cleared when a byte >= 0x80 was passed. */
 static inline const uint8_t *
-scan_bytes(const uint8_t *p, const uint8_t *e)
+scan_plain(const uint8_t *p, const uint8_t *e, int *ascii)
 {
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    while (e - p >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
-        uint64_t hit = ((q - ones) & ~q) | ((bs - ones) & ~bs) | (w - ones * 0x20) | w;
-        if (hit & highs) {
-            break;
-        }
-        p += 8;
-    }
-    while (p < e && *p != '"' && *p != '\\' && *p >= 0x20 && *p < 0x80) {
-        p++;
-    }
-    return p;
-}
-
-/* The end of the plain run: stops at a quote, a backslash, a control
- * character (UTF-8 bytes >= 0x80 are plain). */
-static inline const uint8_t *
-scan_plain(const uint8_t *p, const uint8_t *e)
-{
     for (;;) {
-        p = scan_bytes(p, e);
+        while (e - p >= 8) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+            uint64_t hit =
+                (((q - ones) & ~q) | ((bs - ones) & ~bs) | (w - ones * 0x20) | w) & highs;
+            if (hit) {
+#if PY_LITTLE_ENDIAN
+                while (!(hit & 0x80)) {
+                    hit >>= 8;
+                    p++;
+                }
+#endif
+                break;
+            }
+            p += 8;
+        }
+        while (p < e && *p != '"' && *p != '\\' && *p >= 0x20 && *p < 0x80) {
+            p++;
+        }
         if (p == e || *p < 0x80) {
             return p;
         }
+        *ascii = 0;
         p++;
     }
 }
@@ -594,29 +594,19 @@ read_string(ft_jr *r)
     {
         /* most strings: no escape, all in the window: pointed at */
         const uint8_t *b = r->buf, *p = b + r->pos, *e = b + r->len;
-        const uint8_t *q = scan_plain(p, e);
-        uint8_t high = 0;
-        for (const uint8_t *k = p; k < q; k++) {
-            high |= *k;
-        }
+        int ascii = 1;
+        const uint8_t *q = scan_plain(p, e, &ascii);
         if (q < e && *q == '"') {
             r->s = p;
             r->nstr = (size_t)(q - p);
-            r->str_ascii = !(high & 0x80);
+            r->str_ascii = ascii;
             r->pos = (size_t)(q - b) + 1;
             return 0;
         }
     }
     for (;;) {
         const uint8_t *b = r->buf, *p = b + r->pos, *e = b + r->len;
-        const uint8_t *q = scan_plain(p, e);
-        uint8_t high = 0;
-        for (const uint8_t *k = p; k < q; k++) {
-            high |= *k;
-        }
-        if (high & 0x80) {
-            r->str_ascii = 0;
-        }
+        const uint8_t *q = scan_plain(p, e, &r->str_ascii);
         if (q > p && str_put(r, p, (size_t)(q - p)) < 0) {
             return -1;
         }
