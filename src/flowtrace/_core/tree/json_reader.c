@@ -216,6 +216,9 @@ refill(ft_jr *r)
         if (r->eof) {
             return r->have ? not_utf8(r->base) : 0;
         }
+        if (PyErr_CheckSignals() < 0) { /* Ctrl-C stops a long load */
+            return -1;
+        }
         Py_ssize_t n = read_some(r, r->buf + r->have, r->cap - r->have);
         if (n < 0) {
             return -1;
