@@ -132,6 +132,8 @@ typedef struct {
     cache_slot *cache;     /* owned (PyMem_Raw): CACHE_SLOTS slots */
     header_value format, version, ncalls; /* the header's values */
     int results;           /* "results" is not false */
+    int timing;            /* "timing" is true: what the trace says when
+                              no call carries a time of its own */
     int chrome;            /* a "traceEvents" key was seen */
     int state[NPARTS];     /* NOT_SEEN, LOADED, DEFERRED, NOT_ARRAY */
     int part_type[NPARTS]; /* FT_JV_* of each part as found */
@@ -664,7 +666,10 @@ end_calls(loader *ld)
         ld->ncap = n ? n : 1; /* what was announced and is not there */
     }
     t->nnodes = n;
-    t->cfg.timing = ld->nneed > 0 && ld->ntimed == ld->nneed;
+    /* timed when every call that needs a time has one; when none needs
+     * one (only markers, lanes, frames that began before), as the file
+     * says, so that a timed trace saves and loads back as timed */
+    t->cfg.timing = ld->nneed > 0 ? ld->ntimed == ld->nneed : ld->timing;
     return 0;
 }
 
@@ -801,12 +806,16 @@ top_member(loader *ld)
         return read_header_value(ld, &ld->ncalls);
     }
     int results = n == 7 && memcmp(key, "results", 7) == 0;
+    int timing = n == 6 && memcmp(key, "timing", 6) == 0;
     ld->chrome |= n == 11 && memcmp(key, "traceEvents", 11) == 0;
     if (ft_jr_value(r, &v) < 0) {
         return -1;
     }
     if (results) {
         ld->results = v.type != FT_JV_FALSE;
+    }
+    if (timing) {
+        ld->timing = v.type == FT_JV_TRUE;
     }
     return ft_jr_skip(r, &v);
 }
