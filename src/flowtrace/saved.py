@@ -1,10 +1,10 @@
 """Saved traces: ``save(trace, file, format)`` and ``load(path)``.
 
 The writers are C (streaming, see docs/json-format.md for the schema). The
-loader parses with the standard library's json module, checks the header
-here and every other field in C (load_json.c) before anything is built from
-it: a truncated or hand-edited file gives a TraceFileError naming the
-problem in one line.
+JSON loader is C too and streams (tree/json_reader.c, tree/load_json.c): the
+file is read in 1 MiB pieces, never whole, and every field is checked as it
+comes, before anything is built from it: a truncated or hand-edited file
+gives a TraceFileError naming the problem in one line.
 """
 from __future__ import annotations
 
@@ -160,48 +160,6 @@ class _Bad(Exception):
         super().__init__(f"{where}: {what}")
 
 
-def _type_name(v: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number", type(None): "null"}.get(type(v), type(v).__name__)
-
-
-def _build(doc: Any) -> Trace:
-    """Check the header here, everything else in C (load_json.c)."""
-    if not isinstance(doc, dict):
-        raise _Bad("file", f"expected a JSON object, got {_type_name(doc)}")
-    if "traceEvents" in doc and "format" not in doc:
-        raise _Bad("file", "this is a Chrome trace (--format chrome), not a FlowTrace JSON "
-                   "trace (--format json)")
-    fmt = doc.get("format")
-    if fmt != FORMAT:
-        raise _Bad("format", f'expected "{FORMAT}", got {json.dumps(fmt)[:40]}'
-                   " (not a FlowTrace trace)")
-    version = doc.get("version")
-    if type(version) is not int:
-        raise _Bad("version", "expected an integer, got "
-                   + (json.dumps(version) if type(version) is float else _type_name(version)))
-    if version != VERSION:
-        newer = " (written by a newer FlowTrace)" if version > VERSION else ""
-        raise _Bad("version", f"this FlowTrace reads version {VERSION}, "
-                   f"the file is version {version}{newer}")
-    parts = []
-    for key in ("functions", "threads", "calls"):
-        if key not in doc:
-            raise _Bad("file", f'missing "{key}"')
-        if not isinstance(doc[key], list):
-            raise _Bad(key, f"expected an array, got {_type_name(doc[key])}")
-        parts.append(doc[key])
-    ncalls = doc.get("ncalls")
-    if ncalls is not None and ncalls != len(doc["calls"]):
-        raise _Bad("calls", f"{len(doc['calls'])} calls where the header announces "
-                   f"{json.dumps(ncalls)[:40]}")
-    results = doc.get("results", True) is not False
-    try:
-        return Trace(_core.Trace._from_saved(*parts, results))
-    except ValueError as e:
-        raise _Bad(str(e).split(":", 1)[0], str(e).split(":", 1)[-1].strip()) from None
-
-
 _HEAD_BYTES = 4096
 _HEAD = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{\s*"format"\s*:\s*"flowtrace"')
 
@@ -256,30 +214,37 @@ def load(path: str | os.PathLike[str]) -> Trace:
             if head.startswith(FTRACE_MAGIC):
                 return _load_ftrace(name, f, head)
             _check_head(head, len(head) < _HEAD_BYTES)
-            data = head + f.read()
+            return _load_json(name, f, head)
     except OSError as e:
         raise TraceFileError(f"{name}: cannot read: {e.strerror or e}") from None
     except _Bad as e:
         raise TraceFileError(f"{name}: {e}") from None
-    if not data.strip():
-        raise TraceFileError(f"{name}: empty file")
+
+
+_CHUNK = 1 << 20  # bytes of one read of a JSON trace
+
+
+def _load_json(name: str, f: Any, head: bytes, chunk: int = _CHUNK) -> Trace:
+    """A FlowTrace JSON file, parsed and checked by C as it is read
+    (load_json.c): `chunk` bytes at a time, never the whole text. A file
+    that can seek is read from its start again; another (a pipe) goes on
+    after the `head` already read from it."""
+    prefix, size = None, 0
     try:
-        text = data.decode("utf-8")
-        del data  # one copy at a time
-        doc = json.loads(text)
-    except UnicodeDecodeError as e:
-        raise TraceFileError(f"{name}: not UTF-8 text (byte {e.start})") from None
-    except json.JSONDecodeError as e:
-        truncated = e.pos >= len(e.doc.rstrip())
-        why = "the file ends too early (truncated)" if truncated else e.msg
-        raise TraceFileError(f"{name}: not valid JSON: {why} at line {e.lineno} "
-                             f"column {e.colno}") from None
-    except RecursionError:
-        raise TraceFileError(f"{name}: not a FlowTrace trace (JSON nested too deeply)") from None
-    except ValueError as e:  # e.g. an integer of more than 4,300 digits
-        raise TraceFileError(f"{name}: not a FlowTrace trace ({str(e).split(';')[0]})") from None
-    del text
+        f.seek(0)
+    except (OSError, ValueError):
+        prefix = head
+    else:
+        try:
+            st = os.fstat(f.fileno())
+            size = st.st_size if stat.S_ISREG(st.st_mode) else 0
+        except (OSError, ValueError):
+            pass
     try:
-        return _build(doc)
-    except _Bad as e:
+        return Trace(_core.Trace._from_json(f, prefix, chunk, size))
+    except ValueError as e:
+        if isinstance(e, OSError):  # io.UnsupportedOperation and the like
+            raise
         raise TraceFileError(f"{name}: {e}") from None
+    except MemoryError:
+        raise TraceFileError(f"{name}: not enough memory to load it") from None

@@ -498,24 +498,32 @@ trace_from_events(PyObject *cls, PyObject *events)
 }
 
 static PyObject *
-trace_from_saved(PyObject *cls, PyObject *args)
+trace_from_json(PyObject *cls, PyObject *args)
 {
-    PyObject *functions, *threads, *calls;
-    int results = 1;
-    if (!PyArg_ParseTuple(args, "OOO|p:_from_saved", &functions, &threads, &calls, &results)) {
+    PyObject *file, *prefix = NULL;
+    Py_ssize_t chunk = 1 << 20;
+    unsigned long long size = 0;
+    if (!PyArg_ParseTuple(args, "O|OnK:_from_json", &file, &prefix, &chunk, &size)) {
+        return NULL;
+    }
+    if (chunk < 1 || (prefix != NULL && prefix != Py_None && !PyBytes_Check(prefix))) {
+        PyErr_SetString(PyExc_TypeError, "_from_json: prefix must be bytes, chunk >= 1");
         return NULL;
     }
     ft_tree tree;
-    if (ft_tree_from_saved(&tree, functions, threads, calls, results) < 0) {
+    if (ft_tree_from_json(&tree, file, prefix == Py_None ? NULL : prefix, (size_t)chunk,
+                          (uint64_t)size) < 0) {
         return NULL;
     }
     return ft_trace_wrap((PyTypeObject *)cls, &tree);
 }
 
 static PyMethodDef trace_methods[] = {
-    {"_from_saved", (PyCFunction)trace_from_saved, METH_VARARGS | METH_CLASS,
-     "_from_saved(functions, threads, calls, results=True) -> Trace: from the lists of "
-     "a parsed FlowTrace JSON document, every field checked (ValueError)."},
+    {"_from_json", (PyCFunction)trace_from_json, METH_VARARGS | METH_CLASS,
+     "_from_json(file, prefix=None, chunk=1<<20, size=0) -> Trace: from a FlowTrace JSON "
+     "file read in pieces of `chunk` bytes with file.readinto (after `prefix`, bytes "
+     "already read from it), every field checked (ValueError). size: the file's size "
+     "when known."},
     {"_from_ftrace", (PyCFunction)trace_from_ftrace, METH_VARARGS | METH_CLASS,
      "_from_ftrace(data, mapped=False) -> Trace: from the bytes of a .ftrace file (any "
      "buffer), every block checked (ValueError). mapped: data is an mmap.mmap of the file "

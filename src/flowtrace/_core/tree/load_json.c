@@ -1,291 +1,526 @@
-/* load_json.c - a Trace built from a parsed FlowTrace JSON document.
+/* load_json.c - a Trace built from a FlowTrace JSON file, as it streams.
  *
- * The Python layer parses the file with the json module and checks the
- * header (format, version); everything else is checked here, field by
- * field, before it is used: types, ranges of every index, parents that
- * are earlier open calls of the same thread (never an exception marker:
- * markers have no children), calls grouped by thread in tree order,
- * kinds and ends by name (a marker or a task lane ends as "return"),
- * origins that name a call, flags that fit the node. A bad field gives a ValueError "calls[12].function: ..."; the
- * document is never trusted enough to crash or to build a tree the
- * writers could not walk. See docs/json-format.md.
+ * The file is read in pieces by the tokenizer (json_reader.c) and never
+ * held whole: each entry of "functions", "threads" and "calls" is read
+ * into a flat record of its fields, checked, and added to the tree at
+ * once. Everything is checked before it is used: the header (format,
+ * version, that "calls" has "ncalls" entries), types, ranges of every
+ * index, parents that are earlier open calls of the same thread (never an
+ * exception marker: markers have no children), calls grouped by thread in
+ * tree order, kinds and ends by name (a marker or a task lane ends as
+ * "return"), origins that name a call, flags that fit the node. A bad
+ * field gives a ValueError "calls[12].function: ..."; the document is
+ * never trusted enough to crash or to build a tree the writers could not
+ * walk. See docs/json-format.md.
+ *
+ * Key order is free. The writer's order (header, functions, threads,
+ * calls) is read in one pass; an array that comes before what it needs
+ * (calls before threads, anything before a valid format and version) is
+ * skipped, its place kept, and read again at the end: the file must then
+ * be seekable.
+ *
+ * Texts: an equal ASCII text of the same thread is stored once (a small
+ * cache by hash): a loaded trace's value stores hold one str per distinct
+ * recent text, not one per field, as a recorded one shares its texts.
  */
 #include "tree/tree.h"
 
+#include <string.h>
+
+#include "common/growable.h"
 #include "recording/values.h"
-#include "output/write_json.h"
+#include "tree/json_reader.h"
 #include "tree/walk.h"
 
+/* The fields of an entry, by key. */
+enum {
+    K_ID, K_NAME, K_MODULE, K_FILE, K_LINE, K_IDENT, K_DROPPED, K_PARENT, K_THREAD,
+    K_FUNCTION, K_KIND, K_END, K_ORIGIN, K_ARGS, K_RESULT, K_EXCEPTION, K_T0, K_T1,
+    K_LEFT, K_BEFORE, K_CUT, NKEYS
+};
+static const char *const KEY_NAMES[NKEYS] = {
+    "id",     "name",   "module", "file",      "line",   "ident",  "dropped",
+    "parent", "thread", "function", "kind",    "end",    "origin", "args",
+    "result", "exception", "t0",  "t1", "left_suspended", "began_before", "cut"};
+
+static int
+is(const uint8_t *s, const char *word, size_t n)
+{
+    return memcmp(s, word, n) == 0;
+}
+
+/* The field of a key, or -1 for a key the format does not know (ignored). */
+static int
+key_of(const uint8_t *s, size_t n)
+{
+    switch (n) {
+    case 2:
+        return is(s, "id", 2) ? K_ID : is(s, "t0", 2) ? K_T0 : is(s, "t1", 2) ? K_T1 : -1;
+    case 3:
+        return is(s, "end", 3) ? K_END : is(s, "cut", 3) ? K_CUT : -1;
+    case 4:
+        return is(s, "kind", 4)   ? K_KIND
+               : is(s, "args", 4) ? K_ARGS
+               : is(s, "name", 4) ? K_NAME
+               : is(s, "file", 4) ? K_FILE
+               : is(s, "line", 4) ? K_LINE
+                                  : -1;
+    case 5:
+        return is(s, "ident", 5) ? K_IDENT : -1;
+    case 6:
+        return is(s, "parent", 6)   ? K_PARENT
+               : is(s, "thread", 6) ? K_THREAD
+               : is(s, "result", 6) ? K_RESULT
+               : is(s, "origin", 6) ? K_ORIGIN
+               : is(s, "module", 6) ? K_MODULE
+                                    : -1;
+    case 7:
+        return is(s, "dropped", 7) ? K_DROPPED : -1;
+    case 8:
+        return is(s, "function", 8) ? K_FUNCTION : -1;
+    case 9:
+        return is(s, "exception", 9) ? K_EXCEPTION : -1;
+    case 12:
+        return is(s, "began_before", 12) ? K_BEFORE : -1;
+    case 14:
+        return is(s, "left_suspended", 14) ? K_LEFT : -1;
+    default:
+        return -1;
+    }
+}
+
+/* One entry's fields as read (a key given twice: the last, as json.loads). */
 typedef struct {
-    PyObject *id, *name, *module, *file, *line, *ident, *dropped, *parent, *thread,
-        *function, *kind, *end, *origin, *args, *result, *exception, *t0, *t1,
-        *left_suspended, *began_before, *cut; /* owned: interned keys */
-} keys;
+    uint8_t type[NKEYS];  /* FT_JV_* of each field; FT_JV_NONE: left out */
+    uint8_t big[NKEYS];   /* FT_JV_INT: beyond int64 */
+    uint8_t ascii[NKEYS]; /* FT_JV_STRING: ASCII only */
+    int64_t i[NKEYS];     /* FT_JV_INT: the value */
+    size_t off[NKEYS];    /* FT_JV_STRING: where in `text` */
+    size_t len[NKEYS];    /* FT_JV_STRING: its length (UTF-8) */
+    uint8_t *text;        /* owned (PyMem_Raw): the entry's strings */
+    size_t ntext;         /* bytes used in text */
+    size_t captext;       /* bytes allocated */
+} entry;
 
-static void
-keys_clear(keys *k)
-{
-    PyObject **p = (PyObject **)k;
-    for (size_t i = 0; i < sizeof(*k) / sizeof(PyObject *); i++) {
-        Py_CLEAR(p[i]);
-    }
-}
+/* A cache of texts made: the same bytes give the same str (and, for a
+ * value, the same payload of its thread's store). */
+#define CACHE_SLOTS ((size_t)1 << 14)
+typedef struct {
+    uint64_t hash;    /* of the text's bytes and its owner */
+    PyObject *s;      /* borrowed: kept alive by the tree (a value store or
+                         a function's field); NULL for an empty slot */
+    uint32_t payload; /* its payload in the owner's value store */
+    uint32_t owner;   /* thread index, or OWNER_FUNCTIONS */
+} cache_slot;
+#define OWNER_FUNCTIONS UINT32_MAX
+
+enum { PART_FUNCTIONS, PART_THREADS, PART_CALLS, NPARTS };
+static const char *const PART_NAMES[NPARTS] = {"functions", "threads", "calls"};
+enum { NOT_SEEN, LOADED, DEFERRED, NOT_ARRAY };
+
+typedef struct {
+    int type;        /* FT_JV_* as read; FT_JV_NONE: not in the file */
+    int64_t i;       /* FT_JV_INT: the value */
+    int big;         /* FT_JV_INT: beyond int64 */
+    char quote[FT_JR_SAMPLE + 8]; /* json.dumps(value)[:40] */
+} header_value;
+
+typedef struct {
+    ft_jr r;               /* owned: the tokenizer (its file, its window) */
+    ft_tree *t;            /* borrowed: the tree being built */
+    entry e;               /* owned: the entry being read */
+    cache_slot *cache;     /* owned (PyMem_Raw): CACHE_SLOTS slots */
+    header_value format, version, ncalls; /* the header's values */
+    int results;           /* "results" is not false */
+    int timing;            /* "timing" is true: what the trace says when
+                              no call carries a time of its own */
+    int chrome;            /* a "traceEvents" key was seen */
+    int state[NPARTS];     /* NOT_SEEN, LOADED, DEFERRED, NOT_ARRAY */
+    int part_type[NPARTS]; /* FT_JV_* of each part as found */
+    ft_jr_mark mark[NPARTS]; /* DEFERRED: where its array begins */
+    size_t fcap;           /* entries allocated in the tree's name arrays */
+    size_t tcap;           /* entries allocated in thread_vec */
+    uint64_t size_hint;    /* the file's size, 0 when unknown */
+    size_t ncap;           /* nodes allocated */
+    size_t n;              /* calls read */
+    ft_walk w;             /* owned stack: the tree order, checked as the
+                              calls are read */
+    long long cur_thread;  /* thread of the last call read */
+    size_t nneed, ntimed;  /* calls that need a time, and have one */
+    ft_threadbuf *last;    /* borrowed: the last thread's buffer */
+} loader;
+
+/* ------------------------------------------------------------------ */
+/* messages */
 
 static int
-keys_init(keys *k)
+bad(const char *where, size_t i, int key, const char *what)
 {
-    static const char *const names[] = {
-        "id",     "name",   "module", "file",      "line",           "ident",
-        "dropped", "parent", "thread", "function", "kind",           "end",
-        "origin", "args",   "result", "exception", "t0",             "t1",
-        "left_suspended",   "began_before",        "cut"};
-    _Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(keys) / sizeof(PyObject *),
-                   "a name per key");
-    PyObject **p = (PyObject **)k;
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        p[i] = PyUnicode_InternFromString(names[i]);
-        if (p[i] == NULL) {
-            keys_clear(k);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int
-bad(const char *where, Py_ssize_t i, PyObject *key, const char *what)
-{
-    if (key != NULL) {
-        PyErr_Format(PyExc_ValueError, "%s[%zd].%U: %s", where, i, key, what);
+    if (key >= 0) {
+        PyErr_Format(PyExc_ValueError, "%s[%zu].%s: %s", where, i, KEY_NAMES[key], what);
     }
     else {
-        PyErr_Format(PyExc_ValueError, "%s[%zd]: %s", where, i, what);
+        PyErr_Format(PyExc_ValueError, "%s[%zu]: %s", where, i, what);
     }
     return -1;
 }
 
-/* obj[key]: borrowed, NULL when missing or null (no exception then). */
-static PyObject *
-field(PyObject *obj, PyObject *key)
+/* The json module's type as the old loader named it. */
+static const char *
+type_name(int type)
 {
-    PyObject *v = PyDict_GetItemWithError(obj, key);
-    return v == Py_None ? NULL : v;
+    switch (type) {
+    case FT_JV_OBJECT:
+        return "an object";
+    case FT_JV_ARRAY:
+        return "an array";
+    case FT_JV_STRING:
+        return "a string";
+    case FT_JV_TRUE:
+    case FT_JV_FALSE:
+        return "a boolean";
+    case FT_JV_INT:
+    case FT_JV_FLOAT:
+        return "a number";
+    default:
+        return "null";
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* texts */
+
+static uint64_t
+hash_bytes(const uint8_t *p, size_t n, uint32_t owner)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ n ^ ((uint64_t)owner << 32);
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+        p += 8;
+        n -= 8;
+    }
+    uint64_t w = 0;
+    memcpy(&w, p, n);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 29);
+}
+
+/* A text of `owner` (a thread: stored in its value store, *payload set;
+ * OWNER_FUNCTIONS: *out a new reference). 0, or -1 with MemoryError. */
+static int
+make_text(loader *ld, uint32_t owner, const uint8_t *s, size_t n, int ascii, PyObject **out,
+          uint32_t *payload)
+{
+    cache_slot *slot = NULL;
+    uint64_t h = 0;
+    if (ascii) {
+        h = hash_bytes(s, n, owner);
+        slot = &ld->cache[h & (CACHE_SLOTS - 1)];
+        if (slot->s != NULL && slot->hash == h && slot->owner == owner &&
+            (size_t)PyUnicode_GET_LENGTH(slot->s) == n &&
+            memcmp(PyUnicode_DATA(slot->s), s, n) == 0) {
+            if (out != NULL) {
+                *out = Py_NewRef(slot->s);
+            }
+            else {
+                *payload = slot->payload;
+            }
+            return 0;
+        }
+    }
+    PyObject *o = ft_jr_str_new(s, n, ascii);
+    if (o == NULL) {
+        return -1;
+    }
+    uint32_t p = FT_VAL_ABSENT;
+    if (out != NULL) {
+        *out = o;
+    }
+    else {
+        /* stored as it is: this cache shares equal texts already (the
+         * recorder's ft_store_text would look each up in a dict again) */
+        p = ft_threadbuf_store(ld->t->thread_vec[owner],
+                               (PyObject *)((uintptr_t)o | FT_TAG_TEXT)); /* steals o */
+        if (p == FT_VAL_ABSENT) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        *payload = p;
+    }
+    if (slot != NULL) {
+        *slot = (cache_slot){h, o, p, owner};
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* one entry's fields */
+
+static int
+read_entry(loader *ld, const char *where, size_t i)
+{
+    ft_jr *r = &ld->r;
+    entry *e = &ld->e;
+    ft_jv v;
+    if (ft_jr_value(r, &v) < 0) {
+        return -1;
+    }
+    if (v.type != FT_JV_OBJECT) {
+        /* the value is read whole first: an error in its syntax (or its
+         * depth) comes first, as it did when the file was parsed first */
+        return ft_jr_skip(r, &v) < 0 ? -1 : bad(where, i, -1, "expected an object");
+    }
+    memset(e->type, 0, sizeof(e->type));
+    e->ntext = 0;
+    int k;
+    while ((k = ft_jr_next(r)) > 0) {
+        int key = key_of(r->s, r->nstr);
+        if (ft_jr_value(r, &v) < 0) {
+            return -1;
+        }
+        if (key < 0) {
+            if (ft_jr_skip(r, &v) < 0) {
+                return -1;
+            }
+            continue;
+        }
+        e->type[key] = (uint8_t)v.type;
+        if (v.type == FT_JV_INT) {
+            e->i[key] = v.i;
+            e->big[key] = (uint8_t)v.big;
+        }
+        else if (v.type == FT_JV_STRING) {
+            if (FT_GROW(e->text, e->captext, e->ntext + r->nstr, 1024) < 0) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            memcpy(e->text + e->ntext, r->s, r->nstr);
+            e->off[key] = e->ntext;
+            e->len[key] = r->nstr;
+            e->ascii[key] = (uint8_t)r->str_ascii;
+            e->ntext += r->nstr;
+        }
+        else if (ft_jr_skip(r, &v) < 0) {
+            return -1;
+        }
+    }
+    return k;
 }
 
 static int
-get_str(PyObject *obj, PyObject *key, const char *where, Py_ssize_t i, int required,
-        PyObject **out)
+absent(const entry *e, int key)
 {
-    PyObject *v = field(obj, key);
-    *out = NULL;
-    if (v == NULL) {
-        if (PyErr_Occurred()) {
-            return -1;
-        }
+    return e->type[key] == FT_JV_NONE || e->type[key] == FT_JV_NULL;
+}
+
+/* A string field: 1 when there, 0 when missing/null (unless required). */
+static int
+get_str(const entry *e, int key, const char *where, size_t i, int required)
+{
+    if (absent(e, key)) {
         return required ? bad(where, i, key, "missing (a string is needed)") : 0;
     }
-    if (!PyUnicode_Check(v)) {
+    if (e->type[key] != FT_JV_STRING) {
         return bad(where, i, key, "expected a string");
     }
-    *out = v;
-    return 0;
+    return 1;
 }
 
 /* An integer in [lo, hi]; missing/null gives `dflt` unless required. */
 static int
-get_int(PyObject *obj, PyObject *key, const char *where, Py_ssize_t i, int required,
-        long long lo, long long hi, long long dflt, long long *out)
+get_int(const entry *e, int key, const char *where, size_t i, int required, long long lo,
+        long long hi, long long dflt, long long *out)
 {
-    PyObject *v = field(obj, key);
     *out = dflt;
-    if (v == NULL) {
-        if (PyErr_Occurred()) {
-            return -1;
-        }
+    if (absent(e, key)) {
         return required ? bad(where, i, key, "missing (a number is needed)") : 0;
     }
-    if (!PyLong_CheckExact(v)) {
+    if (e->type[key] != FT_JV_INT) {
         return bad(where, i, key, "expected an integer");
     }
-    int overflow = 0;
-    long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
-    if (overflow || x < lo || x > hi) {
+    if (e->big[key] || e->i[key] < lo || e->i[key] > hi) {
         return bad(where, i, key, "out of range");
     }
-    *out = x;
+    *out = e->i[key];
     return 0;
 }
 
 /* An optional flag: true, or false / null / missing (0). */
 static int
-get_flag(PyObject *obj, PyObject *key, const char *where, Py_ssize_t i, int *out)
+get_flag(const entry *e, int key, const char *where, size_t i, int *out)
 {
-    PyObject *v = field(obj, key);
     *out = 0;
-    if (v == NULL) {
-        return PyErr_Occurred() ? -1 : 0;
+    if (absent(e, key)) {
+        return 0;
     }
-    if (!PyBool_Check(v)) {
+    if (e->type[key] != FT_JV_TRUE && e->type[key] != FT_JV_FALSE) {
         return bad(where, i, key, "expected true or false");
     }
-    *out = v == Py_True;
+    *out = e->type[key] == FT_JV_TRUE;
     return 0;
 }
 
-/* Index of the word `s` among the names `name(0..n-1)`, or -1. */
+/* A string field as a new str (NULL when left out: 0), for the tables. */
 static int
-word(PyObject *s, const char *(*name)(unsigned), unsigned n)
+field_str(loader *ld, int key, const char *where, size_t i, int required, PyObject **out)
+{
+    const entry *e = &ld->e;
+    *out = NULL;
+    int k = get_str(e, key, where, i, required);
+    if (k <= 0) {
+        return k;
+    }
+    return make_text(ld, OWNER_FUNCTIONS, e->text + e->off[key], e->len[key], e->ascii[key], out,
+                     NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* functions and threads */
+
+static int
+add_function(loader *ld, size_t i)
+{
+    ft_tree *t = ld->t;
+    if (i >= (size_t)FT_CODE_ID_MAX) {
+        PyErr_SetString(PyExc_ValueError, "functions: too many");
+        return -1;
+    }
+    if (i >= ld->fcap) {
+        size_t nc = ft_grown_capacity(ld->fcap, i + 1, 64);
+        if (nc == 0 || FT_RESIZE(t->names, nc) < 0 || FT_RESIZE(t->files, nc) < 0 ||
+            FT_RESIZE(t->modules, nc) < 0 || FT_RESIZE(t->lines, nc) < 0) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        ld->fcap = nc;
+    }
+    PyObject *name = NULL, *module = NULL, *file = NULL;
+    long long line = 0;
+    if (field_str(ld, K_NAME, "functions", i, 1, &name) < 0 ||
+        field_str(ld, K_MODULE, "functions", i, 0, &module) < 0 ||
+        field_str(ld, K_FILE, "functions", i, 0, &file) < 0 ||
+        get_int(&ld->e, K_LINE, "functions", i, 0, 0, INT_MAX, 0, &line) < 0) {
+        Py_XDECREF(name);
+        Py_XDECREF(module);
+        Py_XDECREF(file);
+        return -1;
+    }
+    t->names[i] = name;
+    t->modules[i] = module;
+    t->files[i] = file;
+    t->lines[i] = (int)line;
+    t->nnames = (uint32_t)(i + 1);
+    return 0;
+}
+
+static int
+add_thread(loader *ld, size_t i)
+{
+    ft_tree *t = ld->t;
+    const entry *e = &ld->e;
+    long long ident, dropped;
+    if (i >= 1000000) {
+        PyErr_SetString(PyExc_ValueError, "threads: too many");
+        return -1;
+    }
+    if (get_str(e, K_NAME, "threads", i, 1) < 0 ||
+        get_int(e, K_IDENT, "threads", i, 1, 0, LLONG_MAX, 0, &ident) < 0 ||
+        get_int(e, K_DROPPED, "threads", i, 0, 0, LLONG_MAX, 0, &dropped) < 0) {
+        return -1;
+    }
+    if (FT_GROW(t->thread_vec, ld->tcap, i + 1, 16) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    PyObject *name = ft_jr_str_new(e->text + e->off[K_NAME], e->len[K_NAME], e->ascii[K_NAME]);
+    if (name == NULL) {
+        return -1;
+    }
+    ft_threadbuf *tb = ft_threadbuf_new_empty();
+    if (tb == NULL) {
+        Py_DECREF(name);
+        PyErr_NoMemory();
+        return -1;
+    }
+    tb->ident = (unsigned long)ident;
+    tb->name = name;
+    tb->dropped = (uint64_t)dropped;
+    if (ld->last == NULL) {
+        t->threads = tb;
+    }
+    else {
+        ld->last->next = tb;
+    }
+    ld->last = tb;
+    t->thread_vec[i] = tb;
+    t->nthreads = (uint32_t)(i + 1);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* calls */
+
+/* Index of the word in field `key` among the names `name(0..n-1)`, or -1. */
+static int
+word(const entry *e, int key, const char *(*name)(unsigned), unsigned n)
 {
     for (unsigned k = 0; k < n; k++) {
-        if (PyUnicode_CompareWithASCIIString(s, name(k)) == 0) {
+        const char *w = name(k);
+        size_t len = strlen(w);
+        if (e->len[key] == len && memcmp(e->text + e->off[key], w, len) == 0) {
             return (int)k;
         }
     }
     return -1;
 }
 
-static int
-load_functions(ft_tree *t, PyObject *list, const keys *k)
-{
-    Py_ssize_t n = PyList_GET_SIZE(list);
-    if (n > (Py_ssize_t)FT_CODE_ID_MAX) {
-        PyErr_SetString(PyExc_ValueError, "functions: too many");
-        return -1;
-    }
-    size_t sz = n ? (size_t)n : 1;
-    PyMem_RawFree(t->names);
-    t->names = PyMem_RawCalloc(sz, sizeof(PyObject *));
-    t->rebuilt = 1;
-    t->files = PyMem_RawCalloc(sz, sizeof(PyObject *));
-    t->modules = PyMem_RawCalloc(sz, sizeof(PyObject *));
-    t->lines = PyMem_RawCalloc(sz, sizeof(int));
-    t->nnames = (uint32_t)n;
-    if (t->names == NULL || t->files == NULL || t->modules == NULL || t->lines == NULL) {
-        t->nnames = 0;
-        PyErr_NoMemory();
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *f = PyList_GET_ITEM(list, i);
-        PyObject *name, *module, *file;
-        long long line;
-        if (!PyDict_Check(f)) {
-            return bad("functions", i, NULL, "expected an object");
-        }
-        if (get_str(f, k->name, "functions", i, 1, &name) < 0 ||
-            get_str(f, k->module, "functions", i, 0, &module) < 0 ||
-            get_str(f, k->file, "functions", i, 0, &file) < 0 ||
-            get_int(f, k->line, "functions", i, 0, 0, INT_MAX, 0, &line) < 0) {
-            return -1;
-        }
-        t->names[i] = Py_NewRef(name);
-        t->modules[i] = Py_XNewRef(module);
-        t->files[i] = Py_XNewRef(file);
-        t->lines[i] = (int)line;
-    }
-    return 0;
-}
-
-static int
-load_threads(ft_tree *t, PyObject *list, const keys *k)
-{
-    Py_ssize_t n = PyList_GET_SIZE(list);
-    if (n > 1000000) {
-        PyErr_SetString(PyExc_ValueError, "threads: too many");
-        return -1;
-    }
-    PyMem_RawFree(t->thread_vec);
-    t->thread_vec = PyMem_RawCalloc(n ? (size_t)n : 1, sizeof(ft_threadbuf *));
-    if (t->thread_vec == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    ft_threadbuf *last = NULL;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *o = PyList_GET_ITEM(list, i);
-        PyObject *name;
-        long long ident, dropped;
-        if (!PyDict_Check(o)) {
-            return bad("threads", i, NULL, "expected an object");
-        }
-        if (get_str(o, k->name, "threads", i, 1, &name) < 0 ||
-            get_int(o, k->ident, "threads", i, 1, 0, LLONG_MAX, 0, &ident) < 0 ||
-            get_int(o, k->dropped, "threads", i, 0, 0, LLONG_MAX, 0, &dropped) < 0) {
-            return -1;
-        }
-        ft_threadbuf *tb = ft_threadbuf_new_empty();
-        if (tb == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        tb->ident = (unsigned long)ident;
-        tb->name = Py_NewRef(name);
-        tb->dropped = (uint64_t)dropped;
-        if (last == NULL) {
-            t->threads = tb;
-        }
-        else {
-            last->next = tb;
-        }
-        last = tb;
-        t->thread_vec[i] = tb;
-        t->nthreads = (uint32_t)(i + 1);
-    }
-    return 0;
-}
-
 /* A text field stored in the thread's value store. */
 static int
-text(ft_threadbuf *tb, PyObject *c, PyObject *key, Py_ssize_t i, uint32_t *out)
+text(loader *ld, uint32_t thread, int key, size_t i, uint32_t *out)
 {
-    PyObject *s;
+    const entry *e = &ld->e;
     *out = FT_VAL_ABSENT;
-    if (get_str(c, key, "calls", i, 0, &s) < 0) {
-        return -1;
+    int k = get_str(e, key, "calls", i, 0);
+    if (k <= 0) {
+        return k;
     }
-    if (s != NULL) {
-        *out = ft_store_text(tb, Py_NewRef(s));
-        if (*out == FT_VAL_ABSENT) {
-            PyErr_NoMemory();
-            return -1;
-        }
-    }
-    return 0;
+    return make_text(ld, thread, e->text + e->off[key], e->len[key], e->ascii[key], NULL, out);
 }
 
 /* The words and flags of call i, checked against each other. */
 static int
-load_shape(ft_node *nd, PyObject *c, const keys *k, Py_ssize_t i)
+load_shape(ft_node *nd, const entry *e, size_t i)
 {
-    PyObject *kind, *end;
     int left, before, cut;
-    if (get_str(c, k->kind, "calls", i, 1, &kind) < 0 ||
-        get_str(c, k->end, "calls", i, 1, &end) < 0 ||
-        get_flag(c, k->left_suspended, "calls", i, &left) < 0 ||
-        get_flag(c, k->began_before, "calls", i, &before) < 0 ||
-        get_flag(c, k->cut, "calls", i, &cut) < 0) {
+    if (get_str(e, K_KIND, "calls", i, 1) < 0 || get_str(e, K_END, "calls", i, 1) < 0 ||
+        get_flag(e, K_LEFT, "calls", i, &left) < 0 ||
+        get_flag(e, K_BEFORE, "calls", i, &before) < 0 ||
+        get_flag(e, K_CUT, "calls", i, &cut) < 0) {
         return -1;
     }
-    int kd = word(kind, ft_node_kind_name, FT_NODE_NKINDS);
-    int ed = word(end, ft_node_end_name, FT_END_NENDS);
+    int kd = word(e, K_KIND, ft_node_kind_name, FT_NODE_NKINDS);
+    int ed = word(e, K_END, ft_node_end_name, FT_END_NENDS);
     if (kd < 0 || ed < 0) {
-        return bad("calls", i, kd < 0 ? k->kind : k->end, "unknown word");
+        return bad("calls", i, kd < 0 ? K_KIND : K_END, "unknown word");
     }
     if (FT_NODE_IS_MARKER(kd) && ed != FT_END_RETURN) {
-        return bad("calls", i, k->end, "an exception marker ends as \"return\"");
+        return bad("calls", i, K_END, "an exception marker ends as \"return\"");
     }
     if (kd == FT_NODE_TASK && ed != FT_END_RETURN) {
         /* the writers keep a lane's creator (its "result") only then */
-        return bad("calls", i, k->end, "a task lane ends as \"return\"");
+        return bad("calls", i, K_END, "a task lane ends as \"return\"");
     }
     if (left && ed != FT_END_YIELD) {
-        return bad("calls", i, k->left_suspended, "only a segment that ended by \"yield\"");
+        return bad("calls", i, K_LEFT, "only a segment that ended by \"yield\"");
     }
     if ((before || cut) && kd != FT_NODE_CALL) {
-        return bad("calls", i, before ? k->began_before : k->cut, "only a \"call\"");
+        return bad("calls", i, before ? K_BEFORE : K_CUT, "only a \"call\"");
     }
     if (cut && !before) {
-        return bad("calls", i, k->cut, "only with \"began_before\"");
+        return bad("calls", i, K_CUT, "only with \"began_before\"");
     }
     nd->kind = (uint8_t)kd;
     nd->end = (uint8_t)ed;
@@ -294,156 +529,443 @@ load_shape(ft_node *nd, PyObject *c, const keys *k, Py_ssize_t i)
     return 0;
 }
 
+/* Room for the calls: as many as the header announces when it does (the
+ * writer puts "ncalls" first), bounded by what the file's size can hold. */
 static int
-load_calls(ft_tree *t, PyObject *list, const keys *k)
+begin_calls(loader *ld)
 {
-    Py_ssize_t n = PyList_GET_SIZE(list);
-    t->nodes = PyMem_RawCalloc(n ? (size_t)n : 1, sizeof(ft_node));
+    ft_tree *t = ld->t;
+    size_t want = 4096;
+    if (ld->ncalls.type == FT_JV_INT && !ld->ncalls.big && ld->ncalls.i >= 0) {
+        want = (size_t)ld->ncalls.i;
+        /* an entry takes 50 bytes at least */
+        size_t bound = ld->size_hint ? (size_t)(ld->size_hint / 40) + 16 : (size_t)1 << 16;
+        want = want < bound ? want : bound;
+    }
+    want = want ? want : 1;
+    t->nodes = PyMem_RawCalloc(want, sizeof(ft_node));
     t->thread_first = PyMem_RawCalloc((size_t)t->nthreads + 1, sizeof(size_t));
     if (t->nodes == NULL || t->thread_first == NULL) {
         PyErr_NoMemory();
         return -1;
     }
-    ft_walk w = {0}; /* the tree order, checked as the calls are read */
-    ft_walk_begin(&w, t->nodes, 0, 0);
-    long long cur_thread = 0;
-    Py_ssize_t nneed = 0, ntimed = 0;
-    int rc = -1;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *c = PyList_GET_ITEM(list, i);
-        ft_node *nd = &t->nodes[i];
-        long long id, th, fn, parent, origin, t0, t1;
-        if (!PyDict_Check(c)) {
-            bad("calls", i, NULL, "expected an object");
-            goto done;
+    ld->ncap = want;
+    ft_walk_begin(&ld->w, t->nodes, 0, 0);
+    return 0;
+}
+
+static int
+add_call(loader *ld, size_t i)
+{
+    ft_tree *t = ld->t;
+    const entry *e = &ld->e;
+    if (i >= ld->ncap) {
+        size_t nc = ft_grown_capacity(ld->ncap, i + 1, 4096);
+        if (nc == 0 || FT_RESIZE(t->nodes, nc) < 0) {
+            PyErr_NoMemory();
+            return -1;
         }
-        if (get_int(c, k->id, "calls", i, 1, i, i, 0, &id) < 0 ||
-            get_int(c, k->thread, "calls", i, 1, 0, (long long)t->nthreads - 1, 0, &th) < 0 ||
-            get_int(c, k->function, "calls", i, 1, 0, (long long)t->nnames - 1, 0, &fn) < 0 ||
-            get_int(c, k->parent, "calls", i, 0, 0, i - 1, -1, &parent) < 0 ||
-            load_shape(nd, c, k, i) < 0 ||
-            get_int(c, k->origin, "calls", i, 0, 0, n - 1, -1, &origin) < 0 ||
-            get_int(c, k->t0, "calls", i, 0, 0, LLONG_MAX, -1, &t0) < 0 ||
-            get_int(c, k->t1, "calls", i, 0, 0, LLONG_MAX, -1, &t1) < 0) {
-            goto done;
-        }
-        int marker = FT_NODE_IS_MARKER(nd->kind);
-        if (th < cur_thread) {
-            bad("calls", i, k->thread, "calls must be grouped by thread, in thread order");
-            goto done;
-        }
-        while (cur_thread < th) {
-            t->thread_first[++cur_thread] = (size_t)i;
-            ft_walk_begin(&w, t->nodes, (size_t)i, (size_t)i);
-        }
-        nd->parent = parent;
-        Py_ssize_t depth = ft_walk_enter(&w, (size_t)i);
-        if (depth < 0) {
-            goto done;
-        }
-        if (parent >= 0 && depth == 0) {
-            bad("calls", i, k->parent, "not an open call of the same thread (calls must be "
-                                       "in tree order)");
-            goto done;
-        }
-        if (parent >= 0 && FT_NODE_IS_MARKER(t->nodes[parent].kind)) {
-            bad("calls", i, k->parent, "an exception marker has no children");
-            goto done;
-        }
-        /* origin: a resumption's generator (checked to be a call once all
-         * calls are read: it may be on a later thread); null when unknown.
-         * Anything else is its own origin. */
-        if (nd->kind == FT_NODE_RESUME || nd->kind == FT_NODE_THROW) {
-            if (origin == i) {
-                bad("calls", i, k->origin, "a resumption is not its own generator");
-                goto done;
-            }
-            nd->origin = origin;
-        }
-        else if (origin >= 0 && origin != i) {
-            bad("calls", i, k->origin, "only a resumption refers to another call");
-            goto done;
-        }
-        else {
-            nd->origin = i;
-        }
-        if (t0 >= 0 && t1 >= 0 && t1 < t0) {
-            bad("calls", i, k->t1, "ends before it starts");
-            goto done;
-        }
-        nd->code_id = (uint32_t)fn;
-        nd->thread = (uint32_t)th;
-        ft_threadbuf *tb = t->thread_vec[th];
-        if (text(tb, c, k->args, i, &nd->args) < 0 ||
-            text(tb, c, k->result, i, &nd->result) < 0 ||
-            text(tb, c, k->exception, i, &nd->exc) < 0) {
-            goto done;
-        }
-        if (t0 >= 0 && (t1 >= 0 || marker || nd->end == FT_END_UNFINISHED)) {
-            /* an instant for a marker, an open end for an unfinished call */
-            nd->timed = 1;
-            nd->t0 = (uint64_t)t0;
-            nd->t1 = t1 >= 0 && !marker ? (uint64_t)t1 : (uint64_t)t0;
-        }
-        nneed += ft_node_needs_time(nd);
-        ntimed += ft_node_needs_time(nd) && nd->timed;
-        if (parent >= 0) {
-            t->nodes[parent].nchildren++;
-        }
+        memset(t->nodes + ld->ncap, 0, (nc - ld->ncap) * sizeof(ft_node));
+        ld->ncap = nc;
+        ld->w.nodes = t->nodes;
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
+    ft_node *nd = &t->nodes[i];
+    long long id, th, fn, parent, origin, t0, t1;
+    long long li = (long long)i;
+    if (get_int(e, K_ID, "calls", i, 1, li, li, 0, &id) < 0 ||
+        get_int(e, K_THREAD, "calls", i, 1, 0, (long long)t->nthreads - 1, 0, &th) < 0 ||
+        get_int(e, K_FUNCTION, "calls", i, 1, 0, (long long)t->nnames - 1, 0, &fn) < 0 ||
+        get_int(e, K_PARENT, "calls", i, 0, 0, li - 1, -1, &parent) < 0 ||
+        load_shape(nd, e, i) < 0 ||
+        /* below the number of calls: checked once they are all read */
+        get_int(e, K_ORIGIN, "calls", i, 0, 0, LLONG_MAX, -1, &origin) < 0 ||
+        get_int(e, K_T0, "calls", i, 0, 0, LLONG_MAX, -1, &t0) < 0 ||
+        get_int(e, K_T1, "calls", i, 0, 0, LLONG_MAX, -1, &t1) < 0) {
+        return -1;
+    }
+    int marker = FT_NODE_IS_MARKER(nd->kind);
+    if (th < ld->cur_thread) {
+        return bad("calls", i, K_THREAD, "calls must be grouped by thread, in thread order");
+    }
+    while (ld->cur_thread < th) {
+        t->thread_first[++ld->cur_thread] = i;
+        ft_walk_begin(&ld->w, t->nodes, i, i);
+    }
+    nd->parent = parent;
+    Py_ssize_t depth = ft_walk_enter(&ld->w, i);
+    if (depth < 0) {
+        return -1;
+    }
+    if (parent >= 0 && depth == 0) {
+        return bad("calls", i, K_PARENT,
+                   "not an open call of the same thread (calls must be in tree order)");
+    }
+    if (parent >= 0 && FT_NODE_IS_MARKER(t->nodes[parent].kind)) {
+        return bad("calls", i, K_PARENT, "an exception marker has no children");
+    }
+    /* origin: a resumption's generator (checked to be a call once all
+     * calls are read: it may be on a later thread); null when unknown.
+     * Anything else is its own origin. */
+    if (nd->kind == FT_NODE_RESUME || nd->kind == FT_NODE_THROW) {
+        if (origin == li) {
+            return bad("calls", i, K_ORIGIN, "a resumption is not its own generator");
+        }
+        nd->origin = origin;
+    }
+    else if (origin >= 0 && origin != li) {
+        return bad("calls", i, K_ORIGIN, "only a resumption refers to another call");
+    }
+    else {
+        nd->origin = li;
+    }
+    if (t0 >= 0 && t1 >= 0 && t1 < t0) {
+        return bad("calls", i, K_T1, "ends before it starts");
+    }
+    nd->code_id = (uint32_t)fn;
+    nd->thread = (uint32_t)th;
+    if (text(ld, (uint32_t)th, K_ARGS, i, &nd->args) < 0 ||
+        text(ld, (uint32_t)th, K_RESULT, i, &nd->result) < 0 ||
+        text(ld, (uint32_t)th, K_EXCEPTION, i, &nd->exc) < 0) {
+        return -1;
+    }
+    if (t0 >= 0 && (t1 >= 0 || marker || nd->end == FT_END_UNFINISHED)) {
+        /* an instant for a marker, an open end for an unfinished call */
+        nd->timed = 1;
+        nd->t0 = (uint64_t)t0;
+        nd->t1 = t1 >= 0 && !marker ? (uint64_t)t1 : (uint64_t)t0;
+    }
+    ld->nneed += ft_node_needs_time(nd);
+    ld->ntimed += ft_node_needs_time(nd) && nd->timed;
+    if (parent >= 0) {
+        t->nodes[parent].nchildren++;
+    }
+    return 0;
+}
+
+/* After the last call: origins, the threads' ranges, the timing. */
+static int
+end_calls(loader *ld)
+{
+    ft_tree *t = ld->t;
+    size_t n = ld->n;
+    for (size_t i = 0; i < n; i++) {
         int64_t o = t->nodes[i].origin;
-        if (o >= 0 && o != i && t->nodes[o].kind != FT_NODE_CALL) {
-            bad("calls", i, k->origin, "not the id of a \"call\"");
-            goto done;
+        if (o >= 0 && (size_t)o != i) {
+            if ((size_t)o >= n) {
+                return bad("calls", i, K_ORIGIN, "out of range");
+            }
+            if (t->nodes[o].kind != FT_NODE_CALL) {
+                return bad("calls", i, K_ORIGIN, "not the id of a \"call\"");
+            }
         }
     }
-    while (cur_thread < (long long)t->nthreads) {
-        t->thread_first[++cur_thread] = (size_t)n;
+    while (ld->cur_thread < (long long)t->nthreads) {
+        t->thread_first[++ld->cur_thread] = n;
     }
-    t->nnodes = (size_t)n;
-    t->cfg.timing = nneed > 0 && ntimed == nneed;
-    rc = 0;
-done:
-    ft_walk_free(&w);
-    return rc;
+    if (ld->ncap > n && FT_RESIZE(t->nodes, n ? n : 1) == 0) {
+        ld->ncap = n ? n : 1; /* what was announced and is not there */
+    }
+    t->nnodes = n;
+    /* timed when every call that needs a time has one; when none needs
+     * one (only markers, lanes, frames that began before), as the file
+     * says, so that a timed trace saves and loads back as timed */
+    t->cfg.timing = ld->nneed > 0 ? ld->ntimed == ld->nneed : ld->timing;
+    return 0;
+}
+
+/* The entries of a part's array (opened). */
+static int
+read_part(loader *ld, int part)
+{
+    ft_tree *t = ld->t;
+    if (part == PART_CALLS && begin_calls(ld) < 0) {
+        return -1;
+    }
+    size_t i = 0;
+    int k;
+    while ((k = ft_jr_next(&ld->r)) > 0) {
+        if (read_entry(ld, PART_NAMES[part], i) < 0) {
+            return -1;
+        }
+        int rc = part == PART_FUNCTIONS ? add_function(ld, i)
+                 : part == PART_THREADS ? add_thread(ld, i)
+                                        : add_call(ld, i);
+        if (rc < 0) {
+            return -1;
+        }
+        i++;
+        ld->n = part == PART_CALLS ? i : ld->n;
+    }
+    if (k < 0) {
+        return -1;
+    }
+    if (part == PART_FUNCTIONS && (t->files == NULL || t->modules == NULL || t->lines == NULL)) {
+        /* none: the arrays still say "rebuilt, from a file" */
+        size_t nc = ld->fcap ? ld->fcap : 1;
+        if (FT_RESIZE(t->files, nc) < 0 || FT_RESIZE(t->modules, nc) < 0 ||
+            FT_RESIZE(t->lines, nc) < 0) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        ld->fcap = nc;
+    }
+    ld->state[part] = LOADED;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* the header */
+
+static int
+header_ok(const loader *ld)
+{
+    return ld->format.type == FT_JV_STRING && ld->format.i == 1 &&
+           ld->version.type == FT_JV_INT && !ld->version.big && ld->version.i == 1;
+}
+
+/* May part be read where it is? It needs a valid header before it, and
+ * the calls need the functions and threads. */
+static int
+ready(const loader *ld, int part)
+{
+    return header_ok(ld) && (part != PART_CALLS || (ld->state[PART_FUNCTIONS] == LOADED &&
+                                                    ld->state[PART_THREADS] == LOADED));
+}
+
+/* A header value: its type, and its quote for a message. */
+static int
+read_header_value(loader *ld, header_value *h)
+{
+    ft_jv v;
+    ft_jr_sample_start(&ld->r);
+    int rc = ft_jr_value(&ld->r, &v);
+    if (rc == 0) {
+        rc = ft_jr_skip(&ld->r, &v);
+    }
+    const char *q = ft_jr_sample_end(&ld->r);
+    if (rc < 0) {
+        return -1;
+    }
+    h->type = v.type;
+    h->i = v.i;
+    h->big = v.big;
+    snprintf(h->quote, sizeof(h->quote), "%s", q);
+    return 0;
+}
+
+static int
+top_member(loader *ld)
+{
+    ft_jr *r = &ld->r;
+    const uint8_t *key = r->s;
+    size_t n = r->nstr;
+    ft_jv v;
+    int part = -1;
+    for (int p = 0; p < NPARTS; p++) {
+        if (n == strlen(PART_NAMES[p]) && memcmp(key, PART_NAMES[p], n) == 0) {
+            part = p;
+        }
+    }
+    if (part >= 0) {
+        if (ld->state[part] != NOT_SEEN) {
+            PyErr_Format(PyExc_ValueError, "file: \"%s\" twice", PART_NAMES[part]);
+            return -1;
+        }
+        int now = ready(ld, part);
+        if (!now && ft_jr_where(r, &ld->mark[part]) < 0) {
+            return -1;
+        }
+        if (ft_jr_value(r, &v) < 0) {
+            return -1;
+        }
+        ld->part_type[part] = v.type;
+        if (v.type != FT_JV_ARRAY) {
+            ld->state[part] = NOT_ARRAY;
+            return ft_jr_skip(r, &v);
+        }
+        if (now) {
+            return read_part(ld, part);
+        }
+        ld->state[part] = DEFERRED;
+        return ft_jr_skip(r, &v);
+    }
+    if (n == 6 && memcmp(key, "format", 6) == 0) {
+        if (read_header_value(ld, &ld->format) < 0) {
+            return -1;
+        }
+        /* i: the string is "flowtrace" (r->s holds it still: a string is
+         * not skipped, nothing was read after it) */
+        ld->format.i = ld->format.type == FT_JV_STRING && r->nstr == 9 &&
+                       memcmp(r->s, "flowtrace", 9) == 0;
+        return 0;
+    }
+    if (n == 7 && memcmp(key, "version", 7) == 0) {
+        return read_header_value(ld, &ld->version);
+    }
+    if (n == 6 && memcmp(key, "ncalls", 6) == 0) {
+        return read_header_value(ld, &ld->ncalls);
+    }
+    int results = n == 7 && memcmp(key, "results", 7) == 0;
+    int timing = n == 6 && memcmp(key, "timing", 6) == 0;
+    ld->chrome |= n == 11 && memcmp(key, "traceEvents", 11) == 0;
+    if (ft_jr_value(r, &v) < 0) {
+        return -1;
+    }
+    if (results) {
+        ld->results = v.type != FT_JV_FALSE;
+    }
+    if (timing) {
+        ld->timing = v.type == FT_JV_TRUE;
+    }
+    return ft_jr_skip(r, &v);
+}
+
+/* The header's checks, in the old loader's order. */
+static int
+check_header(const loader *ld)
+{
+    if (ld->chrome && ld->format.type == FT_JV_NONE) {
+        PyErr_SetString(PyExc_ValueError,
+                        "file: this is a Chrome trace (--format chrome), not a FlowTrace JSON "
+                        "trace (--format json)");
+        return -1;
+    }
+    if (!(ld->format.type == FT_JV_STRING && ld->format.i)) {
+        PyErr_Format(PyExc_ValueError,
+                     "format: expected \"flowtrace\", got %s (not a FlowTrace trace)",
+                     ld->format.type == FT_JV_NONE ? "null" : ld->format.quote);
+        return -1;
+    }
+    const header_value *v = &ld->version;
+    if (v->type != FT_JV_INT) {
+        PyErr_Format(PyExc_ValueError, "version: expected an integer, got %s",
+                     v->type == FT_JV_FLOAT ? v->quote : type_name(v->type));
+        return -1;
+    }
+    if (v->big || v->i != 1) {
+        int newer = v->big ? v->quote[0] != '-' : v->i > 1;
+        PyErr_Format(PyExc_ValueError,
+                     "version: this FlowTrace reads version 1, the file is version %s%s",
+                     v->quote, newer ? " (written by a newer FlowTrace)" : "");
+        return -1;
+    }
+    for (int p = 0; p < NPARTS; p++) {
+        if (ld->state[p] == NOT_SEEN) {
+            PyErr_Format(PyExc_ValueError, "file: missing \"%s\"", PART_NAMES[p]);
+            return -1;
+        }
+        if (ld->state[p] == NOT_ARRAY) {
+            PyErr_Format(PyExc_ValueError, "%s: expected an array, got %s", PART_NAMES[p],
+                         type_name(ld->part_type[p]));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+check_ncalls(const loader *ld)
+{
+    const header_value *v = &ld->ncalls;
+    if (v->type == FT_JV_NONE || v->type == FT_JV_NULL) {
+        return 0;
+    }
+    if (v->type != FT_JV_INT || v->big || v->i < 0 || (uint64_t)v->i != ld->n) {
+        PyErr_Format(PyExc_ValueError, "calls: %zu calls where the header announces %s", ld->n,
+                     v->quote);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+read_document(loader *ld)
+{
+    ft_jr *r = &ld->r;
+    ft_jv v;
+    if (ft_jr_start(r) < 0 || ft_jr_value(r, &v) < 0) {
+        return -1;
+    }
+    if (v.type != FT_JV_OBJECT) {
+        if (ft_jr_skip(r, &v) < 0 || ft_jr_end(r) < 0) {
+            return -1;
+        }
+        PyErr_Format(PyExc_ValueError, "file: expected a JSON object, got %s", type_name(v.type));
+        return -1;
+    }
+    int k;
+    while ((k = ft_jr_next(r)) > 0) {
+        if (top_member(ld) < 0) {
+            return -1;
+        }
+    }
+    if (k < 0 || ft_jr_end(r) < 0 || check_header(ld) < 0) {
+        return -1;
+    }
+    /* the arrays that came before what they need, read again in order */
+    for (int p = 0; p < NPARTS; p++) {
+        if (ld->state[p] != DEFERRED) {
+            continue;
+        }
+        if (ft_jr_seek(r, &ld->mark[p], 1) < 0) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_ValueError,
+                         "file: \"%s\" comes before the header, \"functions\" or \"threads\", "
+                         "and the file cannot be read twice (not seekable): keep the writer's "
+                         "key order",
+                         PART_NAMES[p]);
+            return -1;
+        }
+        if (ft_jr_value(r, &v) < 0) {
+            return -1;
+        }
+        if (v.type != FT_JV_ARRAY) { /* the file changed under us */
+            PyErr_SetString(PyExc_ValueError, "file: changed while it was read");
+            return -1;
+        }
+        if (read_part(ld, p) < 0) {
+            return -1;
+        }
+    }
+    return check_ncalls(ld) < 0 ? -1 : end_calls(ld);
 }
 
 int
-ft_tree_from_saved(ft_tree *t, PyObject *functions, PyObject *threads, PyObject *calls,
-                   int results)
+ft_tree_from_json(ft_tree *t, PyObject *file, PyObject *prefix, size_t chunk,
+                  uint64_t size_hint)
 {
-    if (!PyList_Check(functions) || !PyList_Check(threads) || !PyList_Check(calls)) {
-        PyErr_SetString(PyExc_ValueError, "functions, threads and calls must be arrays");
-        return -1;
-    }
-    keys k;
-    if (keys_init(&k) < 0) {
-        return -1;
-    }
     ft_codetable codes = {0};
     /* the nodes are built from the file: times are nanoseconds already */
-    ft_trace_config cfg = {.ns_per_tick = 1.0, .timing = 0, .results = results};
+    ft_trace_config cfg = {.ns_per_tick = 1.0, .timing = 0, .results = 1};
     if (ft_tree_init(t, &codes, NULL, 0, &cfg) < 0) {
-        keys_clear(&k);
         return -1;
     }
-    /* Hold the lists: a str subclass key's __eq__ cannot run (the keys are
-     * exact str), but keep the documents alive regardless. */
-    Py_INCREF(functions);
-    Py_INCREF(threads);
-    Py_INCREF(calls);
-    int rc = load_functions(t, functions, &k);
-    if (rc == 0) {
-        rc = load_threads(t, threads, &k);
+    t->rebuilt = 1;
+    loader *ld = PyMem_RawCalloc(1, sizeof(loader));
+    if (ld == NULL) {
+        ft_tree_clear(t, NULL);
+        PyErr_NoMemory();
+        return -1;
     }
-    if (rc == 0) {
-        rc = load_calls(t, calls, &k);
+    ld->t = t;
+    ld->results = 1;
+    ld->fcap = 0; /* the name arrays: made with the first function */
+    ld->tcap = 1; /* and thread_vec */
+    ld->size_hint = size_hint;
+    ld->cache = PyMem_RawCalloc(CACHE_SLOTS, sizeof(cache_slot));
+    int rc = -1;
+    if (ld->cache == NULL) {
+        PyErr_NoMemory();
     }
-    Py_DECREF(functions);
-    Py_DECREF(threads);
-    Py_DECREF(calls);
-    keys_clear(&k);
+    else if (ft_jr_init(&ld->r, file, prefix, chunk) == 0) {
+        rc = read_document(ld);
+        ft_jr_clear(&ld->r);
+    }
+    t->cfg.results = ld->results;
+    ft_walk_free(&ld->w);
+    PyMem_RawFree(ld->e.text);
+    PyMem_RawFree(ld->cache);
+    PyMem_RawFree(ld);
     if (rc < 0) {
         ft_tree_clear(t, NULL);
         return -1;

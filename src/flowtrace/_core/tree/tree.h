@@ -6,7 +6,7 @@
  * and only dispatches; writers (output/) take it as `const ft_tree *`,
  * built. The functions that build one are declared here and defined in
  * this folder: build.c (from the records), from_events.c (from CallEvent
- * objects), load_json.c (from a saved FlowTrace JSON document).
+ * objects), load_json.c (from a saved FlowTrace JSON file).
  */
 #ifndef FLOWTRACE_TREE_H
 #define FLOWTRACE_TREE_H
@@ -141,12 +141,16 @@ int ft_tree_build(ft_tree *t);
  * print_tree does with a list. `t` is initialised here. 0 or -1. */
 int ft_tree_from_events(ft_tree *t, PyObject *events);
 
-/* From the lists of a parsed FlowTrace JSON document (dicts, as the json
- * module makes them), every field checked (load_json.c): ValueError naming
- * the first bad field ("calls[12].parent: ..."). `t` is initialised here.
- * 0 or -1. */
-int ft_tree_from_saved(ft_tree *t, PyObject *functions, PyObject *threads, PyObject *calls,
-                       int results);
+/* From a FlowTrace JSON file, read in pieces of `chunk` bytes through
+ * `file` (an object with readinto; seek too when the file's keys are not
+ * in the writer's order) after `prefix` (bytes already read from it, or
+ * NULL), never held whole; every field checked (load_json.c, with the
+ * tokenizer json_reader.c): ValueError naming the first bad field
+ * ("calls[12].parent: ...") or the place of a syntax error. `size_hint`:
+ * the file's size when known (0: unknown), to bound what the header's
+ * "ncalls" may reserve. `t` is initialised here. 0 or -1. */
+int ft_tree_from_json(ft_tree *t, PyObject *file, PyObject *prefix, size_t chunk,
+                      uint64_t size_hint);
 
 /* Does the node carry its own start and end times when the trace is timed?
  * Exception markers, task lanes, unfinished calls and frames that began
