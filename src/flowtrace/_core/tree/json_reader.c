@@ -293,7 +293,9 @@ sample_put(ft_jr *r, const char *s, size_t n)
     }
     size_t room = FT_JR_SAMPLE - r->nsample;
     n = n < room ? n : room;
-    memcpy(r->sample + r->nsample, s, n);
+    if (n > 0) {
+        memcpy(r->sample + r->nsample, s, n);
+    }
     r->nsample += n;
 }
 
@@ -402,7 +404,9 @@ str_put(ft_jr *r, const uint8_t *p, size_t n)
         PyErr_NoMemory();
         return -1;
     }
-    memcpy(r->str + r->nstr, p, n);
+    if (n > 0) { /* no bytes: r->str may not exist yet, nor p */
+        memcpy(r->str + r->nstr, p, n);
+    }
     r->nstr += n;
     return 0;
 }
@@ -1019,7 +1023,7 @@ ft_jr_str_new(const uint8_t *s, size_t n, int ascii)
 {
     if (ascii) {
         PyObject *o = PyUnicode_New((Py_ssize_t)n, 127);
-        if (o != NULL) {
+        if (o != NULL && n > 0) { /* "": s may be NULL */
             memcpy(PyUnicode_DATA(o), s, n);
         }
         return o;

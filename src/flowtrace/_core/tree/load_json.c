@@ -297,7 +297,9 @@ read_entry(loader *ld, const char *where, size_t i)
                 PyErr_NoMemory();
                 return -1;
             }
-            memcpy(e->text + e->ntext, r->s, r->nstr);
+            if (r->nstr > 0) { /* an empty string: no text, maybe no buffer yet */
+                memcpy(e->text + e->ntext, r->s, r->nstr);
+            }
             e->off[key] = e->ntext;
             e->len[key] = r->nstr;
             e->ascii[key] = (uint8_t)r->str_ascii;
