@@ -203,7 +203,9 @@ hash_bytes(const uint8_t *p, size_t n, uint32_t owner)
         n -= 8;
     }
     uint64_t w = 0;
-    memcpy(&w, p, n);
+    if (n > 0) { /* an empty text may have no bytes at all (p NULL) */
+        memcpy(&w, p, n);
+    }
     h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
     return h ^ (h >> 29);
 }
@@ -221,7 +223,7 @@ make_text(loader *ld, uint32_t owner, const uint8_t *s, size_t n, int ascii, PyO
         slot = &ld->cache[h & (CACHE_SLOTS - 1)];
         if (slot->s != NULL && slot->hash == h && slot->owner == owner &&
             (size_t)PyUnicode_GET_LENGTH(slot->s) == n &&
-            memcmp(PyUnicode_DATA(slot->s), s, n) == 0) {
+            (n == 0 || memcmp(PyUnicode_DATA(slot->s), s, n) == 0)) {
             if (out != NULL) {
                 *out = Py_NewRef(slot->s);
             }
@@ -472,7 +474,7 @@ word(const entry *e, int key, const char *(*name)(unsigned), unsigned n)
     for (unsigned k = 0; k < n; k++) {
         const char *w = name(k);
         size_t len = strlen(w);
-        if (e->len[key] == len && memcmp(e->text + e->off[key], w, len) == 0) {
+        if (e->len[key] == len && (len == 0 || memcmp(e->text + e->off[key], w, len) == 0)) {
             return (int)k;
         }
     }
