@@ -658,8 +658,11 @@ def test_doctests_are_traced(pytester):
 
 def test_the_example(tmp_path):
     example = Path(__file__).resolve().parent.parent / "examples" / "pytest_example"
+    # --rootdir: pytest otherwise takes the common ancestor of the example and
+    # --flowtrace-dir's path (an existing directory) as its root, and the test ids
+    # (so the file names) would depend on where the checkout and the temp dir are
     r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--flowtrace",
-                        "--flowtrace-dir", str(tmp_path)],
+                        "--rootdir", str(example), "--flowtrace-dir", str(tmp_path)],
                        cwd=example, capture_output=True, text=True, encoding="utf-8")
     assert "1 failed, 4 passed" in r.stdout, r.stdout + r.stderr
     tree = section(r.stdout, "flowtrace call: 11 calls")
