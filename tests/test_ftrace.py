@@ -285,3 +285,33 @@ def test_cli_show_of_a_damaged_ftrace_is_one_line(tmp_path, good):
     assert r.returncode != 0
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "truncated" in r.stderr
+
+
+def ring_step(i):
+    return i
+
+
+def ring_gen(n):
+    for i in range(n):
+        yield i  # a generator's entries carry their order too: an odd word
+
+
+def test_timed_flight_recorder_never_starts_on_a_bare_timestamp(tmp_path):
+    # A timed event is a record and its timestamp. When a chunk boundary
+    # fell between the two, the ring could drop the chunk holding the
+    # record and keep the one starting with its timestamp: read as a
+    # record, the timestamp made a bogus event (or an unloadable file).
+    # Every window size and loop length below lands the boundaries
+    # differently; each must give a well-formed tree that saves and loads.
+    for max_events in (200, 333, 1000, 1001):
+        for n in (5_000, 5_001, 5_003):
+            flowtrace.start_tracing(max_events=max_events, timing=True)
+            for i in ring_gen(n):
+                ring_step(i)
+            t = flowtrace.stop_tracing()
+            assert t.dropped > 0
+            names = {e.func_name for e in t}
+            assert names <= {"ring_step", "ring_gen", "test_timed_flight_recorder_never_starts_on_a_bare_timestamp"}, names
+            path = tmp_path / "ring.ftrace"
+            t.save(path, format="ftrace")
+            assert tree_text(load(path)) == tree_text(t)

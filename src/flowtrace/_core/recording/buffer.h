@@ -369,4 +369,20 @@ ft_threadbuf_append(ft_threadbuf *tb, ft_record r)
     return 0;
 }
 
+/* A record and the word that belongs to it (a timestamp, a task's
+ * address), always in one chunk: the flight recorder drops whole chunks,
+ * and a chunk that began with the second word would be read as a record
+ * of its own. A chunk may end with one slot unused. */
+static inline int
+ft_threadbuf_append2(ft_threadbuf *tb, ft_record r, ft_record word)
+{
+    if (tb->end - tb->pos < 2 && ft_threadbuf_grow(tb) < 0) {
+        return -1;
+    }
+    tb->pos[0] = r;
+    tb->pos[1] = word;
+    tb->pos += 2;
+    return 0;
+}
+
 #endif

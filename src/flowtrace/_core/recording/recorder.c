@@ -67,8 +67,11 @@ emit(ft_state *st, ft_threadbuf *tb, unsigned kind, uint32_t verdict, uint32_t p
 {
     int ts = st->timing || (verdict & FT_CODE_TIMED);
     ft_record r = ft_rec_make(kind | (ts ? FT_REC_TS : 0u), verdict & FT_CODE_ID_MASK, payload);
-    if (ft_threadbuf_append(tb, r) == 0 && ts) {
-        ft_threadbuf_append(tb, (ft_record)ft_now_ticks());
+    if (ts) {
+        ft_threadbuf_append2(tb, r, (ft_record)ft_now_ticks());
+    }
+    else {
+        ft_threadbuf_append(tb, r);
     }
 }
 
@@ -140,9 +143,7 @@ emit_word(ft_state *st, ft_threadbuf *tb, unsigned kind, uint32_t verdict, uint3
 {
     (void)st;
     ft_record r = ft_rec_make(kind, verdict & FT_CODE_ID_MASK, payload);
-    if (ft_threadbuf_append(tb, r) == 0) {
-        ft_threadbuf_append(tb, word);
-    }
+    ft_threadbuf_append2(tb, r, word);
 }
 
 /* A coroutine entered while no coroutine runs on this thread: the event
