@@ -52,13 +52,22 @@ rec_next(rec_iter *it, ft_record *out)
     return 1;
 }
 
+/* A node that entered a generator or coroutine (a call, a resumption),
+ * kept aside for the linking passes: few nodes are, so the builder keeps
+ * nothing per node for them. */
+typedef struct {
+    size_t node;    /* its node */
+    uint64_t frame; /* the frame's identity (non-zero) */
+    uint64_t seq;   /* its order in the session across threads
+                       (FT_REC_GSEQ), with bit 32 set; 0 when unknown */
+} gen_entry;
+
 typedef struct {
     ft_node *nodes;   /* owned until handed over */
-    uint64_t *frames; /* owned: frame address per node (0: none) */
-    uint64_t *seqs;   /* owned: per node, a generator entry's order in the
-                         session across threads (FT_REC_GSEQ), with bit 32
-                         set; 0 when unknown or not such an entry */
     size_t n, cap;
+    gen_entry *gens;  /* owned: the nodes with a frame identity, in node
+                         order */
+    size_t ngens, cap_gens;
     int64_t *stack;   /* owned: open node indices */
     size_t depth, stack_cap;
     ft_u64map starts; /* owned: frame -> generator's first node */
@@ -90,9 +99,7 @@ presize(builder *b, const ft_tree *t)
     }
     size_t cap = n / 2 + 16;
     b->nodes = PyMem_RawMalloc(cap * sizeof(ft_node));
-    b->frames = PyMem_RawMalloc(cap * sizeof(uint64_t));
-    b->seqs = PyMem_RawMalloc(cap * sizeof(uint64_t));
-    if (b->nodes == NULL || b->frames == NULL || b->seqs == NULL) {
+    if (b->nodes == NULL) {
         return -1;
     }
     b->cap = cap;
@@ -102,13 +109,18 @@ presize(builder *b, const ft_tree *t)
 static int
 add_node(builder *b, const ft_node *nd, uint64_t frame, int push)
 {
-    if (b->n == b->cap) { /* nodes, frames and seqs share the capacity */
+    if (b->n == b->cap) {
         size_t nc = ft_grown_capacity(b->cap, b->n + 1, 1024);
-        if (nc == 0 || FT_RESIZE(b->nodes, nc) < 0 || FT_RESIZE(b->frames, nc) < 0 ||
-            FT_RESIZE(b->seqs, nc) < 0) {
+        if (nc == 0 || FT_RESIZE(b->nodes, nc) < 0) {
             return -1;
         }
         b->cap = nc;
+    }
+    if (frame != 0) {
+        if (FT_GROW(b->gens, b->cap_gens, b->ngens + 1, 256) < 0) {
+            return -1;
+        }
+        b->gens[b->ngens++] = (gen_entry){b->n, frame, 0};
     }
     if (push && FT_GROW(b->stack, b->stack_cap, b->depth + 1, 256) < 0) {
         return -1;
@@ -117,8 +129,6 @@ add_node(builder *b, const ft_node *nd, uint64_t frame, int push)
         b->nodes[nd->parent].nchildren++;
     }
     b->nodes[b->n] = *nd;
-    b->frames[b->n] = frame;
-    b->seqs[b->n] = 0;
     if (push) {
         b->stack[b->depth++] = (int64_t)b->n;
     }
@@ -305,7 +315,7 @@ take_entry(builder *b, reader *rd, const record *x)
         return -1;
     }
     if (x->frame && rd->gseq) {
-        b->seqs[b->n - 1] = rd->gseq;
+        b->gens[b->ngens - 1].seq = rd->gseq;
         rd->gseq = (1ull << 32) | (uint32_t)(rd->gseq + 1);
     }
     return 0;
@@ -529,7 +539,7 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
 
 typedef struct {
     uint64_t frame; /* frame identity of a generator's first call */
-    uint64_t seq;   /* its order (builder.seqs) */
+    uint64_t seq;   /* its order (gen_entry.seq) */
     int64_t node;   /* its node */
 } start_entry;
 
@@ -551,15 +561,12 @@ static int
 link_across_threads(builder *b)
 {
     size_t nstarts = 0, ndeferred = 0;
-    for (size_t i = 0; i < b->n; i++) {
-        const ft_node *nd = &b->nodes[i];
-        if (b->frames[i] == 0) {
-            continue;
-        }
+    for (size_t k = 0; k < b->ngens; k++) {
+        const ft_node *nd = &b->nodes[b->gens[k].node];
         if (nd->kind == FT_NODE_CALL) {
             nstarts++;
         }
-        else if ((nd->kind == FT_NODE_RESUME || nd->kind == FT_NODE_THROW) && nd->origin < 0) {
+        else if (nd->origin < 0) {
             ndeferred++;
         }
     }
@@ -570,21 +577,22 @@ link_across_threads(builder *b)
     if (starts == NULL) {
         return -1;
     }
-    size_t k = 0;
-    for (size_t i = 0; i < b->n; i++) {
-        if (b->frames[i] != 0 && b->nodes[i].kind == FT_NODE_CALL) {
-            starts[k++] = (start_entry){b->frames[i], b->seqs[i], (int64_t)i};
+    size_t m = 0;
+    for (size_t k = 0; k < b->ngens; k++) {
+        const gen_entry *g = &b->gens[k];
+        if (b->nodes[g->node].kind == FT_NODE_CALL) {
+            starts[m++] = (start_entry){g->frame, g->seq, (int64_t)g->node};
         }
     }
     qsort(starts, nstarts, sizeof(start_entry), cmp_start);
-    for (size_t i = 0; i < b->n; i++) {
-        ft_node *nd = &b->nodes[i];
-        if (b->frames[i] == 0 || nd->origin >= 0 ||
-            (nd->kind != FT_NODE_RESUME && nd->kind != FT_NODE_THROW)) {
+    for (size_t k = 0; k < b->ngens; k++) {
+        const gen_entry *g = &b->gens[k];
+        ft_node *nd = &b->nodes[g->node];
+        if (nd->origin >= 0 || nd->kind == FT_NODE_CALL) {
             continue;
         }
-        if (b->seqs[i] == 0) {
-            nd->origin = ft_u64map_get(&b->starts, b->frames[i]);
+        if (g->seq == 0) {
+            nd->origin = ft_u64map_get(&b->starts, g->frame);
             continue;
         }
         /* the last entry with this frame and an order below the resumption's */
@@ -592,31 +600,32 @@ link_across_threads(builder *b)
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
             const start_entry *e = &starts[mid];
-            if (e->frame < b->frames[i] || (e->frame == b->frames[i] && e->seq < b->seqs[i])) {
+            if (e->frame < g->frame || (e->frame == g->frame && e->seq < g->seq)) {
                 lo = mid + 1;
             }
             else {
                 hi = mid;
             }
         }
-        nd->origin = lo > 0 && starts[lo - 1].frame == b->frames[i] && starts[lo - 1].seq != 0
+        nd->origin = lo > 0 && starts[lo - 1].frame == g->frame && starts[lo - 1].seq != 0
                          ? starts[lo - 1].node
-                         : ft_u64map_get(&b->starts, b->frames[i]);
+                         : ft_u64map_get(&b->starts, g->frame);
     }
     PyMem_RawFree(starts);
     return 0;
 }
 
-/* Is segment i later than segment j of the same generator? By the order of
- * entries across threads when both have it, else by time when both are
- * timed, else by position. */
+/* Is segment gens[i] later than segment gens[j] of the same generator? By
+ * the order of entries across threads when both have it, else by time
+ * when both are timed, else by position. */
 static int
 later_segment(const builder *b, size_t i, size_t j)
 {
-    if (b->seqs[i] != 0 && b->seqs[j] != 0) {
-        return b->seqs[i] > b->seqs[j];
+    const gen_entry *gi = &b->gens[i], *gj = &b->gens[j];
+    if (gi->seq != 0 && gj->seq != 0) {
+        return gi->seq > gj->seq;
     }
-    const ft_node *a = &b->nodes[i], *c = &b->nodes[j];
+    const ft_node *a = &b->nodes[gi->node], *c = &b->nodes[gj->node];
     if (a->timed && c->timed) {
         return a->t0 >= c->t0;
     }
@@ -628,36 +637,32 @@ later_segment(const builder *b, size_t i, size_t j)
 static int
 link_generators(builder *b)
 {
-    int64_t *last = NULL;
     if (link_across_threads(b) < 0) {
         return -1;
     }
-    if (b->n == 0) {
-        return 0;
-    }
-    last = PyMem_RawMalloc(b->n * sizeof(int64_t));
-    if (last == NULL) {
-        return -1;
-    }
-    for (size_t i = 0; i < b->n; i++) {
-        last[i] = -1;
-    }
-    for (size_t i = 0; i < b->n; i++) {
-        const ft_node *nd = &b->nodes[i];
-        if (b->frames[i] == 0 || nd->origin < 0 || FT_NODE_IS_MARKER(nd->kind)) {
+    /* the generator's first node (+1: keys are non-zero) -> its latest
+     * segment, as an index in gens */
+    ft_u64map last = {0};
+    for (size_t k = 0; k < b->ngens; k++) {
+        int64_t origin = b->nodes[b->gens[k].node].origin;
+        if (origin < 0) {
             continue;
         }
-        int64_t cur = last[nd->origin];
-        if (cur < 0 || later_segment(b, i, (size_t)cur)) {
-            last[nd->origin] = (int64_t)i;
+        int64_t cur = ft_u64map_get(&last, (uint64_t)origin + 1);
+        if ((cur < 0 || later_segment(b, k, (size_t)cur)) &&
+            ft_u64map_put(&last, (uint64_t)origin + 1, (int64_t)k) < 0) {
+            ft_u64map_free(&last);
+            return -1;
         }
     }
-    for (size_t i = 0; i < b->n; i++) {
-        if (last[i] >= 0 && b->nodes[last[i]].end == FT_END_YIELD) {
-            b->nodes[last[i]].flags |= FT_NF_LEFT_SUSPENDED;
+    for (size_t k = 0; k < b->ngens; k++) {
+        ft_node *nd = &b->nodes[b->gens[k].node];
+        if (nd->origin >= 0 && nd->end == FT_END_YIELD &&
+            ft_u64map_get(&last, (uint64_t)nd->origin + 1) == (int64_t)k) {
+            nd->flags |= FT_NF_LEFT_SUSPENDED;
         }
     }
-    PyMem_RawFree(last);
+    ft_u64map_free(&last);
     return 0;
 }
 
@@ -716,10 +721,8 @@ ft_tree_build(ft_tree *t)
         rc = link_generators(&b);
     }
     /* only the linking needed them: gone before the passes that reorder */
-    PyMem_RawFree(b.frames);
-    PyMem_RawFree(b.seqs);
-    b.frames = NULL;
-    b.seqs = NULL;
+    PyMem_RawFree(b.gens);
+    b.gens = NULL;
     if (rc == 0 && b.nadopt > 0 && t->cfg.midflight) {
         rc = ft_adopt_midflight(&b.nodes, &b.n, first, t->nthreads, b.adopt, b.nadopt);
     }
@@ -731,8 +734,7 @@ ft_tree_build(ft_tree *t)
         rc = b.nodes == NULL ? -1 : 0;
     }
     PyMem_RawFree(b.stack);
-    PyMem_RawFree(b.frames);
-    PyMem_RawFree(b.seqs);
+    PyMem_RawFree(b.gens);
     ft_u64map_free(&b.starts);
     PyMem_RawFree(b.adopt);
     ft_u64map_free(&b.lanes);
