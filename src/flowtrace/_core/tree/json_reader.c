@@ -89,12 +89,29 @@ count_chars(const uint8_t *s, size_t n)
 static void
 where(const ft_jr *r, size_t pos, uint64_t *line, uint64_t *col)
 {
-    const uint8_t *p = r->buf, *e = r->buf + pos, *nl;
-    uint64_t ln = r->line, cl = r->col;
-    while (p < e && (nl = memchr(p, '\n', (size_t)(e - p))) != NULL) {
-        ln++;
+    const uint8_t *p = r->buf, *e = r->buf + pos;
+    uint64_t ln = r->line, cl = r->col, newlines = 0;
+    const uint8_t *q = p;
+    /* eight bytes at a time: a byte of x is zero where w has a newline */
+    const uint64_t low7 = 0x7f7f7f7f7f7f7f7full, nls = 0x0a0a0a0a0a0a0a0aull;
+    for (; e - q >= 8; q += 8) {
+        uint64_t w;
+        memcpy(&w, q, 8);
+        uint64_t x = w ^ nls;
+        uint64_t flags = ~(((x & low7) + low7) | x) & ~low7; /* bit 7 per newline */
+        newlines += ((flags >> 7) * 0x0101010101010101ull) >> 56; /* their sum */
+    }
+    for (; q < e; q++) {
+        newlines += *q == '\n';
+    }
+    if (newlines > 0) {
+        const uint8_t *nl = e;
+        while (nl[-1] != '\n') {
+            nl--;
+        }
+        ln += newlines;
         cl = 0;
-        p = nl + 1;
+        p = nl;
     }
     *line = ln;
     *col = cl + count_chars(p, (size_t)(e - p));
@@ -571,10 +588,7 @@ scan_plain(const uint8_t *p, const uint8_t *e, int *ascii)
                 (((q - ones) & ~q) | ((bs - ones) & ~bs) | (w - ones * 0x20) | w) & highs;
             if (hit) {
 #if PY_LITTLE_ENDIAN
-                while (!(hit & 0x80)) {
-                    hit >>= 8;
-                    p++;
-                }
+                p += __builtin_ctzll(hit) / 8; /* the first flagged byte */
 #endif
                 break;
             }
@@ -918,6 +932,113 @@ ft_jr_next(ft_jr *r)
     r->pos++;
     sample_put(r, ": ", 2);
     return 1;
+}
+
+/* The fast path of ft_jr_member: a member written as FlowTrace's writer
+ * writes it (no whitespace, no escape, a plain integer, string or
+ * literal), whole in the window. FT_JR_SLOW, having read nothing, for
+ * anything else: the general path then reads it with its checks and its
+ * messages. */
+static int
+member_fast(ft_jr *r, const uint8_t **key, size_t *nkey, ft_jv *v)
+{
+    uint8_t *top = &r->open[r->depth - 1];
+    const uint8_t *b = r->buf, *p = b + r->pos, *e = b + r->len;
+    if (r->sampling || (*top & 0x7f) != FT_JV_OBJECT || p >= e) {
+        return FT_JR_SLOW;
+    }
+    if (*p == '}') {
+        r->pos++;
+        r->depth--;
+        return 0;
+    }
+    if (*top & 0x80) {
+        if (*p != ',') {
+            return FT_JR_SLOW;
+        }
+        p++;
+    }
+    if (p >= e || *p != '"') {
+        return FT_JR_SLOW;
+    }
+    int ascii = 1;
+    const uint8_t *k = p + 1, *q = scan_plain(k, e, &ascii);
+    if (q + 2 >= e || *q != '"' || q[1] != ':') {
+        return FT_JR_SLOW;
+    }
+    const uint8_t *val = q + 2, *end;
+    v->i = 0;
+    v->big = 0;
+    if (*val == '"') {
+        int vascii = 1;
+        const uint8_t *vq = scan_plain(val + 1, e, &vascii);
+        if (vq >= e || *vq != '"') {
+            return FT_JR_SLOW;
+        }
+        v->type = FT_JV_STRING;
+        r->s = val + 1;
+        r->nstr = (size_t)(vq - val - 1);
+        r->str_ascii = vascii;
+        end = vq + 1;
+    }
+    else if ((unsigned)(*val - '0') < 10) {
+        /* at most 18 digits: no overflow; "0" alone, never "01" */
+        uint64_t acc = 0;
+        const uint8_t *d = val, *lim = e - val > 18 ? val + 18 : e;
+        while (d < lim && (unsigned)(*d - '0') < 10) {
+            acc = acc * 10 + (unsigned)(*d - '0');
+            d++;
+        }
+        if (d >= e || (*val == '0' && d - val > 1) || (*d != ',' && *d != '}')) {
+            return FT_JR_SLOW;
+        }
+        v->type = FT_JV_INT;
+        v->i = (int64_t)acc;
+        r->ndigits = (size_t)(d - val);
+        end = d;
+    }
+    else if (e - val >= 5 && memcmp(val, "true", 4) == 0) {
+        v->type = FT_JV_TRUE;
+        end = val + 4;
+    }
+    else if (e - val >= 6 && memcmp(val, "false", 5) == 0) {
+        v->type = FT_JV_FALSE;
+        end = val + 5;
+    }
+    else if (e - val >= 5 && memcmp(val, "null", 4) == 0) {
+        v->type = FT_JV_NULL;
+        end = val + 4;
+    }
+    else {
+        return FT_JR_SLOW;
+    }
+    if (end >= e || (*end != ',' && *end != '}')) {
+        return FT_JR_SLOW; /* the next byte is the general path's to judge */
+    }
+    *top |= 0x80;
+    *key = k;
+    *nkey = (size_t)(q - k);
+    r->pos = (size_t)(end - b);
+    return 1;
+}
+
+int
+ft_jr_member(ft_jr *r, const uint8_t **key, size_t *nkey, ft_jv *v)
+{
+    int k = member_fast(r, key, nkey, v);
+    if (k != FT_JR_SLOW) {
+        return k;
+    }
+    k = ft_jr_next(r);
+    if (k <= 0) {
+        return k;
+    }
+    /* the key must outlive the value's string: copied aside */
+    size_t n = r->nstr < sizeof(r->key) ? r->nstr : sizeof(r->key);
+    memcpy(r->key, r->s, n);
+    *key = r->key;
+    *nkey = r->nstr <= sizeof(r->key) ? n : SIZE_MAX;
+    return ft_jr_value(r, v) < 0 ? -1 : 1;
 }
 
 int

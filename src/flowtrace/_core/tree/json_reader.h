@@ -34,6 +34,8 @@ enum {
 #define FT_JR_MAX_DEPTH 1000
 /* Longest integer (digits) accepted, as int() does by default. */
 #define FT_JR_MAX_DIGITS 4300
+/* Longest key ft_jr_member gives (longer ones are unknown keys). */
+#define FT_JR_KEY 32
 /* Characters of a value kept to quote it in a message (ft_jr_sample). */
 #define FT_JR_SAMPLE 40
 
@@ -79,6 +81,8 @@ typedef struct {
     uint8_t *str;       /* owned (PyMem_Raw): room to decode a string */
     size_t capstr;      /* bytes allocated in str */
     int str_ascii;      /* str is ASCII only */
+    uint8_t key[FT_JR_KEY]; /* the last key, when ft_jr_member read it the
+                           general way (its value's string may reuse str) */
     char num[72];       /* the last number's text (cut), NUL-terminated */
     size_t ndigits;     /* digits of the last integer */
     int depth;          /* containers open */
@@ -108,6 +112,15 @@ int ft_jr_value(ft_jr *r, ft_jv *v);
  * object, its key is in `str` and the ':' is read), 0 when the container
  * closed, -1 on error. */
 int ft_jr_next(ft_jr *r);
+
+/* In the innermost open object, the next member whole: 1 with its key
+ * (*key, *nkey: valid until the next call; *nkey is SIZE_MAX for a key
+ * longer than any the caller knows, FT_JR_KEY bytes) and its value in `v`
+ * (a string in s/nstr), 0 when the object closed, -1 on error. What
+ * ft_jr_next then ft_jr_value give, read faster when it is written as
+ * FlowTrace writes it. */
+int ft_jr_member(ft_jr *r, const uint8_t **key, size_t *nkey, ft_jv *v);
+#define FT_JR_SLOW (-3) /* (internal) not the fast path's to read */
 
 /* Skip the rest of a container ft_jr_value opened (its type in `v`);
  * nothing for a scalar. 0 or -1. */

@@ -278,11 +278,10 @@ read_entry(loader *ld, const char *where, size_t i)
     memset(e->type, 0, sizeof(e->type));
     e->ntext = 0;
     int k;
-    while ((k = ft_jr_next(r)) > 0) {
-        int key = key_of(r->s, r->nstr);
-        if (ft_jr_value(r, &v) < 0) {
-            return -1;
-        }
+    const uint8_t *ks;
+    size_t kn;
+    while ((k = ft_jr_member(r, &ks, &kn, &v)) > 0) {
+        int key = key_of(ks, kn);
         if (key < 0) {
             if (ft_jr_skip(r, &v) < 0) {
                 return -1;
@@ -473,8 +472,8 @@ word(const entry *e, int key, const char *(*name)(unsigned), unsigned n)
 {
     for (unsigned k = 0; k < n; k++) {
         const char *w = name(k);
-        size_t len = strlen(w);
-        if (e->len[key] == len && (len == 0 || memcmp(e->text + e->off[key], w, len) == 0)) {
+        size_t len = e->len[key];
+        if (strnlen(w, len + 1) == len && (len == 0 || memcmp(e->text + e->off[key], w, len) == 0)) {
             return (int)k;
         }
     }
