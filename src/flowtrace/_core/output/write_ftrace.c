@@ -12,6 +12,7 @@
 
 #include "common/checksum.h"
 #include "common/ftrace_format.h"
+#include "common/strtable.h"
 #include "common/u64map.h"
 #include "output/sink.h"
 #include "recording/values.h"
@@ -22,10 +23,10 @@ typedef struct {
                           their value store for the whole write: the same
                           object stored many times, a shared text or an
                           interned str, is looked up once) -> text index */
-    PyObject *index;   /* owned dict: text (str) -> its index (int) */
+    ft_strtable index; /* owned: text (exact str) -> its index */
     PyObject *order;   /* owned list: the texts, by index */
-    PyObject *by_str;  /* owned dict: a str value (exact str) -> the index
-                          of its text: equal strs show the same text, so a
+    ft_strtable by_str; /* owned: a str value (exact str) -> the index of
+                          its text: equal strs show the same text, so a
                           fresh copy of a seen str is not formatted again */
     ft_checksum sum;   /* the current block's */
 } writer;
@@ -70,27 +71,6 @@ block_end(writer *w, uint64_t len)
     return ft_sink_maybe_flush(&w->sink);
 }
 
-/* The int stored for `key` in `d`: >= 0; -2 when absent; -1 with an
- * exception. */
-static int64_t
-dict_index(PyObject *d, PyObject *key)
-{
-    PyObject *v = PyDict_GetItemWithError(d, key); /* borrowed */
-    if (v != NULL) {
-        return PyLong_AsLongLong(v);
-    }
-    return PyErr_Occurred() ? -1 : -2;
-}
-
-static int
-index_put(PyObject *d, PyObject *key, int64_t i)
-{
-    PyObject *num = PyLong_FromLongLong(i);
-    int rc = num ? PyDict_SetItem(d, key, num) : -1;
-    Py_XDECREF(num);
-    return rc;
-}
-
 /* The index of `text` (a str, borrowed) in the file's TEXTS; NONE_TEXT for
  * NULL. -1 with an exception on memory failure. */
 static int64_t
@@ -99,7 +79,14 @@ text_index(writer *w, PyObject *text)
     if (text == NULL) {
         return NONE_TEXT;
     }
-    int64_t i = dict_index(w->index, text);
+    if (!PyUnicode_CheckExact(text)) { /* a str subclass (a thread's name):
+                                          its text, compared as a str */
+        PyObject *exact = PyUnicode_FromObject(text);
+        int64_t i = exact != NULL ? text_index(w, exact) : -1;
+        Py_XDECREF(exact);
+        return i;
+    }
+    int64_t i = ft_strtable_get(&w->index, text);
     if (i != -2) {
         return i;
     }
@@ -108,7 +95,7 @@ text_index(writer *w, PyObject *text)
         PyErr_SetString(PyExc_OverflowError, "flowtrace: too many distinct texts for .ftrace");
         return -1;
     }
-    if (index_put(w->index, text, n) < 0 || PyList_Append(w->order, text) < 0) {
+    if (ft_strtable_add(&w->index, text, n) < 0 || PyList_Append(w->order, text) < 0) {
         return -1;
     }
     return n;
@@ -145,9 +132,9 @@ value_index(writer *w, const ft_threadbuf *tb, uint32_t payload, PyObject *entry
     if (tag == FT_TAG_TEXT) {
         i = text_index(w, o);
     }
-    else if (raw_str && (i = dict_index(w->by_str, o)) == -2) {
+    else if (raw_str && (i = ft_strtable_get(&w->by_str, o)) == -2) {
         i = payload_index(w, tb, payload);
-        if (i >= 0 && index_put(w->by_str, o, i) < 0) {
+        if (i >= 0 && ft_strtable_add(&w->by_str, o, i) < 0) {
             return -1;
         }
     }
@@ -488,12 +475,10 @@ ft_write_ftrace(const ft_tree *t, PyObject *file)
                         "JSON or rebuilt from CallEvents (save it as json)");
         return -1;
     }
-    writer w = {{0}, {NULL, NULL, 0, 0}, PyDict_New(), PyList_New(0), PyDict_New(), {0}};
-    if (w.index == NULL || w.order == NULL || w.by_str == NULL ||
-        ft_sink_open(&w.sink, file, 1) < 0) {
-        Py_XDECREF(w.index);
+    writer w = {0};
+    w.order = PyList_New(0);
+    if (w.order == NULL || ft_sink_open(&w.sink, file, 1) < 0) {
         Py_XDECREF(w.order);
-        Py_XDECREF(w.by_str);
         return -1;
     }
     uint32_t flags = (t->cfg.timing ? 1u : 0) | (t->cfg.results ? 2u : 0) |
@@ -529,8 +514,8 @@ ft_write_ftrace(const ft_tree *t, PyObject *file)
     }
     ft_sink_close(&w.sink);
     ft_u64map_free(&w.seen);
-    Py_DECREF(w.index);
+    ft_strtable_free(&w.index);
     Py_DECREF(w.order);
-    Py_DECREF(w.by_str);
+    ft_strtable_free(&w.by_str);
     return rc;
 }
