@@ -16,16 +16,17 @@ ft_output_clock(const ft_tree *t, uint64_t *origin, uint64_t *last)
             }
             continue;
         }
+        uint64_t t0 = ft_node_t0(t, nd), t1 = ft_node_t1(t, nd);
         ntimed++;
-        nonzero += nd->t0 != 0;
-        if (nd->t0 < *origin) {
-            *origin = nd->t0;
+        nonzero += t0 != 0;
+        if (t0 < *origin) {
+            *origin = t0;
         }
-        if (nd->t0 > *last) {
-            *last = nd->t0;
+        if (t0 > *last) {
+            *last = t0;
         }
-        if (nd->end != FT_END_UNFINISHED && nd->t1 > *last) {
-            *last = nd->t1;
+        if (nd->end != FT_END_UNFINISHED && t1 > *last) {
+            *last = t1;
         }
     }
     /* rebuilt from CallEvent objects: durations only, every start is 0 */

@@ -58,12 +58,13 @@ is_activation(const ft_tree *t, const ft_node *nd)
 }
 
 static int
-node_time(const ft_node *nd, uint64_t *ns)
+node_time(const ft_tree *t, const ft_node *nd, uint64_t *ns)
 {
     if (!nd->timed || nd->end == FT_END_UNFINISHED) {
         return 0;
     }
-    *ns = nd->t1 >= nd->t0 ? nd->t1 - nd->t0 : 0;
+    uint64_t t0 = ft_node_t0(t, nd), t1 = ft_node_t1(t, nd);
+    *ns = t1 >= t0 ? t1 - t0 : 0;
     return 1;
 }
 
@@ -81,7 +82,7 @@ count(const ft_tree *t, row *rows, const ft_node *nd, size_t i)
     r->resumes += nd->kind != FT_NODE_CALL;
     r->raised += nd->end == FT_END_RAISE;
     uint64_t ns = 0;
-    if (!node_time(nd, &ns)) {
+    if (!node_time(t, nd, &ns)) {
         return nd->end != FT_END_UNFINISHED && !(nd->flags & FT_NF_BEGAN_BEFORE) ? -1 : 0;
     }
     if (r->active == 0) {

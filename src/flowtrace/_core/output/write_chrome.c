@@ -140,8 +140,8 @@ real_span(chrome *c, const ft_node *nd, const open_call *e, uint64_t *t0, uint64
 {
     uint64_t a, b;
     if (nd->timed) {
-        a = nd->t0;
-        b = nd->end == FT_END_UNFINISHED ? c->last : nd->t1;
+        a = ft_node_t0(c->t, nd);
+        b = nd->end == FT_END_UNFINISHED ? c->last : ft_node_t1(c->t, nd);
     }
     else if (nd->flags & FT_NF_BEGAN_BEFORE) {
         a = c->origin; /* it was running when tracing started */
@@ -304,7 +304,7 @@ put_marker(chrome *c, int64_t i)
     const char *kind = ft_node_kind_name(nd->kind);
     uint64_t ts;
     if (c->real_time) {
-        uint64_t a = nd->timed ? nd->t0 : c->now;
+        uint64_t a = nd->timed ? ft_node_t0(t, nd) : c->now;
         ts = (a < c->origin ? c->origin : a) - c->origin;
     }
     else {
@@ -406,8 +406,8 @@ write_thread(chrome *c, uint32_t th, ft_walk *walk, open_call **openp, size_t *c
         memset(e, 0, sizeof(*e));
         e->node = (int64_t)s.node;
         e->tick = c->tick++;
-        if (nd->timed && nd->t0 > c->now) {
-            c->now = nd->t0;
+        if (nd->timed && ft_node_t0(c->t, nd) > c->now) {
+            c->now = ft_node_t0(c->t, nd);
         }
     }
     return r;

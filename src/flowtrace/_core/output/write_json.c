@@ -67,9 +67,9 @@ static uint64_t
 time_origin(const ft_tree *t)
 {
     uint64_t origin = UINT64_MAX;
-    for (size_t i = 0; i < t->nnodes; i++) {
-        if (t->nodes[i].timed && t->nodes[i].t0 < origin) {
-            origin = t->nodes[i].t0;
+    for (size_t i = 0; i < t->nspans; i++) {
+        if (t->nodes[i].timed && t->spans[i].t0 < origin) {
+            origin = t->spans[i].t0;
         }
     }
     return origin == UINT64_MAX ? 0 : origin;
@@ -213,10 +213,10 @@ write_calls(const ft_tree *t, ft_sink *k, const uint32_t *fmap, const uint32_t *
         }
         if (nd->timed) {
             put_key(s, "t0");
-            ft_json_put_u64(s, nd->t0 - base);
+            ft_json_put_u64(s, ft_node_t0(t, nd) - base);
             if (!marker && nd->end != FT_END_UNFINISHED) {
                 put_key(s, "t1");
-                ft_json_put_u64(s, nd->t1 - base);
+                ft_json_put_u64(s, ft_node_t1(t, nd) - base);
             }
         }
         ft_json_put_node_flags(s, nd->flags);

@@ -390,7 +390,7 @@ node_time(const writer *w, const ft_node *nd, int end, uint64_t *tick)
     if (!w->real_time) {
         return ++*tick; /* in the clock's unit: EVENT_ORDER_NS */
     }
-    uint64_t v = end ? nd->t1 : nd->t0;
+    uint64_t v = end ? ft_node_t1(w->t, nd) : ft_node_t0(w->t, nd);
     int valid = nd->timed && !(end && nd->end == FT_END_UNFINISHED) &&
                 !(nd->flags & FT_NF_BEGAN_BEFORE);
     return valid && v >= w->origin ? v - w->origin : 0; /* 0: clamped to the track's last */

@@ -235,13 +235,13 @@ write_column(viewer *v, int col, uint64_t origin)
             break;
         case COL_T0:
             if (nd->timed) {
-                x = (int64_t)(nd->t0 - prev);
-                prev = nd->t0;
+                x = (int64_t)(ft_node_t0(t, nd) - prev);
+                prev = ft_node_t0(t, nd);
             }
             break;
         case COL_D:
             x = nd->timed && !FT_NODE_IS_MARKER(nd->kind) && nd->end != FT_END_UNFINISHED
-                    ? (int64_t)(nd->t1 - nd->t0)
+                    ? (int64_t)(ft_node_t1(t, nd) - ft_node_t0(t, nd))
                     : -1;
             break;
         case COL_ID:

@@ -98,15 +98,16 @@ ft_tree_activations(const ft_tree *t, uint64_t min_ns, ft_activation **out, size
         if (!nd->timed || nd->end == FT_END_UNFINISHED || (nd->flags & FT_NF_BEGAN_BEFORE)) {
             last[a] = -2;
         }
-        else if (last[a] < 0 || nd->t1 >= end[a]) {
+        else if (last[a] < 0 || ft_node_t1(t, nd) >= end[a]) {
             last[a] = (int64_t)i;
-            end[a] = nd->t1;
+            end[a] = ft_node_t1(t, nd);
         }
     }
     size_t count = 0;
     for (size_t i = 0; i < n; i++) {
-        if (nodes[i].kind == FT_NODE_CALL && last[i] >= 0 && end[i] >= nodes[i].t0 &&
-            end[i] - nodes[i].t0 >= min_ns) {
+        uint64_t t0 = ft_node_t0(t, &nodes[i]);
+        if (nodes[i].kind == FT_NODE_CALL && last[i] >= 0 && end[i] >= t0 &&
+            end[i] - t0 >= min_ns) {
             selected[i] = 1;
             count++;
         }
@@ -126,7 +127,7 @@ ft_tree_activations(const ft_tree *t, uint64_t min_ns, ft_activation **out, size
         sel[k].last = (size_t)last[i];
         sel[k].parent = p >= 0 ? up[p] : -1;
         sel[k].lane = lane[i];
-        sel[k].t0 = nodes[i].t0;
+        sel[k].t0 = ft_node_t0(t, &nodes[i]);
         sel[k].t1 = end[i];
         k++;
     }

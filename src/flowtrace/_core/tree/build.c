@@ -65,6 +65,9 @@ typedef struct {
 typedef struct {
     ft_node *nodes;   /* owned until handed over */
     size_t n, cap;
+    ft_span *spans;   /* owned until handed over: the nodes' times, NULL
+                         until a node is timed (tree.h) */
+    size_t nspans;    /* entries of spans */
     gen_entry *gens;  /* owned: the nodes with a frame identity, in node
                          order */
     size_t ngens, cap_gens;
@@ -109,6 +112,9 @@ presize(builder *b, const ft_tree *t)
 static int
 add_node(builder *b, const ft_node *nd, uint64_t frame, int push)
 {
+    if (b->n >= FT_NODES_MAX) {
+        return -1; /* indices are 32-bit: MemoryError */
+    }
     if (b->n == b->cap) {
         size_t nc = ft_grown_capacity(b->cap, b->n + 1, 1024);
         if (nc == 0 || FT_RESIZE(b->nodes, nc) < 0) {
@@ -129,10 +135,25 @@ add_node(builder *b, const ft_node *nd, uint64_t frame, int push)
         b->nodes[nd->parent].nchildren++;
     }
     b->nodes[b->n] = *nd;
+    if (b->n < b->nspans) {
+        b->spans[b->n] = (ft_span){0, 0}; /* a removed marker's, maybe */
+    }
     if (push) {
         b->stack[b->depth++] = (int64_t)b->n;
     }
     b->n++;
+    return 0;
+}
+
+/* The span of the node just added: t0, and t1 (0 until its exit). */
+static int
+set_span(builder *b, uint64_t t0, uint64_t t1)
+{
+    ft_span *sp = ft_span_at(&b->spans, &b->nspans, b->cap, b->n - 1);
+    if (sp == NULL) {
+        return -1;
+    }
+    *sp = (ft_span){t0, t1};
     return 0;
 }
 
@@ -295,7 +316,6 @@ take_entry(builder *b, reader *rd, const record *x)
                                          : FT_NODE_THROW;
     nd.end = FT_END_UNFINISHED;
     nd.timed = (uint8_t)x->has_ts;
-    nd.t0 = x->ts;
     nd.origin = (int64_t)b->n;
     if (x->kind == FT_REC_START) {
         nd.args = start_args(b, rd, x->code);
@@ -311,7 +331,7 @@ take_entry(builder *b, reader *rd, const record *x)
             nd.origin = -1;
         }
     }
-    if (add_node(b, &nd, x->frame, 1) < 0) {
+    if (add_node(b, &nd, x->frame, 1) < 0 || (x->has_ts && set_span(b, x->ts, 0) < 0)) {
         return -1;
     }
     if (x->frame && rd->gseq) {
@@ -351,8 +371,10 @@ take_marker(builder *b, reader *rd, const record *x)
     nd.exc = ft_rec_payload(x->r);
     nd.origin = (int64_t)b->n;
     nd.timed = (uint8_t)x->has_ts;
-    nd.t0 = nd.t1 = x->ts;
-    return add_node(b, &nd, 0, 0);
+    if (add_node(b, &nd, 0, 0) < 0) {
+        return -1;
+    }
+    return x->has_ts ? set_span(b, x->ts, x->ts) : 0;
 }
 
 /* An exit with no open node of its code: the frame began before tracing
@@ -432,7 +454,7 @@ take_exit(builder *b, reader *rd, const record *x)
         nd->result = payload;
     }
     if (nd->timed && x->has_ts) {
-        nd->t1 = x->ts;
+        b->spans[idx].t1 = x->ts; /* made at its entry */
     }
     else {
         nd->timed = 0;
@@ -627,7 +649,7 @@ later_segment(const builder *b, size_t i, size_t j)
     }
     const ft_node *a = &b->nodes[gi->node], *c = &b->nodes[gj->node];
     if (a->timed && c->timed) {
-        return a->t0 >= c->t0;
+        return b->spans[gi->node].t0 >= b->spans[gj->node].t0;
     }
     return 1;
 }
@@ -673,9 +695,9 @@ static void
 to_nanoseconds(ft_tree *t)
 {
     uint64_t base = UINT64_MAX;
-    for (size_t i = 0; i < t->nnodes; i++) {
-        if (t->nodes[i].timed && t->nodes[i].t0 < base) {
-            base = t->nodes[i].t0;
+    for (size_t i = 0; i < t->nspans; i++) {
+        if (t->nodes[i].timed && t->spans[i].t0 < base) {
+            base = t->spans[i].t0;
         }
     }
     if (base == UINT64_MAX) {
@@ -687,11 +709,11 @@ to_nanoseconds(ft_tree *t)
         t->cfg.anchor = t->cfg.anchor >= base
                             ? (uint64_t)((double)(t->cfg.anchor - base) * r + 0.5) : 0;
     }
-    for (size_t i = 0; i < t->nnodes; i++) {
-        ft_node *nd = &t->nodes[i];
-        if (nd->timed) {
-            nd->t0 = (uint64_t)((double)(nd->t0 - base) * r + 0.5);
-            nd->t1 = nd->t1 >= base ? (uint64_t)((double)(nd->t1 - base) * r + 0.5) : nd->t0;
+    for (size_t i = 0; i < t->nspans; i++) {
+        ft_span *sp = &t->spans[i];
+        if (t->nodes[i].timed) {
+            sp->t0 = (uint64_t)((double)(sp->t0 - base) * r + 0.5);
+            sp->t1 = sp->t1 >= base ? (uint64_t)((double)(sp->t1 - base) * r + 0.5) : sp->t0;
         }
     }
     t->cfg.ns_per_tick = 1.0;
@@ -724,10 +746,15 @@ ft_tree_build(ft_tree *t)
     PyMem_RawFree(b.gens);
     b.gens = NULL;
     if (rc == 0 && b.nadopt > 0 && t->cfg.midflight) {
-        rc = ft_adopt_midflight(&b.nodes, &b.n, first, t->nthreads, b.adopt, b.nadopt);
+        rc = ft_adopt_midflight(&b.nodes, &b.spans, &b.nspans, &b.n, first, t->nthreads, b.adopt,
+                                b.nadopt);
+    }
+    if (rc == 0 && b.has_lanes && b.spans != NULL && b.n > 0 &&
+        ft_span_at(&b.spans, &b.nspans, b.n, b.n - 1) == NULL) {
+        rc = -1; /* the spans move with the nodes: one per node */
     }
     if (rc == 0 && b.has_lanes) {
-        rc = ft_regroup_by_root(&b.nodes, b.n, first, t->nthreads);
+        rc = ft_regroup_by_root(b.nodes, b.spans, b.n, first, t->nthreads);
     }
     if (rc == 0 && b.nodes == NULL) {
         b.nodes = PyMem_RawMalloc(sizeof(ft_node)); /* non-NULL marks "built" */
@@ -741,6 +768,7 @@ ft_tree_build(ft_tree *t)
     ft_u64map_free(&b.creators);
     if (rc < 0) {
         PyMem_RawFree(b.nodes);
+        PyMem_RawFree(b.spans);
         PyMem_RawFree(first);
         PyErr_NoMemory();
         return -1;
@@ -750,8 +778,16 @@ ft_tree_build(ft_tree *t)
          * failure the larger block is kept */
         (void)FT_RESIZE(b.nodes, b.n);
     }
+    if (b.nspans > b.n) { /* likewise (the count stays what is used) */
+        if (b.n > 0) {
+            (void)FT_RESIZE(b.spans, b.n);
+        }
+        b.nspans = b.n;
+    }
     t->nodes = b.nodes;
     t->nnodes = b.n;
+    t->spans = b.spans;
+    t->nspans = b.nspans;
     t->thread_first = first;
     for (uint32_t i = 0; i < t->nthreads; i++) {
         Py_CLEAR(t->thread_vec[i]->texts); /* argument texts were shared */

@@ -273,10 +273,15 @@ read_shape(rebuild *rb, PyObject *ev, ft_node *nd)
             return -1;
         }
         if (d >= 0) {
+            ft_tree *t = rb->t;
+            ft_span *sp = ft_span_at(&t->spans, &t->nspans, t->nnodes, (size_t)(nd - t->nodes));
+            if (sp == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
             rb->ntimed++;
             nd->timed = 1;
-            nd->t0 = 0;
-            nd->t1 = (uint64_t)(d * 1e9 + 0.5);
+            *sp = (ft_span){0, (uint64_t)(d * 1e9 + 0.5)};
         }
     }
     return 0;
@@ -398,6 +403,10 @@ rebuild_passes(rebuild *rb)
 {
     ft_tree *t = rb->t;
     size_t n = (size_t)rb->n;
+    if (n > FT_NODES_MAX) {
+        PyErr_SetString(PyExc_ValueError, "print_tree: more events than a trace can hold");
+        return -1;
+    }
     rb->origins = PyDict_New();
     rb->names = PyDict_New();
     rb->threads = PyDict_New();

@@ -80,13 +80,15 @@ preorder(const ft_node *nodes, size_t lo, size_t hi, uint32_t *map, uint32_t *ch
 /* Move node i to map[i] for i in [lo, hi), cycle by cycle; `done` is a
  * zeroed bitset of hi - lo bits. */
 static void
-permute(ft_node *nodes, size_t lo, size_t hi, const uint32_t *map, uint64_t *done)
+permute(ft_node *nodes, ft_span *spans, size_t lo, size_t hi, const uint32_t *map,
+        uint64_t *done)
 {
     for (size_t s = lo; s < hi; s++) {
         if (done[(s - lo) / 64] & (1ull << ((s - lo) % 64))) {
             continue;
         }
         ft_node carried = nodes[s];
+        ft_span carried_span = spans != NULL ? spans[s] : (ft_span){0, 0};
         size_t j = s;
         do {
             done[(j - lo) / 64] |= 1ull << ((j - lo) % 64);
@@ -94,15 +96,21 @@ permute(ft_node *nodes, size_t lo, size_t hi, const uint32_t *map, uint64_t *don
             ft_node tmp = nodes[k];
             nodes[k] = carried;
             carried = tmp;
+            if (spans != NULL) {
+                ft_span tsp = spans[k];
+                spans[k] = carried_span;
+                carried_span = tsp;
+            }
             j = k;
         } while (j != s);
     }
 }
 
 int
-ft_regroup_by_root(ft_node **nodes, size_t n, const size_t *first, uint32_t nthreads)
+ft_regroup_by_root(ft_node *nodes, ft_span *spans, size_t n, const size_t *first,
+                   uint32_t nthreads)
 {
-    ft_node *all = *nodes;
+    ft_node *all = nodes;
     size_t most = 0;
     int any = 0;
     for (uint32_t t = 0; t < nthreads; t++) {
@@ -148,7 +156,7 @@ ft_regroup_by_root(ft_node **nodes, size_t n, const size_t *first, uint32_t nthr
         size_t lo = first[t], hi = first[t + 1];
         if (lo < hi && has_lane(all, lo, hi)) {
             memset(done, 0, ((hi - lo) / 64 + 1) * sizeof(uint64_t));
-            permute(all, lo, hi, map, done);
+            permute(all, spans, lo, hi, map, done);
         }
     }
     PyMem_RawFree(map);

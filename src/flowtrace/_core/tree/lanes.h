@@ -14,7 +14,9 @@
 
 /* Reorder the nodes of each thread that has a lane in pre-order, children
  * in index order, in place, remapping parent and origin indices of every
- * node. 0, or -1 on memory failure (the nodes are then unchanged). */
-int ft_regroup_by_root(ft_node **nodes, size_t n, const size_t *first, uint32_t nthreads);
+ * node; `spans` (NULL, or one per node) move with their nodes. 0, or -1
+ * on memory failure (the nodes are then unchanged). */
+int ft_regroup_by_root(ft_node *nodes, ft_span *spans, size_t n, const size_t *first,
+                       uint32_t nthreads);
 
 #endif

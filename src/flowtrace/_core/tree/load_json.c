@@ -562,6 +562,9 @@ add_call(loader *ld, size_t i)
 {
     ft_tree *t = ld->t;
     const entry *e = &ld->e;
+    if (i >= FT_NODES_MAX) {
+        return bad("calls", i, -1, "more calls than a trace can hold");
+    }
     if (i >= ld->ncap) {
         size_t nc = ft_grown_capacity(ld->ncap, i + 1, 4096);
         if (nc == 0 || FT_RESIZE(t->nodes, nc) < 0) {
@@ -633,9 +636,13 @@ add_call(loader *ld, size_t i)
     }
     if (t0 >= 0 && (t1 >= 0 || marker || nd->end == FT_END_UNFINISHED)) {
         /* an instant for a marker, an open end for an unfinished call */
+        ft_span *sp = ft_span_at(&t->spans, &t->nspans, ld->ncap, i);
+        if (sp == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
         nd->timed = 1;
-        nd->t0 = (uint64_t)t0;
-        nd->t1 = t1 >= 0 && !marker ? (uint64_t)t1 : (uint64_t)t0;
+        *sp = (ft_span){(uint64_t)t0, t1 >= 0 && !marker ? (uint64_t)t1 : (uint64_t)t0};
     }
     ld->nneed += ft_node_needs_time(nd);
     ld->ntimed += ft_node_needs_time(nd) && nd->timed;
@@ -667,6 +674,9 @@ end_calls(loader *ld)
     }
     if (ld->ncap > n && FT_RESIZE(t->nodes, n ? n : 1) == 0) {
         ld->ncap = n ? n : 1; /* what was announced and is not there */
+    }
+    if (t->nspans > n && n > 0 && FT_RESIZE(t->spans, n) == 0) {
+        t->nspans = n; /* likewise */
     }
     t->nnodes = n;
     /* timed when every call that needs a time has one; when none needs

@@ -30,18 +30,22 @@ thread_of(const size_t *old_first, uint32_t nthreads, size_t i)
 }
 
 int
-ft_adopt_midflight(ft_node **nodes, size_t *n, size_t *first, uint32_t nthreads,
-                   const ft_adoption *ev, size_t nev)
+ft_adopt_midflight(ft_node **nodes, ft_span **spans, size_t *nspans, size_t *n,
+                   size_t *first, uint32_t nthreads, const ft_adoption *ev, size_t nev)
 {
     /* In place: the array grows by the synthetic nodes and each thread's
      * block moves up by the synthetic nodes of the threads up to it (the
      * last thread first, so that nothing is overwritten). A copy of the
      * whole tree would double its memory for a few nodes. */
     size_t nold = *n, nnew = nold + nev;
+    if (nnew > FT_NODES_MAX) {
+        return -1;
+    }
     size_t *evfirst = PyMem_RawCalloc((size_t)nthreads + 1, sizeof(size_t));
     size_t *old_first = PyMem_RawMalloc(((size_t)nthreads + 1) * sizeof(size_t));
     ft_node *all = *nodes;
-    if (evfirst == NULL || old_first == NULL || FT_RESIZE(all, nnew ? nnew : 1) < 0) {
+    if (evfirst == NULL || old_first == NULL || FT_RESIZE(all, nnew ? nnew : 1) < 0 ||
+        (*spans != NULL && nnew > 0 && ft_span_at(spans, nspans, nnew, nnew - 1) == NULL)) {
         PyMem_RawFree(evfirst);
         PyMem_RawFree(old_first);
         return -1;
@@ -59,6 +63,10 @@ ft_adopt_midflight(ft_node **nodes, size_t *n, size_t *first, uint32_t nthreads,
     for (uint32_t t = nthreads; t-- > 0;) {
         memmove(all + old_first[t] + evfirst[t + 1], all + old_first[t],
                 (old_first[t + 1] - old_first[t]) * sizeof(ft_node));
+        if (*spans != NULL) {
+            memmove(*spans + old_first[t] + evfirst[t + 1], *spans + old_first[t],
+                    (old_first[t + 1] - old_first[t]) * sizeof(ft_span));
+        }
     }
     for (uint32_t t = 0; t < nthreads; t++) {
         size_t e0 = evfirst[t], K = evfirst[t + 1] - e0;
@@ -67,6 +75,9 @@ ft_adopt_midflight(ft_node **nodes, size_t *n, size_t *first, uint32_t nthreads,
             const ft_adoption *a = &ev[e0 + k];
             ft_node *s = &all[base + (K - 1 - k)];
             memset(s, 0, sizeof(*s));
+            if (*spans != NULL) {
+                (*spans)[base + (K - 1 - k)] = (ft_span){0, 0}; /* untimed */
+            }
             s->parent = k + 1 < K ? (int64_t)(base + (K - 2 - k)) : -1;
             s->origin = (int64_t)(base + (K - 1 - k));
             s->code_id = a->code_id;

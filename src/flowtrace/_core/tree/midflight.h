@@ -26,9 +26,10 @@ typedef struct {
 
 /* Insert one node per adoption (events grouped by thread, in order) before
  * each thread's nodes, reparent what they adopt, and remap every index, in
- * place (*nodes is reallocated; *n and first[] updated). 0, or -1 on
+ * place (*nodes is reallocated, and the spans moved with them when there
+ * are any; *n and first[] updated). 0, or -1 on
  * memory failure (nothing changed). */
-int ft_adopt_midflight(ft_node **nodes, size_t *n, size_t *first, uint32_t nthreads,
-                       const ft_adoption *ev, size_t nev);
+int ft_adopt_midflight(ft_node **nodes, ft_span **spans, size_t *nspans, size_t *n,
+                       size_t *first, uint32_t nthreads, const ft_adoption *ev, size_t nev);
 
 #endif

@@ -75,6 +75,7 @@ ft_tree_clear(ft_tree *t, ft_chunkpool *pool)
     PyMem_RawFree(t->argpos);
     PyMem_RawFree(t->lines);
     PyMem_RawFree(t->nodes);
+    PyMem_RawFree(t->spans);
     PyMem_RawFree(t->thread_first);
     PyMem_RawFree(t->thread_vec);
     ft_threadbuf_free_list(t->threads, pool);
@@ -245,7 +246,29 @@ ft_tree_nbytes(const ft_tree *t)
     if (t->nodes != NULL) {
         n += t->nnodes * sizeof(ft_node) + ((size_t)t->nthreads + 1) * sizeof(size_t);
     }
-    return n;
+    return n + t->nspans * sizeof(ft_span);
+}
+
+ft_span *
+ft_span_at(ft_span **spans, size_t *nspans, size_t need, size_t i)
+{
+    if (i >= need) {
+        need = i + 1;
+    }
+    if (*nspans < need) {
+        /* calloc's pages are mapped lazily: an estimate's tail costs nothing */
+        ft_span *ns = *spans == NULL ? PyMem_RawCalloc(need, sizeof(ft_span))
+                                     : PyMem_RawRealloc(*spans, need * sizeof(ft_span));
+        if (ns == NULL) {
+            return NULL;
+        }
+        if (*spans != NULL) {
+            memset(ns + *nspans, 0, (need - *nspans) * sizeof(ft_span));
+        }
+        *spans = ns;
+        *nspans = need;
+    }
+    return &(*spans)[i];
 }
 
 void

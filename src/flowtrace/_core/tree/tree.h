@@ -75,8 +75,8 @@ const char *ft_node_end_name(unsigned end);
 
 /* One call (or one resumption of a generator/coroutine) in the tree. */
 typedef struct {
-    int64_t parent;     /* index of the parent node, -1 for a thread root */
-    int64_t origin;     /* resume/throw nodes: index of the generator's first
+    int32_t parent;     /* index of the parent node, -1 for a thread root */
+    int32_t origin;     /* resume/throw nodes: index of the generator's first
                            node (its call), -1 if it began before tracing;
                            other nodes: their own index */
     uint32_t code_id;   /* index in the trace's code table */
@@ -88,10 +88,20 @@ typedef struct {
     uint32_t thread;    /* index of its thread in the trace */
     uint8_t kind;       /* FT_NODE_* */
     uint8_t end;        /* FT_END_* */
-    uint8_t timed;      /* t0 and t1 are valid */
+    uint8_t timed;      /* its span (ft_tree.spans) is valid */
     uint8_t flags;      /* FT_NF_* */
-    uint64_t t0, t1;    /* raw timestamps (ns), when timed */
 } ft_node;
+
+/* Nodes a tree may hold: indices are 32-bit (36 bytes a node). */
+#define FT_NODES_MAX ((size_t)INT32_MAX)
+
+/* When a timed node began and ended: raw timestamps while building, ns
+ * from the trace's first timestamp once built (a tree rebuilt from events:
+ * t0 0, t1 the duration). Apart from the nodes, so that an untimed trace
+ * (the default) pays nothing for them. */
+typedef struct {
+    uint64_t t0, t1;
+} ft_span;
 
 typedef struct {
     ft_codetable codes;         /* owned: every code object seen */
@@ -101,6 +111,10 @@ typedef struct {
     ft_trace_config cfg;        /* how it was recorded */
     ft_node *nodes;             /* owned: the tree, NULL until built */
     size_t nnodes;              /* length of nodes */
+    ft_span *spans;             /* owned, or NULL when no node is timed:
+                                   spans[i] is node i's, for i < nspans
+                                   (later nodes are untimed) */
+    size_t nspans;              /* length of spans */
     size_t *thread_first;       /* owned: nodes of thread i are
                                    [thread_first[i], thread_first[i+1]) */
     uint32_t nnames;            /* length of names (and files, lines) */
@@ -163,12 +177,34 @@ ft_node_needs_time(const ft_node *nd)
            nd->end != FT_END_UNFINISHED && !(nd->flags & FT_NF_BEGAN_BEFORE);
 }
 
+/* The span of node `nd` (a node of t->nodes): its start and end, 0 when
+ * it is not timed. */
+static inline uint64_t
+ft_node_t0(const ft_tree *t, const ft_node *nd)
+{
+    size_t i = (size_t)(nd - t->nodes);
+    return i < t->nspans ? t->spans[i].t0 : 0;
+}
+
+static inline uint64_t
+ft_node_t1(const ft_tree *t, const ft_node *nd)
+{
+    size_t i = (size_t)(nd - t->nodes);
+    return i < t->nspans ? t->spans[i].t1 : 0;
+}
+
 /* Duration of a timed node in seconds. */
 static inline double
 ft_node_seconds(const ft_tree *t, const ft_node *nd)
 {
-    return (double)(nd->t1 - nd->t0) * t->cfg.ns_per_tick / 1e9;
+    return (double)(ft_node_t1(t, nd) - ft_node_t0(t, nd)) * t->cfg.ns_per_tick / 1e9;
 }
+
+/* Span i of an array of spans that builders grow beside their nodes:
+ * made on the first timed node, and as long as `need` (the nodes' count
+ * or capacity) from then on, new entries zeroed. NULL when out of memory
+ * (model.c). */
+ft_span *ft_span_at(ft_span **spans, size_t *nspans, size_t need, size_t i);
 
 /* Display name of a code id: borrowed reference, or NULL with an
  * exception. Made on first use (the cache is the tree's own), in this one
