@@ -18,8 +18,9 @@ time, peak RSS):
    -o out.txt`` for the text tree (as ``show`` prints it: folded when the trace
    has more than 10,000 calls; also ``--no-fold``);
 4. each file FlowTrace reads back (.ftrace, .json) read by ``flowtrace.load``
-   (plus the call and event counts, no tree built), ``flowtrace show FILE >
-   /dev/null`` and ``flowtrace stats FILE > /dev/null``.
+   (plus the call and event counts, no tree built), by ``flowtrace.load`` and
+   ``len()`` (which builds the call tree, as every reader does), ``flowtrace
+   show FILE > /dev/null`` and ``flowtrace stats FILE > /dev/null``.
 
 Every file is deleted once measured: only the figures are kept. Recording
 memory is the traced run's peak RSS over the untraced run's (the process as a
@@ -45,10 +46,15 @@ from suite_memory import ROOT, SUITES, WORK, prepare  # noqa: E402
 
 PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
 CONVERT = "import sys, flowtrace; flowtrace.load(sys.argv[1]).save(sys.argv[2], format=sys.argv[3])"
+# flowtrace.load and the counts, read from the records: no tree built (a
+# trace loaded from JSON is a tree already)
 LOAD = ("import json, sys, flowtrace; t = flowtrace.load(sys.argv[1]); c = t._core; "
         "calls, events = c.counts(); "
         "print(json.dumps({'calls': calls, 'events': events, 'records': c.nrecords, "
-        "'threads': len(t.threads()), 'timing': t.timing}))")
+        "'timing': t.timing}))")
+# the same, then the call tree built (len(), threads() and every reader build it)
+TREE = ("import sys, flowtrace; t = flowtrace.load(sys.argv[1]); "
+        "print(len(t), len(t.threads()))")
 OUTCOME = re.compile(r"(\d+) (passed|failed|skipped|xfailed|xpassed|errors?|deselected)\b")
 
 
@@ -87,13 +93,19 @@ def suite_env(tree: Path, src: str) -> dict[str, str]:
 
 
 def read_back(py: Path, path: Path, env: dict) -> dict:
-    """The three readers on one saved file, each in a fresh process."""
+    """The readers on one saved file, each in a fresh process: load (no
+    tree), load and build the tree, show, stats."""
     res = {}
     r = measure([str(py), "-c", LOAD, str(path)], env=env)
     if r["exit"] != 0:
         raise SystemExit(f"load {path} failed:\n{r['stderr']}")
     res["load"] = {"seconds": r["seconds"], "peak_rss": r["peak_rss"],
                    **json.loads(r["stdout"].splitlines()[-1])}
+    r = measure([str(py), "-c", TREE, str(path)], env=env)
+    if r["exit"] != 0:
+        raise SystemExit(f"load {path} and build its tree failed:\n{r['stderr']}")
+    res["load"]["threads"] = int(r["stdout"].split()[-1])
+    res["tree"] = {"seconds": r["seconds"], "peak_rss": r["peak_rss"]}
     for cmd in ("show", "stats"):
         r = measure([str(py), "-m", "flowtrace", cmd, str(path)], env=env,
                     stdout=subprocess.DEVNULL)
@@ -209,18 +221,18 @@ def table(r: dict) -> str:
                      f"({s['records']:,} records); same outcome: {s['same_outcome']}")
     for n in t.get("notes", []):
         lines.append(f"  {n}")
-    head = ["format", "size", "B/event", "write (s / peak RSS)", "load", "show > /dev/null",
-            "stats > /dev/null"]
+    head = ["format", "size", "B/event", "write (s / peak RSS)", "load", "load + tree",
+            "show > /dev/null", "stats > /dev/null"]
     rows = []
     for fmt, f in r["formats"].items():
         if "error" in f:
             rows.append([fmt, "error: " + f["error"].strip().splitlines()[-1][:60], "", "", "",
-                         "", ""])
+                         "", "", ""])
             continue
         rd = f.get("read", {})
         rows.append([fmt, _mb(f["bytes"]), f"{f['bytes'] / ev:.1f}",
                      _cell(f.get("write")) or "(recorded)", _cell(rd.get("load")),
-                     _cell(rd.get("show")), _cell(rd.get("stats"))])
+                     _cell(rd.get("tree")), _cell(rd.get("show")), _cell(rd.get("stats"))])
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
     fmt_row = lambda row: "  " + "  ".join(str(x).ljust(w) for x, w in zip(row, widths))  # noqa: E731
     lines += ["", fmt_row(head), fmt_row(["-" * w for w in widths])]

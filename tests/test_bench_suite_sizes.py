@@ -28,6 +28,7 @@ def test_outcomes_reads_pytest_q_summary_line():
 def test_table_lists_every_format_with_bytes_per_event():
     ss = _module()
     read = {"load": {"seconds": 0.3, "peak_rss": 167e6, "calls": 10, "events": 40},
+            "tree": {"seconds": 0.4, "peak_rss": 168e6},
             "show": {"seconds": 0.5, "peak_rss": 169e6},
             "stats": {"seconds": 0.4, "peak_rss": 169e6}}
     r = {"suite": "s", "tree": "s-1.0", "python": "3.12.1", "options": "default",
@@ -50,4 +51,5 @@ def test_table_lists_every_format_with_bytes_per_event():
     assert "10.0" in rows["ftrace"] and "(recorded)" in rows["ftrace"]  # 400 B / 40 events
     assert "100.0" in rows["json"] and "1.50 s / 2 MB" in rows["json"]
     assert "error: MemoryError" in rows["chrome"]
+    assert "0.40 s / 168 MB" in rows["ftrace"]  # load + tree
     assert "250000.0 B/event" in text  # recording: 10 MB over 40 events
