@@ -1,7 +1,7 @@
 """A real test suite recorded with the CLI: events, memory, file sizes, read-back (issue 11).
 
     python bench/suite_sizes.py [--suite jinja2|dateutil] [--tests tests/test_api.py ...]
-                                [--options "--timing"] [--session-memory] [--json]
+                                [--options="--timing"] [--session-memory] [--json]
 
 Prepares the suite as suite_memory.py does (its sdist from PyPI, a venv under
 bench/.suites/), then, each in a fresh process measured with os.wait4 (wall
@@ -248,7 +248,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--suite", default="jinja2", choices=sorted(SUITES))
     ap.add_argument("--tests", nargs="*", help="test paths (default: the whole suite)")
-    ap.add_argument("--options", default="", help='flowtrace run options, e.g. "--timing"')
+    ap.add_argument("--options", default="",
+                    help='flowtrace run options, e.g. --options="--timing --args"')
     ap.add_argument("--session-memory", action="store_true",
                     help="also suite_memory.py's in-process RSS growth (two more runs)")
     ap.add_argument("--no-warmup", dest="warmup", action="store_false")
