@@ -289,3 +289,41 @@ def test_ascii_when_encoding_cannot_show_arrows(prog):
     p = ft(["run", str(prog)], prog.parent, env={"PYTHONIOENCODING": "ascii"})
     assert p.returncode == 0
     assert "-> greet()  -> 3" in p.stderr
+
+
+def test_show_converts_a_saved_trace(prog, tmp_path):
+    # `show --format` turns a saved trace into any other format, as `run`
+    # would have written it: the same tree comes back from each.
+    rec = tmp_path / "t.ftrace"
+    assert ft(["run", "--args", "-o", str(rec), str(prog), "ann"], prog.parent).returncode == 0
+    tree = ft(["show", str(rec)], tmp_path).stdout
+    assert "→ greet('ann') → 3" in tree
+    p = ft(["show", "--format", "json", str(rec)], tmp_path)  # next to it: t.json
+    assert p.returncode == 0, p.stderr
+    assert re.fullmatch(r"flowtrace: 3 calls saved to .*t\.json \(json, [\d.]+ kB\)\n", p.stderr)
+    assert ft(["show", str(tmp_path / "t.json")], tmp_path).stdout == tree
+    p = ft(["show", str(rec), "-o", str(tmp_path / "c.json"), "--format", "chrome"], tmp_path)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads((tmp_path / "c.json").read_text(encoding="utf-8"))
+    assert any(ev["ph"] == "X" and ev["name"] == "greet" for ev in doc["traceEvents"])
+    # the output's name says the format, as with run
+    p = ft(["show", str(tmp_path / "t.json"), "-o", str(tmp_path / "p.pftrace")], tmp_path)
+    assert p.returncode == 0 and (tmp_path / "p.pftrace").read_bytes()[:1] == b"\x0a"
+    p = ft(["show", str(rec), "--format", "json", "-o", "-"], tmp_path)
+    assert json.loads(p.stdout)["format"] == "flowtrace" and p.stderr == ""
+
+
+def test_show_conversion_errors_are_one_line(prog, tmp_path):
+    js = tmp_path / "t.json"
+    ft(["run", "-o", str(js), "--format", "json", str(prog)], prog.parent)
+    # a JSON trace has no records to keep in a .ftrace
+    p = ft(["show", str(js), "--format", "ftrace"], tmp_path)
+    assert p.returncode == 1 and not (tmp_path / "t.ftrace").exists()
+    assert p.stderr.startswith("flowtrace: ") and p.stderr.count("\n") == 1, p.stderr
+    # never written over the file it reads
+    p = ft(["show", str(js), "--format", "json"], tmp_path)
+    assert p.returncode == 1 and "is the file being read" in p.stderr
+    assert p.stderr.count("\n") == 1
+    # the tree's own options do not apply to another format
+    p = ft(["show", str(js), "--format", "chrome", "--callers", "greet"], tmp_path)
+    assert p.returncode == 2 and "--callers" in p.stderr

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import runpy
 import signal
 import sys
@@ -27,6 +28,10 @@ from .api import print_tree, start_tracing, stop_tracing
 from .model import Trace
 from .saved import TraceFileError, load, save, write_path
 
+SAVED_FORMATS = ("ftrace", "json", "chrome", "perfetto", "html")
+# the name `show --format F` gives the converted trace, next to the one read
+CONVERTED_SUFFIX = {"ftrace": ".ftrace", "json": ".json", "chrome": ".chrome.json",
+                    "perfetto": ".pftrace", "html": ".html"}
 DEFAULT_FILES = {"json": "flowtrace.json", "chrome": "flowtrace.chrome.json",
                  "ftrace": "flowtrace.ftrace", "perfetto": "flowtrace.pftrace",
                  "html": "flowtrace.html"}
@@ -157,11 +162,19 @@ def _parser() -> argparse.ArgumentParser:
                      help="the script and its arguments")
 
     show = sub.add_parser(
-        "show", help="print a saved trace as a tree",
-        description="Print the call tree of a trace saved with --format ftrace or json.")
+        "show", help="print a saved trace as a tree (or convert it: --format)",
+        description="Print the call tree of a trace saved with --format ftrace or json, "
+        "or write it in another format (--format).")
     show.add_argument("file", metavar="FILE", help="a trace saved with --format ftrace or json")
     show.add_argument("-o", "--output", metavar="FILE",
-                      help="write the tree to FILE instead of stdout")
+                      help="write to FILE instead: the tree goes to stdout by default, "
+                      "another format next to FILE (t.ftrace -> t.json, t.chrome.json, "
+                      "t.pftrace, t.html); '-' is stdout")
+    show.add_argument("--format", choices=("text",) + SAVED_FORMATS, default=None,
+                      help="text: the call tree (default; ftrace, perfetto or html when -o "
+                      "names a .ftrace, .pftrace or .html file); otherwise the trace "
+                      "converted, as 'run --format' writes it (ftrace only from a "
+                      ".ftrace: a JSON trace has no records)")
     show.add_argument("--callers", metavar="PATTERN",
                       help="instead of the tree: where the functions matching PATTERN (a "
                       "glob) were called from, merged like a profiler's call graph, with "
@@ -335,12 +348,17 @@ def _print(trace: Any, out: IO[str], ns: argparse.Namespace) -> None:
                focus=ns.focus, fold=ns.fold)
 
 
+def _format_of(output: str | None) -> str:
+    """The format a file name says (a binary format's), else text."""
+    out = output or ""
+    return ("ftrace" if out.endswith(".ftrace") else
+            "perfetto" if out.endswith((".pftrace", ".perfetto-trace")) else
+            "html" if out.endswith((".html", ".htm")) else "text")
+
+
 def _run(ns: argparse.Namespace) -> int:
     if ns.format is None:  # a binary format's file name says which
-        out = ns.output or ""
-        ns.format = ("ftrace" if out.endswith(".ftrace") else
-                     "perfetto" if out.endswith((".pftrace", ".perfetto-trace")) else
-                     "html" if out.endswith((".html", ".htm")) else "text")
+        ns.format = _format_of(ns.output)
     if ns.module is not None:
         if not ns.module:
             print("flowtrace run: -m needs a module name", file=sys.stderr)
@@ -525,6 +543,18 @@ def _load(path: str) -> Trace | None:
 
 
 def _show(ns: argparse.Namespace) -> int:
+    fmt = ns.format or _format_of(ns.output)
+    if fmt != "text":
+        tree_only = [name for name, given in (("--callers", ns.callers is not None),
+                                              ("--focus", ns.focus is not None),
+                                              ("--max-depth", ns.max_depth is not None),
+                                              ("--fold/--no-fold", ns.fold is not None))
+                     if given]
+        if tree_only:
+            print(f"flowtrace show: {', '.join(tree_only)} shape the text tree; they do not "
+                  f"apply to --format {fmt}", file=sys.stderr)
+            return 2
+        return _convert(ns, fmt)
     trace = _load(ns.file)
     if trace is None:
         return 1
@@ -549,6 +579,43 @@ def _show(ns: argparse.Namespace) -> int:
             sys.stdout.flush()
 
     return _writing(write, ns.output or "stdout")
+
+
+def _convert(ns: argparse.Namespace, fmt: str) -> int:
+    """`show --format F`: the saved trace written in format F."""
+    out = ns.output
+    if out is None:
+        stem = re.sub(r"(\.chrome)?\.(json|ftrace|pftrace|perfetto-trace)$", "", ns.file)
+        out = stem + CONVERTED_SUFFIX[fmt]
+    if out != "-" and os.path.exists(out) and os.path.exists(ns.file) and \
+            os.path.samefile(out, ns.file):
+        print(f"flowtrace: {out} is the file being read: name another with -o", file=sys.stderr)
+        return 1
+    trace = _load(ns.file)
+    if trace is None:
+        return 1
+    meta = {"command": "show", "argv": sys.argv, "source": ns.file}
+
+    def write() -> None:
+        if out == "-":
+            sys.stdout.flush()
+            save(trace, sys.stdout.buffer, format=fmt, meta=meta)
+            sys.stdout.buffer.flush()
+        else:
+            save(trace, out, format=fmt, meta=meta)
+
+    try:
+        rc = _writing(write, out if out != "-" else "stdout")
+    except ValueError as e:  # what the format cannot hold (ftrace from JSON)
+        print(f"flowtrace: {e}", file=sys.stderr)
+        return 1
+    if rc == 0 and out != "-":
+        calls = trace._c().counts()[0]
+        size = _file_size(out)
+        where = f" ({fmt}, {_human_bytes(size)})" if size is not None else f" ({fmt})"
+        print(f"flowtrace: {calls:,} call{'s' if calls != 1 else ''} saved to {out}{where}",
+              file=sys.stderr)
+    return rc
 
 
 def _writing(write: Any, where: str) -> int:
