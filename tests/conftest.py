@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+
+# Started in the background by a shell (`make test &`, a CI step), this
+# process inherits SIGINT ignored, and so would every program the tests
+# start: Ctrl-C tests would see a program that ignores it. The programs
+# under test get the default, as from a terminal (an ignored signal stays
+# ignored across exec, a handled one does not).
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 import flowtrace
 from flowtrace import _core, print_tree, start_tracing, stop_tracing
