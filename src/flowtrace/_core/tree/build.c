@@ -181,6 +181,9 @@ typedef struct {
     int lane_held;           /* the lane opens a snapshot inside a step
                                 whose frames began before: that step ends
                                 at their yield, not at lane_base */
+    int args_cut;            /* the flight recorder may have dropped
+                                argument records of the next call: its
+                                arguments are unknown (build_thread) */
 } reader;
 
 /* One record with the words that follow it. */
@@ -271,6 +274,11 @@ static uint32_t
 start_args(builder *b, reader *rd, uint32_t code)
 {
     uint32_t args = FT_VAL_ABSENT;
+    if (rd->args_cut) {
+        rd->args_cut = 0;
+        rd->argv.code_id = UINT32_MAX;
+        return FT_VAL_ABSENT;
+    }
     for (int k = rd->npend - 1; k >= 0; k--) {
         if (rd->pend[k].code_id == code) {
             args = rd->pend[k].payload;
@@ -523,7 +531,20 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
     rec_iter it = {tb->head, 0};
     record x;
     b->depth = 0;
+    /* A flight recorder's window may begin inside the records before a
+     * call (its arguments, one by one) or at its start, theirs dropped:
+     * until something else comes, the argument records are skipped and
+     * the first call's arguments are unknown, never the ones kept. */
+    rd.args_cut = tb->dropped > 0;
     while (read_record(&it, &x)) {
+        if (rd.args_cut) {
+            if (x.kind == FT_REC_ARGV || x.kind == FT_REC_ARGX) {
+                continue;
+            }
+            if (x.kind != FT_REC_START && x.kind != FT_REC_GSEQ) {
+                rd.args_cut = 0;
+            }
+        }
         x.top = b->depth ? b->stack[b->depth - 1] : -1;
         if (rd.lane >= 0 && b->depth < rd.lane_base) {
             rd.lane = -1; /* the frame that ran the event loop has returned */
