@@ -60,6 +60,9 @@ typedef struct {
     uint64_t frame; /* the frame's identity (non-zero) */
     uint64_t seq;   /* its order in the session across threads
                        (FT_REC_GSEQ), with bit 32 set; 0 when unknown */
+    int32_t origin; /* the node's origin (kept equal to it): the linking
+                       passes read these entries, not the scattered nodes */
+    uint8_t call;   /* the node is a call (else a resumption) */
 } gen_entry;
 
 typedef struct {
@@ -71,8 +74,13 @@ typedef struct {
     gen_entry *gens;  /* owned: the nodes with a frame identity, in node
                          order */
     size_t ngens, cap_gens;
+    size_t ndeferred; /* resumptions among them whose generator began on
+                         another thread (origin -1 until linked) */
     int64_t *stack;   /* owned: open node indices */
     size_t depth, stack_cap;
+    uint32_t *stack_code; /* owned: the code id of each open node (an exit
+                             looks for its code without reading nodes) */
+    size_t stack_code_cap;
     ft_u64map starts; /* owned: frame -> generator's first node */
     ft_adoption *adopt; /* owned: exits of frames that began before tracing */
     size_t nadopt, cap_adopt;
@@ -126,9 +134,11 @@ add_node(builder *b, const ft_node *nd, uint64_t frame, int push)
         if (FT_GROW(b->gens, b->cap_gens, b->ngens + 1, 256) < 0) {
             return -1;
         }
-        b->gens[b->ngens++] = (gen_entry){b->n, frame, 0};
+        b->gens[b->ngens++] = (gen_entry){b->n, frame, 0, nd->origin, nd->kind == FT_NODE_CALL};
+        b->ndeferred += nd->kind != FT_NODE_CALL && nd->origin < 0;
     }
-    if (push && FT_GROW(b->stack, b->stack_cap, b->depth + 1, 256) < 0) {
+    if (push && (FT_GROW(b->stack, b->stack_cap, b->depth + 1, 256) < 0 ||
+                 FT_GROW(b->stack_code, b->stack_code_cap, b->depth + 1, 256) < 0)) {
         return -1;
     }
     if (nd->parent >= 0) {
@@ -139,6 +149,7 @@ add_node(builder *b, const ft_node *nd, uint64_t frame, int push)
         b->spans[b->n] = (ft_span){0, 0}; /* a removed marker's, maybe */
     }
     if (push) {
+        b->stack_code[b->depth] = nd->code_id;
         b->stack[b->depth++] = (int64_t)b->n;
     }
     b->n++;
@@ -417,7 +428,7 @@ static int
 take_exit(builder *b, reader *rd, const record *x)
 {
     size_t d = b->depth;
-    while (d > 0 && b->nodes[b->stack[d - 1]].code_id != x->code) {
+    while (d > 0 && b->stack_code[d - 1] != x->code) {
         d--;
     }
     uint32_t payload = ft_rec_payload(x->r);
@@ -603,18 +614,12 @@ cmp_start(const void *x, const void *y)
 static int
 link_across_threads(builder *b)
 {
-    size_t nstarts = 0, ndeferred = 0;
-    for (size_t k = 0; k < b->ngens; k++) {
-        const ft_node *nd = &b->nodes[b->gens[k].node];
-        if (nd->kind == FT_NODE_CALL) {
-            nstarts++;
-        }
-        else if (nd->origin < 0) {
-            ndeferred++;
-        }
-    }
-    if (ndeferred == 0) {
+    if (b->ndeferred == 0) {
         return 0;
+    }
+    size_t nstarts = 0;
+    for (size_t k = 0; k < b->ngens; k++) {
+        nstarts += b->gens[k].call;
     }
     start_entry *starts = PyMem_RawMalloc((nstarts ? nstarts : 1) * sizeof(start_entry));
     if (starts == NULL) {
@@ -623,19 +628,19 @@ link_across_threads(builder *b)
     size_t m = 0;
     for (size_t k = 0; k < b->ngens; k++) {
         const gen_entry *g = &b->gens[k];
-        if (b->nodes[g->node].kind == FT_NODE_CALL) {
+        if (g->call) {
             starts[m++] = (start_entry){g->frame, g->seq, (int64_t)g->node};
         }
     }
     qsort(starts, nstarts, sizeof(start_entry), cmp_start);
     for (size_t k = 0; k < b->ngens; k++) {
-        const gen_entry *g = &b->gens[k];
-        ft_node *nd = &b->nodes[g->node];
-        if (nd->origin >= 0 || nd->kind == FT_NODE_CALL) {
+        gen_entry *g = &b->gens[k];
+        if (g->origin >= 0 || g->call) {
             continue;
         }
+        ft_node *nd = &b->nodes[g->node];
         if (g->seq == 0) {
-            nd->origin = ft_u64map_get(&b->starts, g->frame);
+            nd->origin = g->origin = (int32_t)ft_u64map_get(&b->starts, g->frame);
             continue;
         }
         /* the last entry with this frame and an order below the resumption's */
@@ -651,8 +656,9 @@ link_across_threads(builder *b)
             }
         }
         nd->origin = lo > 0 && starts[lo - 1].frame == g->frame && starts[lo - 1].seq != 0
-                         ? starts[lo - 1].node
-                         : ft_u64map_get(&b->starts, g->frame);
+                         ? (int32_t)starts[lo - 1].node
+                         : (int32_t)ft_u64map_get(&b->starts, g->frame);
+        g->origin = nd->origin;
     }
     PyMem_RawFree(starts);
     return 0;
@@ -687,7 +693,7 @@ link_generators(builder *b)
      * segment, as an index in gens */
     ft_u64map last = {0};
     for (size_t k = 0; k < b->ngens; k++) {
-        int64_t origin = b->nodes[b->gens[k].node].origin;
+        int64_t origin = b->gens[k].origin;
         if (origin < 0) {
             continue;
         }
@@ -698,11 +704,12 @@ link_generators(builder *b)
             return -1;
         }
     }
-    for (size_t k = 0; k < b->ngens; k++) {
-        ft_node *nd = &b->nodes[b->gens[k].node];
-        if (nd->origin >= 0 && nd->end == FT_END_YIELD &&
-            ft_u64map_get(&last, (uint64_t)nd->origin + 1) == (int64_t)k) {
-            nd->flags |= FT_NF_LEFT_SUSPENDED;
+    for (size_t j = 0; last.keys != NULL && j <= last.mask; j++) {
+        if (last.keys[j] != 0) { /* a generator: its latest segment */
+            ft_node *nd = &b->nodes[b->gens[last.vals[j]].node];
+            if (nd->end == FT_END_YIELD) {
+                nd->flags |= FT_NF_LEFT_SUSPENDED;
+            }
         }
     }
     ft_u64map_free(&last);
@@ -782,6 +789,7 @@ ft_tree_build(ft_tree *t)
         rc = b.nodes == NULL ? -1 : 0;
     }
     PyMem_RawFree(b.stack);
+    PyMem_RawFree(b.stack_code);
     PyMem_RawFree(b.gens);
     ft_u64map_free(&b.starts);
     PyMem_RawFree(b.adopt);
