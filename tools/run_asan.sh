@@ -19,6 +19,13 @@ for py in $pythons; do
     ver=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
     venv=.venvs/asan$ver
     tools/venv.sh "$py" "$venv" FLOWTRACE_SANITIZE=1 || { status=1; continue; }
+    # the engine must be instrumented, or this run checks nothing
+    so=$(cd tests && "../$venv/bin/python" -c 'import importlib.util as u; print(u.find_spec("flowtrace._core").origin)')
+    if ! nm -D "$so" | grep -q '__asan_report'; then
+        echo "flowtrace: $so is not built with AddressSanitizer" >&2
+        status=1
+        continue
+    fi
     echo "=== ASan/UBSan, Python $ver ==="
     # run from tests/ so that src/ is not importable: the sanitized build
     # installed in the venv is the one tested

@@ -67,12 +67,11 @@ emit(ft_state *st, ft_threadbuf *tb, unsigned kind, uint32_t verdict, uint32_t p
 {
     int ts = st->timing || (verdict & FT_CODE_TIMED);
     ft_record r = ft_rec_make(kind | (ts ? FT_REC_TS : 0u), verdict & FT_CODE_ID_MASK, payload);
-    if (ts) {
+    if (FT_UNLIKELY(ts)) {
         ft_threadbuf_append2(tb, r, (ft_record)ft_now_ticks());
+        return;
     }
-    else {
-        ft_threadbuf_append(tb, r);
-    }
+    ft_threadbuf_append(tb, r);
 }
 
 /* Identity of the running generator or coroutine: the address of its
