@@ -324,6 +324,9 @@ def test_show_conversion_errors_are_one_line(prog, tmp_path):
     p = ft(["show", str(js), "--format", "json"], tmp_path)
     assert p.returncode == 1 and "is the file being read" in p.stderr
     assert p.stderr.count("\n") == 1
+    # a place that cannot be written is said before the trace is read
+    p = ft(["show", str(js), "--format", "chrome", "-o", str(tmp_path / "no" / "c.json")], tmp_path)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "no such directory" in p.stderr
     # the tree's own options do not apply to another format
     p = ft(["show", str(js), "--format", "chrome", "--callers", "greet"], tmp_path)
     assert p.returncode == 2 and "--callers" in p.stderr

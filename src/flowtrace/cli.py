@@ -591,6 +591,10 @@ def _convert(ns: argparse.Namespace, fmt: str) -> int:
             os.path.samefile(out, ns.file):
         print(f"flowtrace: {out} is the file being read: name another with -o", file=sys.stderr)
         return 1
+    problem = _output_problem(out)  # before a long load, as run does before running
+    if problem is not None:
+        print(f"flowtrace: cannot write {out}: {problem}", file=sys.stderr)
+        return 2
     trace = _load(ns.file)
     if trace is None:
         return 1
