@@ -13,7 +13,7 @@ import threading
 import pytest
 
 import flowtrace
-from conftest import SUBPROCESS_TIMEOUT, _env, run_cmd, write_program
+from conftest import SUBPROCESS_TIMEOUT, _env, run_cmd, session, write_program
 from flowtrace import TraceFileError, load
 
 PROG = "def f(x):\n    return x * 2\n\nfor i in range(3):\n    f(i)\n"
@@ -218,3 +218,15 @@ def test_a_program_that_stops_the_session_itself_gets_one_line(tmp_path):
     assert r.stdout == "done\n"
     assert r.returncode == 1
     assert "stopped the tracing session itself" in one_line(r)
+
+
+def test_a_perfetto_trace_is_named_as_such(tmp_path):
+    # a trace written with --format perfetto is not one FlowTrace reads
+    # back: the one line says what it is and where it opens
+    _, t = session(lambda: sorted([3, 1, 2]))
+    path = tmp_path / "t.pftrace"
+    t.save(path, format="perfetto")
+    with pytest.raises(TraceFileError, match=r"looks like a Perfetto trace .* ui\.perfetto\.dev"):
+        load(path)
+    r = ft(["show", str(path)], tmp_path)
+    assert r.returncode == 1 and "Perfetto trace" in one_line(r)
