@@ -576,6 +576,15 @@ def test_served_search_covers_the_whole_trace(open_page, big_server):
     p.pg.fill("#search", "144")
     p.pg.wait_for_function("document.getElementById('search-count').textContent.endsWith('50 in all')")
     assert p.pg.text_content("#details h2") == "50 matches in the whole trace"
+    # Enter steps to a match: its details stay, whenever the server answers
+    p.pg.fill("#search", "")
+    p.pg.fill("#search", "144")
+    p.pg.press("#search", "Enter")
+    p.pg.wait_for_function("document.getElementById('search-count').textContent.endsWith('50 in all')")
+    assert "fib(12)" in p.pg.text_content("#details h2")
+    p.pg.fill("#search", "")
+    p.pg.fill("#search", "144")  # typed again: the list
+    p.pg.wait_for_function("document.querySelector('#details h2').textContent === '50 matches in the whole trace'")
     # a match outside this view opens the view around it
     p.pg.locator("#details a", has_text="fib(12) → 144").last.click()
     p.pg.wait_for_selector("body[data-ready='1']")

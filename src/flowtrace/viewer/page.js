@@ -404,8 +404,10 @@
     if (top < tree.scrollTop || top + rowH > tree.scrollTop + h) tree.scrollTop = Math.max(0, top - h / 3);
   }
   // select node i; `reveal`: expand its ancestors and scroll to it
+  let selections = 0; // calls selected so far (a search's list that comes later does not replace one)
   function select(i, reveal) {
     sel = i;
+    selections++;
     if (reveal) {
       if (focus >= 0 && !(i >= focus && i < stop[focus])) focus = -1;
       if (laneFilter >= 0 && focus < 0 && lanes[laneFilter].thread !== threadOf[i]) { laneFilter = -1; $("lane-filter").value = "-1"; }
@@ -710,18 +712,21 @@
   }
   // first the matches to list (the scan stops at the first 200), then how
   // many there are in all (a scan of the whole trace)
+  // (the details show the list unless a call was selected meanwhile, as
+  // Enter does: the user's step wins over an answer that comes later)
   async function searchServer(q) {
+    const before = selections;
     const res = await ask(q, 0);
     if (res === null || searched !== q) return; // a newer search was asked for
     if (res.total !== null) serverTotal = res.total;
     showCount();
-    listServerMatches(res);
+    if (selections === before) listServerMatches(res);
     if (res.total === null) {
       const all = await ask(q, 1);
       if (all === null || searched !== q) return;
       serverTotal = all.total;
       showCount();
-      listServerMatches(all);
+      if (selections === before) listServerMatches(all);
     }
   }
   function listServerMatches(res) {
