@@ -56,13 +56,14 @@ rec_next(rec_iter *it, ft_record *out)
  * kept aside for the linking passes: few nodes are, so the builder keeps
  * nothing per node for them. */
 typedef struct {
-    size_t node;    /* its node */
-    uint64_t frame; /* the frame's identity (non-zero) */
-    uint64_t seq;   /* its order in the session across threads
-                       (FT_REC_GSEQ), with bit 32 set; 0 when unknown */
-    int32_t origin; /* the node's origin (kept equal to it): the linking
-                       passes read these entries, not the scattered nodes */
-    uint8_t call;   /* the node is a call (else a resumption) */
+    uint64_t frame;    /* the frame's identity (non-zero) */
+    uint64_t seq;      /* its order in the session across threads
+                          (FT_REC_GSEQ), with bit 32 set; 0 when unknown */
+    uint32_t node : 31; /* its node (< FT_NODES_MAX) */
+    uint32_t call : 1; /* the node is a call (else a resumption) */
+    int32_t origin;    /* the node's origin (kept equal to it): the linking
+                          passes read these entries, not the scattered
+                          nodes (24 bytes an entry) */
 } gen_entry;
 
 typedef struct {
@@ -134,7 +135,8 @@ add_node(builder *b, const ft_node *nd, uint64_t frame, int push)
         if (FT_GROW(b->gens, b->cap_gens, b->ngens + 1, 256) < 0) {
             return -1;
         }
-        b->gens[b->ngens++] = (gen_entry){b->n, frame, 0, nd->origin, nd->kind == FT_NODE_CALL};
+        b->gens[b->ngens++] = (gen_entry){frame, 0, (uint32_t)b->n, nd->kind == FT_NODE_CALL,
+                                          nd->origin};
         b->ndeferred += nd->kind != FT_NODE_CALL && nd->origin < 0;
     }
     if (push && (FT_GROW(b->stack, b->stack_cap, b->depth + 1, 256) < 0 ||
