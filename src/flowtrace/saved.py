@@ -170,11 +170,6 @@ def _check_head(head: bytes, complete: bool) -> None:
     device such as /dev/zero, a binary or a large file of something else is
     refused at once instead of being read whole. A file shorter than the
     head (`complete`) is parsed as it is, for the parser's precise message."""
-    if head[:1] == b"\n" and any(b < 9 for b in head[1:64]):
-        # binary after a newline: a protobuf Trace, whose first packet is
-        # field 1, length-delimited (never JSON, whatever its length)
-        raise _Bad("file", "this looks like a Perfetto trace (--format perfetto): open it "
-                   "in ui.perfetto.dev; FlowTrace reads back .ftrace and JSON traces")
     if complete:
         return
     if _HEAD.match(head):
@@ -182,6 +177,11 @@ def _check_head(head: bytes, complete: bool) -> None:
     if head.lstrip()[:1] == b"{" and b'"traceEvents"' in head:
         raise _Bad("file", "this is a Chrome trace (--format chrome), not a FlowTrace "
                    "JSON trace (--format json)")
+    if head[:1] == b"\n" and any(b < 9 for b in head[1:64]):
+        # binary after a newline: a protobuf Trace, whose first packet is
+        # field 1, length-delimited
+        raise _Bad("file", "this looks like a Perfetto trace (--format perfetto): open it "
+                   "in ui.perfetto.dev; FlowTrace reads back .ftrace and JSON traces")
     raise _Bad("file", 'not a FlowTrace JSON trace (it does not begin with '
                '{"format": "flowtrace")')
 
