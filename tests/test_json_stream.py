@@ -297,3 +297,18 @@ def test_the_fast_path_reads_what_the_general_one_reads(saved):
     # and the unmutated file: the same tree either way
     assert outcome(data, 1 << 20) == outcome(data, 1)
     assert isinstance(outcome(data, 1 << 20), list)
+
+
+@pytest.mark.parametrize("digits", [1, 2, 7, 8, 9, 15, 16, 17, 18, 19, 20])
+def test_numbers_of_every_length_read_alike(saved, digits):
+    # the fast path reads digits eight at a time: every length, on either
+    # side of eight and of the 18 it takes at most, gives what the general
+    # path gives (a value, or the same error)
+    _, data = saved
+    start = data.index(b'"t1":') + 5  # a duration: t1 - t0, seen in the events
+    end = start
+    while data[end:end + 1].isdigit():
+        end += 1
+    for number in (b"9" * digits, b"1" + b"0" * (digits - 1), b"1234567890123456789012"[:digits]):
+        mutated = data[:start] + number + data[end:]
+        assert outcome(mutated, 1 << 20) == outcome(mutated, 1), number

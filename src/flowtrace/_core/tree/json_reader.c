@@ -589,8 +589,15 @@ scan_plain(const uint8_t *p, const uint8_t *e, int *ascii)
             if (hit) {
 #if PY_LITTLE_ENDIAN
                 p += __builtin_ctzll(hit) / 8; /* the first flagged byte */
-#endif
+                if (*p < 0x80) {
+                    return p; /* a quote, a backslash or a control character */
+                }
+                *ascii = 0; /* a byte of a UTF-8 sequence: on */
+                p++;
+                continue;
+#else
                 break;
+#endif
             }
             p += 8;
         }
@@ -985,6 +992,33 @@ member_fast(ft_jr *r, const uint8_t **key, size_t *nkey, ft_jv *v)
         /* at most 18 digits: no overflow; "0" alone, never "01" */
         uint64_t acc = 0;
         const uint8_t *d = val, *lim = e - val > 18 ? val + 18 : e;
+#if PY_LITTLE_ENDIAN
+        /* eight bytes at a time: how many digits lead, and their value */
+        while (e - d >= 8 && d - val <= 10) {
+            uint64_t w;
+            memcpy(&w, d, 8);
+            uint64_t x = w - 0x3030303030303030ull;
+            /* a byte that is not a digit is flagged (borrows and carries
+             * run upwards: the lowest flag is exact) */
+            uint64_t flags = (x | (x + 0x7676767676767676ull)) & 0x8080808080808080ull;
+            unsigned n = flags ? (unsigned)__builtin_ctzll(flags) / 8 : 8;
+            if (n == 0) {
+                break;
+            }
+            /* the n digits, right-aligned after leading zeros, as a number */
+            x = n == 8 ? x : x << (8 * (8 - n));
+            x = (x * 10 + (x >> 8)) & 0x00FF00FF00FF00FFull;
+            x = (x * 100 + (x >> 16)) & 0x0000FFFF0000FFFFull;
+            x = (x * 10000 + (x >> 32)) & 0xFFFFFFFFull;
+            static const uint64_t pow10[9] = {1, 10, 100, 1000, 10000, 100000, 1000000,
+                                              10000000, 100000000};
+            acc = acc * pow10[n] + x;
+            d += n;
+            if (n < 8) {
+                break;
+            }
+        }
+#endif
         while (d < lim && (unsigned)(*d - '0') < 10) {
             acc = acc * 10 + (unsigned)(*d - '0');
             d++;
