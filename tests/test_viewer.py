@@ -302,6 +302,23 @@ def test_source_shows_the_function(open_page, tmp_path):
     }""")
 
 
+def make_point_class():
+    class Point:
+        x = 1
+    return Point
+
+
+def test_a_class_body_shows_no_result(open_page, tmp_path):
+    # a body "returns" None: the tree shows no result for it, nor do the details
+    _, trace = session(make_point_class)
+    p = open_page(page_of(trace, tmp_path))
+    p.row("class make_point_class.<locals>.Point").click()
+    details = p.pg.text_content("#details")
+    assert "class make_point_class.<locals>.Point" in details and "returned" not in details
+    p.row("make_point_class()").click()
+    assert "returned" in p.pg.text_content("#details")  # a call's result is there
+
+
 def test_no_source_when_asked(tmp_path):
     _, trace = seed_fib()
     out = tmp_path / "p.html"

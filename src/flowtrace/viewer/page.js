@@ -475,7 +475,10 @@
     add("kind", ["call", "resumed", "resumed by throw()", "raise", "re-raise", "caught", "asyncio task"][k]);
     if (argsOf[i] > 0 && text(argsOf[i])) add(k === KIND.TASK ? "task" : "arguments", text(argsOf[i]));
     if (isMarker(i) || endOf(i) === END.RAISE) add("exception", text(outOf[i]));
-    else if (outOf[i] > 0) add(k === KIND.TASK ? "created by" : endOf(i) === END.YIELD ? "yielded" : "returned", text(outOf[i]));
+    else if (outOf[i] > 0 && !(isBody(f) && endOf(i) === END.RETURN)) {
+      // a module's or class's body returns None: said nowhere, as in the tree
+      add(k === KIND.TASK ? "created by" : endOf(i) === END.YIELD ? "yielded" : "returned", text(outOf[i]));
+    }
     if (durationOf(i) >= 0) add("duration", `${(durationOf(i) / 1e9).toFixed(6)} s`);
     if (nkids[i] > 0) add("below", `${below[i]} call${below[i] === 1 ? "" : "s"} (${nkids[i]} direct)`);
     const links = [];
