@@ -342,3 +342,60 @@ def test_flight_recorder_never_shows_part_of_a_calls_arguments():
                     assert e.args_repr in (full, None), e.args_repr
                     cut += e.args_repr is None
     assert cut > 0  # some window did begin inside a call's arguments
+
+
+def test_a_trace_read_for_its_tree_gives_its_records_back(tmp_path):
+    # show, stats and the viewer read a .ftrace for its tree only: the
+    # records are given back as the tree is built from them, so that a big
+    # file is never held twice. The tree, the counts and every other
+    # format are the same; saving it as ftrace is refused in one line.
+    t = record(timing=True, args=True)
+    path = tmp_path / "t.ftrace"
+    t.save(path, format="ftrace")
+    whole, lean = load(path), load(path)
+    counts, nbytes = lean._c().counts(), lean._c().nbytes
+    lean._c()._release_records()
+    assert tree_text(lean) == tree_text(whole)
+    assert lean._c().counts() == counts == whole._c().counts()
+    assert lean._c().nrecords == 0 and lean._c().nbytes < whole._c().nbytes
+    for fmt in ("json", "chrome", "perfetto"):
+        a, b = io.BytesIO(), io.BytesIO()
+        save(lean, a, format=fmt)
+        save(whole, b, format=fmt)
+        assert a.getvalue() == b.getvalue(), fmt
+    assert lean.stats() == whole.stats()
+    with pytest.raises(ValueError, match="read for its tree only"):
+        save(lean, io.BytesIO(), format="ftrace")
+    # asked once the tree is built: nothing is given back
+    whole._c()._release_records()
+    assert whole._c().nrecords > 0
+    again = tmp_path / "again.ftrace"
+    save(whole, again, format="ftrace")
+    assert tree_text(load(again)) == tree_text(whole)
+    assert nbytes > 0
+
+
+def test_records_are_given_back_while_the_tree_is_built(tmp_path):
+    # a trace of several million records: the pages of the records read are
+    # given back piece by piece, so the process holds about the nodes, not
+    # the records and the nodes
+    flowtrace.start_tracing()
+    for i in range(1_600_000):
+        ring_step(i)
+    t = flowtrace.stop_tracing()
+    path = tmp_path / "big.ftrace"
+    t.save(path, format="ftrace")
+    del t
+    code = (
+        "import sys, flowtrace\n"
+        "t = flowtrace.load(sys.argv[1])\n"
+        "if sys.argv[2] == 'lean': t._c()._release_records()\n"
+        "len(t)\n"
+        "print(int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0]))\n")
+    peaks = {}
+    for mode in ("whole", "lean"):
+        r = subprocess.run([sys.executable, "-c", code, str(path), mode], capture_output=True,
+                           text=True, check=True)
+        peaks[mode] = int(r.stdout)
+    records_kb = 1_600_000 * 2 * 8 // 1024  # a start and a return per call
+    assert peaks["whole"] - peaks["lean"] > records_kb // 2, peaks

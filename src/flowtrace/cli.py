@@ -534,12 +534,18 @@ def _silence_stdout() -> None:
 # --------------------------------------------------------------------------
 # show, stats
 
-def _load(path: str) -> Trace | None:
+def _load(path: str, tree_only: bool = True) -> Trace | None:
+    """The saved trace, or None (said in one line). `tree_only`: it is read
+    for its tree, so its records are given back as the tree is built (a
+    big .ftrace is never in memory twice, as records and as nodes)."""
     try:
-        return load(path)
+        trace = load(path)
     except TraceFileError as e:
         print(f"flowtrace: {e}", file=sys.stderr)
         return None
+    if tree_only:
+        trace._c()._release_records()
+    return trace
 
 
 def _show(ns: argparse.Namespace) -> int:
@@ -595,7 +601,7 @@ def _convert(ns: argparse.Namespace, fmt: str) -> int:
     if problem is not None:
         print(f"flowtrace: cannot write {out}: {problem}", file=sys.stderr)
         return 2
-    trace = _load(ns.file)
+    trace = _load(ns.file, tree_only=fmt != "ftrace")
     if trace is None:
         return 1
     meta = {"command": "show", "argv": sys.argv, "source": ns.file}

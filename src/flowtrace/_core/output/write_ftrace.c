@@ -469,6 +469,12 @@ write_texts(writer *w)
 int
 ft_write_ftrace(const ft_tree *t, PyObject *file)
 {
+    if (t->records_released) {
+        PyErr_SetString(PyExc_ValueError,
+                        "format 'ftrace' keeps a recording's events: this trace was read for its "
+                        "tree only, its records given back (load the file again to save it)");
+        return -1;
+    }
     if (t->rebuilt) {
         PyErr_SetString(PyExc_ValueError,
                         "format 'ftrace' keeps a recording's events: this trace was loaded from "

@@ -482,6 +482,15 @@ trace_counts(ft_trace *t, PyObject *Py_UNUSED(arg))
 }
 
 static PyObject *
+trace_release_records(ft_trace *t, PyObject *Py_UNUSED(arg))
+{
+    if (t->tree.nodes == NULL && !t->tree.rebuilt) {
+        t->tree.release_records = 1;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
 trace_get_nbytes(ft_trace *t, void *Py_UNUSED(c))
 {
     return PyLong_FromSize_t(ft_tree_nbytes(&t->tree));
@@ -575,6 +584,10 @@ static PyMethodDef trace_methods[] = {
      "counts()\n(calls, events): the calls (new frames) and the events (entries,\n"
      "resumptions, exits, exception events) recorded, read from the records without\n"
      "building the tree (a tree without records: its call nodes, and all its nodes)."},
+    {"_release_records", (PyCFunction)trace_release_records, METH_NOARGS,
+     "_release_records()\nFor a reader that needs only the tree: the records are given back as\n"
+     "the tree is built from them (never both in memory at once); then the trace cannot be\n"
+     "saved as ftrace. Nothing once the tree is built."},
     {"stats", (PyCFunction)trace_stats, METH_NOARGS,
      "stats() -> list of (name, module, file, line, calls, resumes, raised, total_s, "
      "self_s) per function; times are None when the trace has no timing."},

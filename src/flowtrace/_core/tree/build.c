@@ -24,7 +24,11 @@
  */
 #include "tree/tree.h"
 
+#include "common/compat.h"
 #include "common/u64map.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "common/growable.h"
 #include "recording/frame_args.h"
@@ -34,19 +38,52 @@
 #include "recording/values.h"
 
 typedef struct {
-    const ft_chunk *chunk; /* borrowed: current chunk */
-    size_t i;              /* next record index in chunk */
+    ft_chunk *chunk;   /* borrowed: current chunk */
+    size_t i;          /* next record index in chunk */
+    int release;       /* give the pages of records read back (tree.h:
+                          release_records) */
+    size_t given;      /* records of this chunk given back so far */
+    size_t give_at;    /* the index where the next piece is given back
+                          (SIZE_MAX: never) */
 } rec_iter;
+
+#define GIVE_RECORDS ((size_t)1 << 20) /* records read between two give-backs (8 MiB) */
+
+/* The whole pages of chunk records [it->given, end) leave this process's
+ * memory: they have been read and are never read again (the tree is
+ * marked records_released). */
+static void
+give_back(rec_iter *it, size_t end)
+{
+#if defined(MADV_DONTNEED)
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)(it->chunk->recs + it->given) + page - 1) & ~(page - 1);
+    uintptr_t b = (uintptr_t)(it->chunk->recs + end) & ~(page - 1);
+    if (b > a) {
+        (void)madvise((void *)a, b - a, MADV_DONTNEED);
+    }
+#endif
+    it->given = end;
+    it->give_at = end + GIVE_RECORDS;
+}
 
 static int
 rec_next(rec_iter *it, ft_record *out)
 {
     while (it->chunk != NULL && it->i >= it->chunk->used) {
+        if (it->release) {
+            give_back(it, it->chunk->used);
+            it->given = 0;
+            it->give_at = GIVE_RECORDS;
+        }
         it->chunk = it->chunk->next;
         it->i = 0;
     }
     if (it->chunk == NULL) {
         return 0;
+    }
+    if (FT_UNLIKELY(it->i >= it->give_at)) {
+        give_back(it, it->i);
     }
     *out = it->chunk->recs[it->i++];
     return 1;
@@ -93,6 +130,7 @@ typedef struct {
     const ft_tree *tree;       /* borrowed: the tree being built (its code
                                   table, or a loaded file's parameters) */
     int all_args;      /* --args: every call's arguments were captured */
+    int release;       /* give the records' pages back as they are read */
 } builder;
 
 /* Room for the nodes at once: a call takes two records at least (its
@@ -541,7 +579,7 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
     reader rd = {.tb = tb, .thread = thread, .no_args = FT_VAL_ABSENT, .lane = -1};
     rd.argv.nnamed = rd.argv.nextra = 0;
     rd.argv.code_id = UINT32_MAX;
-    rec_iter it = {tb->head, 0};
+    rec_iter it = {tb->head, 0, b->release, 0, b->release ? GIVE_RECORDS : SIZE_MAX};
     record x;
     b->depth = 0;
     /* A flight recorder's window may begin inside the records before a
@@ -759,6 +797,11 @@ ft_tree_build(ft_tree *t)
     b.threads = t->thread_vec;
     b.tree = t;
     b.all_args = t->cfg.args;
+    if (t->release_records && !t->rebuilt) {
+        /* what the records say, kept before they go */
+        ft_tree_count(t, &t->kept_calls, &t->kept_events);
+        b.release = 1;
+    }
     size_t *first = PyMem_RawCalloc((size_t)t->nthreads + 1, sizeof(size_t));
     int rc = first == NULL ? -1 : 0;
     if (rc == 0) {
@@ -814,6 +857,14 @@ ft_tree_build(ft_tree *t)
             (void)FT_RESIZE(b.spans, b.n);
         }
         b.nspans = b.n;
+    }
+    if (b.release) { /* read, given back: none is kept any more */
+        for (uint32_t i = 0; i < t->nthreads; i++) {
+            for (ft_chunk *c = t->thread_vec[i]->head; c != NULL; c = c->next) {
+                c->used = 0;
+            }
+        }
+        t->records_released = 1;
     }
     t->nodes = b.nodes;
     t->nnodes = b.n;

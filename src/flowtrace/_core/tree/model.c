@@ -241,6 +241,12 @@ ft_tree_nbytes(const ft_tree *t)
     size_t n = 0;
     for (uint32_t i = 0; i < t->nthreads; i++) {
         n += ft_threadbuf_nbytes(t->thread_vec[i]);
+        if (t->records_released) { /* their pages were given back */
+            for (const ft_chunk *c = t->thread_vec[i]->head; c != NULL; c = c->next) {
+                size_t b = c->cap * sizeof(ft_record);
+                n -= b < n ? b : n;
+            }
+        }
     }
     n += (size_t)t->nthreads * sizeof(ft_threadbuf *);
     if (t->nodes != NULL) {
@@ -274,6 +280,11 @@ ft_span_at(ft_span **spans, size_t *nspans, size_t need, size_t i)
 void
 ft_tree_count(const ft_tree *t, size_t *calls, size_t *events)
 {
+    if (t->records_released) {
+        *calls = t->kept_calls;
+        *events = t->kept_events;
+        return;
+    }
     size_t nc = 0, ne = 0, words = 0;
     for (uint32_t i = 0; i < t->nthreads; i++) {
         size_t skip = 0; /* words that belong to the record before */

@@ -136,6 +136,17 @@ typedef struct {
     int rebuilt;                /* built from CallEvents or saved JSON: the
                                    nodes exist, the records do not (t0 is 0,
                                    t1 the duration) */
+    int release_records;        /* set before building, by a reader that
+                                   needs only the tree (show, stats, the
+                                   viewer of a loaded file): the records'
+                                   pages are given back as the builder reads
+                                   them, so that they and the nodes are not
+                                   held at once */
+    int records_released;       /* they were: no record is kept (write_ftrace
+                                   refuses); ft_tree_count answers with
+                                   kept_calls and kept_events */
+    size_t kept_calls, kept_events; /* ft_tree_count's answer, taken before
+                                   the records were released */
 } ft_tree;
 
 /* Take a stopped recording: steals the code table (moved) and the buffer
