@@ -25,10 +25,8 @@
 #include "tree/tree.h"
 
 #include "common/compat.h"
+#include "common/pages.h"
 #include "common/u64map.h"
-
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "common/growable.h"
 #include "recording/frame_args.h"
@@ -55,14 +53,7 @@ typedef struct {
 static void
 give_back(rec_iter *it, size_t end)
 {
-#if defined(MADV_DONTNEED)
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t a = ((uintptr_t)(it->chunk->recs + it->given) + page - 1) & ~(page - 1);
-    uintptr_t b = (uintptr_t)(it->chunk->recs + end) & ~(page - 1);
-    if (b > a) {
-        (void)madvise((void *)a, b - a, MADV_DONTNEED);
-    }
-#endif
+    ft_give_pages_back(it->chunk->recs + it->given, (end - it->given) * sizeof(ft_record));
     it->given = end;
     it->give_at = end + GIVE_RECORDS;
 }
@@ -89,6 +80,13 @@ rec_next(rec_iter *it, ft_record *out)
     return 1;
 }
 
+/* An open node on the shadow stack, with its code id: an exit looks for
+ * its code without reading the nodes. */
+typedef struct {
+    int64_t node;  /* its index */
+    uint32_t code; /* its code id */
+} open_node;
+
 /* A node that entered a generator or coroutine (a call, a resumption),
  * kept aside for the linking passes: few nodes are, so the builder keeps
  * nothing per node for them. */
@@ -114,11 +112,8 @@ typedef struct {
     size_t ngens, cap_gens;
     size_t ndeferred; /* resumptions among them whose generator began on
                          another thread (origin -1 until linked) */
-    int64_t *stack;   /* owned: open node indices */
+    open_node *stack; /* owned: the shadow stack, outermost first */
     size_t depth, stack_cap;
-    uint32_t *stack_code; /* owned: the code id of each open node (an exit
-                             looks for its code without reading nodes) */
-    size_t stack_code_cap;
     ft_u64map starts; /* owned: frame -> generator's first node */
     ft_adoption *adopt; /* owned: exits of frames that began before tracing */
     size_t nadopt, cap_adopt;
@@ -177,8 +172,7 @@ add_node(builder *b, const ft_node *nd, uint64_t frame, int push)
                                           nd->origin};
         b->ndeferred += nd->kind != FT_NODE_CALL && nd->origin < 0;
     }
-    if (push && (FT_GROW(b->stack, b->stack_cap, b->depth + 1, 256) < 0 ||
-                 FT_GROW(b->stack_code, b->stack_code_cap, b->depth + 1, 256) < 0)) {
+    if (push && FT_GROW(b->stack, b->stack_cap, b->depth + 1, 256) < 0) {
         return -1;
     }
     if (nd->parent >= 0) {
@@ -189,8 +183,7 @@ add_node(builder *b, const ft_node *nd, uint64_t frame, int push)
         b->spans[b->n] = (ft_span){0, 0}; /* a removed marker's, maybe */
     }
     if (push) {
-        b->stack_code[b->depth] = nd->code_id;
-        b->stack[b->depth++] = (int64_t)b->n;
+        b->stack[b->depth++] = (open_node){(int64_t)b->n, nd->code_id};
     }
     b->n++;
     return 0;
@@ -468,7 +461,7 @@ static int
 take_exit(builder *b, reader *rd, const record *x)
 {
     size_t d = b->depth;
-    while (d > 0 && b->stack_code[d - 1] != x->code) {
+    while (d > 0 && b->stack[d - 1].code != x->code) {
         d--;
     }
     uint32_t payload = ft_rec_payload(x->r);
@@ -489,7 +482,7 @@ take_exit(builder *b, reader *rd, const record *x)
     if (d == 0) {
         return note_adoption(b, rd, x);
     }
-    int64_t idx = b->stack[d - 1];
+    int64_t idx = b->stack[d - 1].node;
     ft_node *nd = &b->nodes[idx];
     if (x->kind == FT_REC_UNWIND) {
         /* a raise marker that ended the frame at once: the frame's
@@ -596,7 +589,7 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
                 rd.args_cut = 0;
             }
         }
-        x.top = b->depth ? b->stack[b->depth - 1] : -1;
+        x.top = b->depth ? b->stack[b->depth - 1].node : -1;
         if (rd.lane >= 0 && b->depth < rd.lane_base) {
             rd.lane = -1; /* the frame that ran the event loop has returned */
         }
@@ -797,6 +790,11 @@ ft_tree_build(ft_tree *t)
     b.threads = t->thread_vec;
     b.tree = t;
     b.all_args = t->cfg.args;
+    if (t->records_released) { /* a build that failed gave them back */
+        PyErr_SetString(PyExc_MemoryError, "flowtrace: the records were given back while "
+                                           "building the tree, which failed: load the file again");
+        return -1;
+    }
     if (t->release_records && !t->rebuilt) {
         /* what the records say, kept before they go */
         ft_tree_count(t, &t->kept_calls, &t->kept_events);
@@ -834,12 +832,20 @@ ft_tree_build(ft_tree *t)
         rc = b.nodes == NULL ? -1 : 0;
     }
     PyMem_RawFree(b.stack);
-    PyMem_RawFree(b.stack_code);
     PyMem_RawFree(b.gens);
     ft_u64map_free(&b.starts);
     PyMem_RawFree(b.adopt);
     ft_u64map_free(&b.lanes);
     ft_u64map_free(&b.creators);
+    if (b.release) { /* read, given back (even by a build that
+                      * failed): none is kept any more */
+        for (uint32_t i = 0; i < t->nthreads; i++) {
+            for (ft_chunk *c = t->thread_vec[i]->head; c != NULL; c = c->next) {
+                c->used = 0;
+            }
+        }
+        t->records_released = 1;
+    }
     if (rc < 0) {
         PyMem_RawFree(b.nodes);
         PyMem_RawFree(b.spans);
@@ -857,14 +863,6 @@ ft_tree_build(ft_tree *t)
             (void)FT_RESIZE(b.spans, b.n);
         }
         b.nspans = b.n;
-    }
-    if (b.release) { /* read, given back: none is kept any more */
-        for (uint32_t i = 0; i < t->nthreads; i++) {
-            for (ft_chunk *c = t->thread_vec[i]->head; c != NULL; c = c->next) {
-                c->used = 0;
-            }
-        }
-        t->records_released = 1;
     }
     t->nodes = b.nodes;
     t->nnodes = b.n;

@@ -12,14 +12,13 @@
 #include "tree/tree.h"
 
 #include <math.h>
-#include <sys/mman.h>
-#include <unistd.h>
 #include <stdarg.h>
 #include <string.h>
 
 #include "common/checksum.h"
 #include "common/ftrace_format.h"
 #include "common/growable.h"
+#include "common/pages.h"
 #include "recording/record.h"
 #include "recording/values.h"
 
@@ -42,21 +41,9 @@ typedef struct {
 static void
 release(const source *src, const uint8_t *p, size_t n)
 {
-#if defined(MADV_DONTNEED)
-    if (!src->mapped || n == 0) {
-        return;
+    if (src->mapped) {
+        ft_give_pages_back(p, n);
     }
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1);
-    uintptr_t b = ((uintptr_t)p + n) & ~(page - 1);
-    if (b > a) {
-        (void)madvise((void *)a, b - a, MADV_DONTNEED);
-    }
-#else
-    (void)src;
-    (void)p;
-    (void)n;
-#endif
 }
 
 /* A bounded reader over one block's payload. */
