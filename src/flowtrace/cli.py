@@ -261,26 +261,36 @@ def _write_output(ns: argparse.Namespace, trace: Trace, command: str) -> None:
             _flush_program_stdout()
             _print(trace, sys.stdout if ns.output == "-" else sys.stderr, ns)
     else:
-        meta = {"command": command, "argv": sys.argv}
-        if ns.output == "-":
-            sys.stdout.flush()
-            save(trace, sys.stdout.buffer, format=fmt, meta=meta)
-            sys.stdout.buffer.flush()
-        else:
-            path = ns.output or DEFAULT_FILES[fmt]
-            save(trace, path, format=fmt, meta=meta)
+        path = _save(trace, ns.output or DEFAULT_FILES[fmt], fmt,
+                     {"command": command, "argv": sys.argv})
     size = _file_size(path)
     if path is not None and fmt == "html":
         print(f"flowtrace: {calls:,} call{'s' if calls != 1 else ''} in {path} "
               f"({_human_bytes(size or 0)}; open it in a browser)", file=sys.stderr)
     elif path is not None and fmt != "text":
-        where = f" ({fmt}, {_human_bytes(size)})" if size is not None else f" ({fmt})"
-        print(f"flowtrace: {calls:,} call{'s' if calls != 1 else ''} saved to {path}{where}",
-              file=sys.stderr)
+        _say_saved(calls, path, fmt, size)
     for line in end_notes(calls, events, size=size, path=path, module=ns.module,
                           include=ns.include, exclude=ns.exclude,
                           include_stdlib=ns.include_stdlib, max_events=ns.max_events):
         print(f"flowtrace: {line}", file=sys.stderr)
+
+
+def _save(trace: Trace, out: str, fmt: str, meta: dict[str, Any]) -> str | None:
+    """The trace saved in format `fmt` to the file `out` ('-': stdout); the
+    file's path, or None for stdout."""
+    if out == "-":
+        sys.stdout.flush()
+        save(trace, sys.stdout.buffer, format=fmt, meta=meta)
+        sys.stdout.buffer.flush()
+        return None
+    save(trace, out, format=fmt, meta=meta)
+    return out
+
+
+def _say_saved(calls: int, path: str, fmt: str, size: int | None) -> None:
+    where = f" ({fmt}, {_human_bytes(size)})" if size is not None else f" ({fmt})"
+    print(f"flowtrace: {calls:,} call{'s' if calls != 1 else ''} saved to {path}{where}",
+          file=sys.stderr)
 
 
 def _flush_program_stdout() -> None:
@@ -606,25 +616,13 @@ def _convert(ns: argparse.Namespace, fmt: str) -> int:
         return 1
     meta = {"command": "show", "argv": sys.argv, "source": ns.file}
 
-    def write() -> None:
-        if out == "-":
-            sys.stdout.flush()
-            save(trace, sys.stdout.buffer, format=fmt, meta=meta)
-            sys.stdout.buffer.flush()
-        else:
-            save(trace, out, format=fmt, meta=meta)
-
     try:
-        rc = _writing(write, out if out != "-" else "stdout")
+        rc = _writing(lambda: _save(trace, out, fmt, meta), out if out != "-" else "stdout")
     except ValueError as e:  # what the format cannot hold (ftrace from JSON)
         print(f"flowtrace: {e}", file=sys.stderr)
         return 1
     if rc == 0 and out != "-":
-        calls = trace._c().counts()[0]
-        size = _file_size(out)
-        where = f" ({fmt}, {_human_bytes(size)})" if size is not None else f" ({fmt})"
-        print(f"flowtrace: {calls:,} call{'s' if calls != 1 else ''} saved to {out}{where}",
-              file=sys.stderr)
+        _say_saved(trace._c().counts()[0], out, fmt, _file_size(out))
     return rc
 
 
