@@ -143,6 +143,26 @@ def test_roundtrip_list_of_events(tmp_path):
     assert tree_text(load(path)) == tree_text(sub)
 
 
+@pytest.mark.parametrize("name, head", [
+    ("t.ftrace", b"\x89FTR"), ("t.FTRACE", b"\x89FTR"), ("t.json", b'{"format":"flowtrace"'),
+    ("t.trace", b'{"format":"flowtrace"'), ("t.html", b"<!doctype html>"),
+    ("t.pftrace", None)])
+def test_save_picks_the_format_a_path_says(tmp_path, name, head):
+    """Trace.save(path) without a format: the suffix says which, as
+    `flowtrace run -o` does (a .ftrace name got JSON before)."""
+    _, t = session(fib, 3)
+    t.save(tmp_path / name)
+    data = (tmp_path / name).read_bytes()
+    if head is None:  # Perfetto's protobuf: a TracePacket field, never JSON
+        assert not data.startswith(b"{") and len(data) > 0
+    else:
+        assert data.startswith(head), data[:40]
+    if head is not None and not name.endswith(".html"):
+        assert tree_text(load(tmp_path / name)) == tree_text(t)
+    save(t, tmp_path / "explicit.ftrace", format="json")  # told: the name does not matter
+    assert (tmp_path / "explicit.ftrace").read_bytes().startswith(b'{"format"')
+
+
 def test_save_to_open_files():
     _, t = session(fib, 3)
     text_buf, bin_buf = io.StringIO(), io.BytesIO()

@@ -26,7 +26,7 @@ from typing import IO, Any
 from . import __version__
 from .api import print_tree, start_tracing, stop_tracing
 from .model import Trace
-from .saved import TraceFileError, load, save, write_path
+from .saved import TraceFileError, format_of_path, load, save, write_path
 
 SAVED_FORMATS = ("ftrace", "json", "chrome", "perfetto", "html")
 # the name `show --format F` gives the converted trace, next to the one read
@@ -359,11 +359,10 @@ def _print(trace: Any, out: IO[str], ns: argparse.Namespace) -> None:
 
 
 def _format_of(output: str | None) -> str:
-    """The format a file name says (a binary format's), else text."""
-    out = output or ""
-    return ("ftrace" if out.endswith(".ftrace") else
-            "perfetto" if out.endswith((".pftrace", ".perfetto-trace")) else
-            "html" if out.endswith((".html", ".htm")) else "text")
+    """The format a file name says (a binary format's), else text (a
+    .json name too: --format json says JSON)."""
+    fmt = format_of_path(output or "", "text")
+    return "text" if fmt == "json" else fmt
 
 
 def _run(ns: argparse.Namespace) -> int:

@@ -170,13 +170,16 @@ class Trace(Sequence[CallEvent]):
         """(ident, name) of each thread that produced events."""
         return self._c().threads()
 
-    def save(self, file: Any, format: str = "json") -> None:
+    def save(self, file: Any, format: str | None = None) -> None:
         """Write the trace to ``file`` (a path or an open file):
         ``format="json"`` (FlowTrace's schema, loads back with
         :func:`flowtrace.load`), ``"ftrace"`` (the recording itself, binary:
-        smallest, fastest to write and to load back) or ``"chrome"`` (Chrome
-        Trace Event JSON for Perfetto UI, chrome://tracing, speedscope).
-        Streams: memory does not grow with the trace."""
+        smallest, fastest to write and to load back), ``"chrome"`` (Chrome
+        Trace Event JSON for Perfetto UI, chrome://tracing, speedscope),
+        ``"perfetto"`` or ``"html"`` (the viewer's page). Without
+        ``format``, a path's suffix says which (``t.ftrace``, ``t.pftrace``,
+        ``t.html``; anything else is JSON). Streams: memory does not grow
+        with the trace."""
         from .saved import save
 
         save(self, file, format=format)

@@ -47,10 +47,27 @@ def _meta(extra: dict[str, Any] | None) -> str:
     return json.dumps(meta, ensure_ascii=False, default=str)
 
 
-def save(trace: Sequence[CallEvent], file: Any, format: str = "json", *,
+# the format a path's suffix says, when save() is not told one
+SUFFIX_FORMATS = {".ftrace": "ftrace", ".pftrace": "perfetto", ".perfetto-trace": "perfetto",
+                  ".html": "html", ".htm": "html", ".json": "json"}
+
+
+def format_of_path(path: str, default: str = "json") -> str:
+    """The format a file name's suffix says (``SUFFIX_FORMATS``), else
+    ``default``."""
+    name = path.lower()
+    for suffix, fmt in SUFFIX_FORMATS.items():
+        if name.endswith(suffix):
+            return fmt
+    return default
+
+
+def save(trace: Sequence[CallEvent], file: Any, format: str | None = None, *,
          meta: dict[str, Any] | None = None) -> None:
     """Write ``trace`` to ``file`` (a path, or a file open for writing,
-    text or binary).
+    text or binary). Without ``format``, a path's suffix says which
+    (``.ftrace``, ``.pftrace``, ``.html``; anything else is JSON), and an
+    open file gets JSON.
 
     - ``format="ftrace"``: the recording itself, binary (docs/ftrace-format.md):
       compact, written and read back fastest; needs a trace that was
@@ -72,6 +89,9 @@ def save(trace: Sequence[CallEvent], file: Any, format: str = "json", *,
     half a trace under the final name; a symbolic link is followed; a
     device or FIFO is written in place.
     """
+    if format is None:
+        format = (format_of_path(os.fspath(file)) if isinstance(file, (str, os.PathLike))
+                  else "json")
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(map(repr, FORMATS))}, "
                          f"not {format!r}")
