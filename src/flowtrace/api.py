@@ -405,8 +405,6 @@ def print_tree(
     if fold is not None and not isinstance(fold, bool):
         raise TypeError("fold must be True, False or None (by the trace's size)")
     use_color = want_color(file, color)
-    if isinstance(events, Trace) and len(events) == 0:
-        return
     core = _core_of(events)
     core.write_text(file, ascii=ascii, color=use_color, max_depth=max_depth or 0,
                     raw=raw, focus=focus, fold=-1 if fold is None else int(fold))

@@ -54,23 +54,66 @@ is_resume(const ft_node *nd)
     return nd->kind != FT_NODE_CALL;
 }
 
-/* Is `nd` a call of run `r`, ending in a way one of its shown calls did? */
+/* Is node j made, with nodes [.., *last) known to be (a lazy tree is
+ * built further when needed)? 1, 0, or -1 with an exception. */
 static int
-hideable(const ft_fold_run *r, const ft_node *nd)
+have(const ft_tree *t, uint32_t thread, size_t j, size_t *last)
 {
-    return is_call(nd) && nd->parent == r->parent && nd->code_id == r->code_id &&
-           is_resume(nd) == r->resume && (r->seen & (1u << outcome_of(nd)));
+    if (j < *last) {
+        return 1;
+    }
+    if (t->lazy == NULL || ft_tree_walkable(t, thread, j, last) < 0) {
+        return t->lazy == NULL ? 0 : -1;
+    }
+    return j < *last;
 }
 
-/* The first node after node i's subtree, in [i+1, last]. */
-static size_t
-after_subtree(const ft_node *nodes, size_t i, size_t last)
+/* The outcome of the run's latest shown call joins `seen` (closed by now,
+ * or closed here). 0, or -1 with an exception. */
+static int
+settle(ft_fold_run *r, const ft_tree *t)
 {
+    if (r->pending == 0) {
+        return 0;
+    }
+    size_t j = r->pending - 1;
+    if (ft_tree_closed(t, j) < 0) {
+        return -1;
+    }
+    r->seen |= (uint8_t)(1u << outcome_of(&t->nodes[j]));
+    r->pending = 0;
+    return 0;
+}
+
+/* Is node j a call of run `r`, ending in a way one of its shown calls
+ * did? 1, 0, or -1 with an exception. */
+static int
+hideable(ft_fold_run *r, const ft_tree *t, size_t j)
+{
+    const ft_node *nd = &t->nodes[j];
+    if (!(is_call(nd) && nd->parent == r->parent && nd->code_id == r->code_id &&
+          is_resume(nd) == r->resume)) {
+        return 0;
+    }
+    if (settle(r, t) < 0 || ft_tree_closed(t, j) < 0) {
+        return -1;
+    }
+    return (r->seen & (1u << outcome_of(nd))) != 0;
+}
+
+/* *out: the first node after node i's subtree, in [i+1, *last]. 0, or -1
+ * with an exception. */
+static int
+after_subtree(const ft_tree *t, size_t i, size_t *last, size_t *out)
+{
+    uint32_t thread = t->nodes[i].thread;
     size_t j = i + 1;
-    while (j < last && nodes[j].parent >= (int64_t)i) {
+    int h;
+    while ((h = have(t, thread, j, last)) > 0 && t->nodes[j].parent >= (int64_t)i) {
         j++;
     }
-    return j;
+    *out = j;
+    return h < 0 ? -1 : 0;
 }
 
 void
@@ -100,6 +143,7 @@ ft_fold_reset(ft_fold *f)
     ft_fold_close(f);
     for (size_t d = 0; d < f->nruns; d++) {
         f->runs[d].parent = NO_PARENT;
+        f->runs[d].pending = 0;
     }
 }
 
@@ -187,21 +231,25 @@ ft_fold_continues(ft_fold *f, const ft_tree *t, size_t i, size_t depth, size_t l
     if (depth < f->depth) {
         return 0;
     }
-    const ft_fold_run *r = &f->runs[depth];
-    if (hideable(r, nd)) {
-        return count(f, t, nd) < 0 ? -1 : 1;
+    ft_fold_run *r = &f->runs[depth];
+    int h = hideable(r, t, i);
+    if (h != 0) {
+        return h < 0 || count(f, t, nd) < 0 ? -1 : 1;
     }
     if (FT_NODE_IS_MARKER(nd->kind) && nd->parent == r->parent) {
         /* the caller's exception lines between hidden calls go with them,
          * and so does the catching of the last one's exception; the
          * caller's other lines after the last one are shown */
         size_t j = i + 1;
-        while (j < last && t->nodes[j].parent == r->parent &&
+        while ((h = have(t, nd->thread, j, &last)) > 0 && t->nodes[j].parent == r->parent &&
                FT_NODE_IS_MARKER(t->nodes[j].kind)) {
             j++;
         }
-        if (j < last && hideable(r, &t->nodes[j])) {
-            return 1;
+        if (h > 0) {
+            h = hideable(r, t, j);
+        }
+        if (h != 0) {
+            return h;
         }
         f->tail_caught = f->tail_caught && nd->kind == FT_NODE_HANDLED;
         return f->tail_caught;
@@ -211,27 +259,33 @@ ft_fold_continues(ft_fold *f, const ft_tree *t, size_t i, size_t depth, size_t l
 
 /* Would the call after node i of run `r` (at the depth where runs are
  * loose with --focus: after anything else) be hidden too? A stretch of
- * one call is not folded. */
+ * one call is not folded. 1, 0, or -1 with an exception. */
 static int
-second_hidden(const ft_fold_run *r, const ft_tree *t, size_t i, size_t last, int loose)
+second_hidden(ft_fold_run *r, const ft_tree *t, size_t i, size_t last, int loose)
 {
-    size_t j = after_subtree(t->nodes, i, last);
-    while (j < last && t->nodes[j].parent == r->parent) {
+    size_t j;
+    int h;
+    if (after_subtree(t, i, &last, &j) < 0) {
+        return -1;
+    }
+    while ((h = have(t, t->nodes[i].thread, j, &last)) > 0 && t->nodes[j].parent == r->parent) {
         const ft_node *nj = &t->nodes[j];
         if (is_call(nj) && nj->code_id == r->code_id && is_resume(nj) == r->resume) {
-            return hideable(r, nj);
+            return hideable(r, t, j);
         }
         if (FT_NODE_IS_MARKER(nj->kind)) {
             j++;
         }
         else if (loose) {
-            j = after_subtree(t->nodes, j, last);
+            if (after_subtree(t, j, &last, &j) < 0) {
+                return -1;
+            }
         }
         else {
             return 0;
         }
     }
-    return 0;
+    return h < 0 ? -1 : 0;
 }
 
 int
@@ -253,6 +307,7 @@ ft_fold_starts(ft_fold *f, const ft_tree *t, size_t i, size_t depth, size_t last
         }
         for (size_t d = f->nruns; d < n; d++) {
             runs[d].parent = NO_PARENT;
+            runs[d].pending = 0;
         }
         f->runs = runs;
         f->nruns = n;
@@ -268,16 +323,29 @@ ft_fold_starts(ft_fold *f, const ft_tree *t, size_t i, size_t depth, size_t last
         r->resume = is_resume(nd);
         r->seen = 0;
         r->shown = 0;
+        r->pending = 0;
     }
-    if (r->shown >= FT_FOLD_SHOWN && hideable(r, nd) &&
-        second_hidden(r, t, i, last, f->focus && depth == 0)) {
-        f->depth = depth;
-        f->first = i;
-        return count(f, t, nd) < 0 ? -1 : 1;
+    if (r->shown >= FT_FOLD_SHOWN) {
+        int h = hideable(r, t, i);
+        if (h > 0) {
+            h = second_hidden(r, t, i, last, f->focus && depth == 0);
+        }
+        if (h < 0) {
+            return -1;
+        }
+        if (h > 0) {
+            f->depth = depth;
+            f->first = i;
+            return count(f, t, nd) < 0 ? -1 : 1;
+        }
     }
     if (r->shown < FT_FOLD_SHOWN) {
         r->shown++;
     }
-    r->seen |= (uint8_t)(1u << outcome_of(nd));
+    /* shown: its outcome counts once it is known (settle) */
+    if (settle(r, t) < 0) {
+        return -1;
+    }
+    r->pending = i + 1;
     return 0;
 }

@@ -58,6 +58,10 @@ typedef struct {
     uint8_t seen;     /* bit per FT_OUT_*: outcomes of its shown calls */
     uint32_t shown;   /* calls of the run shown (counts up to
                          FT_FOLD_SHOWN) */
+    size_t pending;   /* 0, or 1 + the node of its latest shown call, whose
+                         outcome is added to `seen` when `seen` is next
+                         read: a lazy tree (lazy.c) may not have closed it
+                         yet when it is entered */
 } ft_fold_run;
 
 /* An exception type counted in the hidden stretch. */

@@ -1,13 +1,64 @@
 /* sink.c - a writer's text, streamed to file.write() (see sink.h). */
 #include "output/sink.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* The descriptor of `file` if it is a pipe, else -1 (never an error). */
+static int
+pipe_of(PyObject *file)
+{
+    int fd = -1;
+    if (PyObject_HasAttrString(file, "fileno")) {
+        fd = PyObject_AsFileDescriptor(file);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+            fd = -1;
+        }
+    }
+    PyErr_Clear(); /* a file without a descriptor is no pipe */
+    return fd;
+}
+
+static uint64_t
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 int
 ft_sink_open(ft_sink *k, PyObject *file, int binary)
 {
     memset(k, 0, sizeof(*k));
     k->binary = binary;
+    k->pipe = pipe_of(file);
+    k->ticked = now_ns();
     k->write = PyObject_GetAttrString(file, "write");
     return k->write == NULL ? -1 : 0;
+}
+
+int
+ft_sink_tick(ft_sink *k)
+{
+    uint64_t now = now_ns();
+    if (now - k->ticked < 100000000u) {
+        return 0;
+    }
+    k->ticked = now;
+    if (k->out.len > 0) {
+        return ft_sink_flush(k);
+    }
+    struct pollfd p = {.fd = k->pipe, .events = POLLOUT};
+    if (k->pipe >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLERR)) {
+        errno = EPIPE;
+        PyErr_SetFromErrno(PyExc_OSError); /* BrokenPipeError */
+        return -1;
+    }
+    return 0;
 }
 
 static int

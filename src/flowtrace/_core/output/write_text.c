@@ -597,6 +597,9 @@ put_path(writer *w, const ft_walk *walk, size_t depth)
     return ft_sink_maybe_flush(&w->sink);
 }
 
+/* Steps of the walk between two looks at the clock (ft_sink_tick). */
+#define TICK_STEPS 4096
+
 /* --focus: only the subtrees of matching calls, each after its call path,
  * their depths counted from the matching call. */
 static int thread_header(writer *w, uint32_t thread, int header);
@@ -607,10 +610,17 @@ write_thread_focused(writer *w, uint32_t thread, int header, ft_walk *walk, size
     const ft_tree *t = w->t;
     ft_walk_step s;
     int r, headed = 0;
-    size_t root = 0, last = t->thread_first[thread + 1];
+    size_t root = 0;
     int inside = 0;
-    ft_walk_thread(walk, t, thread);
+    if (ft_walk_thread_pull(walk, t, thread) < 0) {
+        return -1;
+    }
+    size_t steps = 0;
     while ((r = ft_walk_next(walk, &s)) > 0) {
+        size_t last = walk->last; /* as far as the nodes are known */
+        if (++steps % TICK_STEPS == 0 && ft_sink_tick(&w->sink) < 0) {
+            return -1;
+        }
         const ft_node *nd = &t->nodes[s.node];
         /* folded away: a step of a focused subtree, or a whole subtree
          * (one of a run of focused calls of one function and caller) */
@@ -689,22 +699,24 @@ static int
 write_thread(writer *w, uint32_t thread, int header, ft_walk *walk, size_t limit)
 {
     const ft_tree *t = w->t;
-    size_t first = t->thread_first[thread], last = t->thread_first[thread + 1];
-    if (first == last) {
+    if (!ft_tree_thread_busy(t, thread)) {
         return 0;
     }
     if (w->focus != NULL) {
         return write_thread_focused(w, thread, header, walk, limit);
     }
-    if (thread_header(w, thread, header) < 0) {
+    if (thread_header(w, thread, header) < 0 || ft_walk_thread_pull(walk, t, thread) < 0) {
         return -1;
     }
     ft_walk_step s;
     int r;
-    ft_walk_thread(walk, t, thread);
+    size_t steps = 0;
     while ((r = ft_walk_next(walk, &s)) > 0) {
+        if (++steps % TICK_STEPS == 0 && ft_sink_tick(&w->sink) < 0) {
+            return -1;
+        }
         if (w->folding) {
-            int fr = fold_step(w, s.node, s.event, s.depth, limit, last);
+            int fr = fold_step(w, s.node, s.event, s.depth, limit, walk->last);
             if (fr < 0) {
                 return -1;
             }
@@ -747,7 +759,10 @@ ft_write_text(const ft_tree *t, PyObject *file, const ft_text_opts *o)
     w.ascii = o->ascii;
     w.focus = o->focus;
     w.color = o->color;
-    w.folding = o->fold < 0 ? t->nnodes > FT_FOLD_AUTO_NODES : o->fold;
+    w.folding = o->fold < 0 ? ft_tree_nodes_over(t, FT_FOLD_AUTO_NODES) : o->fold;
+    if (w.folding < 0) {
+        return -1;
+    }
     ft_fold_init(&w.fold, o->focus != NULL);
     if (o->raw != NULL) {
         /* what the text layer holds goes out first */
@@ -762,7 +777,7 @@ ft_write_text(const ft_tree *t, PyObject *file, const ft_text_opts *o)
     }
     uint32_t busy = 0;
     for (uint32_t i = 0; i < t->nthreads; i++) {
-        busy += t->thread_first[i + 1] > t->thread_first[i];
+        busy += (uint32_t)ft_tree_thread_busy(t, i);
     }
     int headers = o->thread_headers < 0 ? busy > 1 : o->thread_headers;
     ft_walk walk = {0};
@@ -781,13 +796,13 @@ ft_write_text(const ft_tree *t, PyObject *file, const ft_text_opts *o)
         }
     }
     /* one buffer for the whole tree, no larger than a small tree needs */
-    size_t guess = t->nnodes < FT_SINK_FLUSH_AT / 64 ? t->nnodes * 64 + 256
-                                                      : FT_SINK_FLUSH_AT + 4096;
+    size_t nodes = t->lazy != NULL ? SIZE_MAX : t->nnodes;
+    size_t guess = nodes < FT_SINK_FLUSH_AT / 64 ? nodes * 64 + 256 : FT_SINK_FLUSH_AT + 4096;
     ft_sbuf_reserve(&w.sink.out, guess);
     for (uint32_t i = 0; i < t->nthreads && rc == 0; i++) {
         rc = write_thread(&w, i, headers, &walk, o->max_depth > 0 ? (size_t)o->max_depth : 0);
     }
-    if (rc == 0 && w.focus != NULL && w.nfocused == 0) {
+    if (rc == 0 && w.focus != NULL && w.nfocused == 0 && busy > 0) {
         /* said, so that an empty output is not mistaken for an empty trace */
         paint(&w, C_MARK);
         ft_sbuf_puts(&w.sink.out, w.ascii ? "..." : "\xe2\x8b\xaf");

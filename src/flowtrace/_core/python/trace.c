@@ -219,8 +219,11 @@ trace_write_text(ft_trace *t, PyObject *args, PyObject *kw)
         .ascii = ascii, .thread_headers = headers, .color = color, .max_depth = max_depth,
         .raw = raw == Py_None ? NULL : raw, .focus = focus == Py_None ? NULL : focus,
         .fold = fold};
-    const ft_tree *tree = built(t);
-    if (tree == NULL || ft_write_text(tree, file, &o) < 0) {
+    /* the text walks the tree once, in order: built as it is written, its
+     * first lines come at once (lazy.c); the rest is built after */
+    int lazy = ft_tree_build_lazily(&t->tree);
+    const ft_tree *tree = lazy < 0 ? NULL : lazy ? &t->tree : built(t);
+    if (tree == NULL || ft_write_text(tree, file, &o) < 0 || built(t) == NULL) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -482,6 +485,13 @@ trace_counts(ft_trace *t, PyObject *Py_UNUSED(arg))
 }
 
 static PyObject *
+trace_build_lazily(ft_trace *t, PyObject *Py_UNUSED(arg))
+{
+    int r = ft_tree_build_lazily(&t->tree);
+    return r < 0 ? NULL : PyBool_FromLong(r);
+}
+
+static PyObject *
 trace_release_records(ft_trace *t, PyObject *Py_UNUSED(arg))
 {
     if (t->tree.nodes == NULL && !t->tree.rebuilt) {
@@ -584,6 +594,9 @@ static PyMethodDef trace_methods[] = {
      "counts()\n(calls, events): the calls (new frames) and the events (entries,\n"
      "resumptions, exits, exception events) recorded, read from the records without\n"
      "building the tree (a tree without records: its call nodes, and all its nodes)."},
+    {"_build_lazily", (PyCFunction)trace_build_lazily, METH_NOARGS,
+     "_build_lazily()\nTrue if the tree is now built as a text walk reads it (tree/lazy.c);\n"
+     "False if it is built already or a lazy build cannot make it. For tests."},
     {"_release_records", (PyCFunction)trace_release_records, METH_NOARGS,
      "_release_records()\nFor a reader that needs only the tree: the records are given back as\n"
      "the tree is built from them (never both in memory at once); then the trace cannot be\n"
@@ -627,7 +640,16 @@ trace_get_anchor(ft_trace *self, void *Py_UNUSED(c))
                          (long long)t->cfg.anchor_wall);
 }
 
+static PyObject *
+trace_get_building(ft_trace *t, void *Py_UNUSED(c))
+{
+    return PyBool_FromLong(t->tree.lazy != NULL);
+}
+
 static PyGetSetDef trace_getset[] = {
+    {"_building", (getter)trace_get_building, NULL,
+     "True while the tree is built only as far as a text walk read it (lazy.c):\n"
+     "the next reader that needs all of it builds the rest.", NULL},
     {"_anchor", (getter)trace_get_anchor, NULL,
      "(clock, wall): a moment in the trace's clock (ns, as _activations gives) and the\n"
      "time.time_ns() of that moment, for a trace taken by _snapshot; else None.", NULL},

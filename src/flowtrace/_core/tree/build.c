@@ -22,127 +22,32 @@
  * (link_generators), the frames that began before tracing (midflight.c),
  * the asyncio lanes laid out in pre-order (lanes.c), and nanoseconds.
  */
-#include "tree/tree.h"
-
-#include "common/compat.h"
-#include "common/pages.h"
-#include "common/u64map.h"
+#include "tree/builder.h"
 
 #include "common/growable.h"
-#include "recording/frame_args.h"
 #include "tree/lanes.h"
 #include "tree/midflight.h"
-#include "recording/record.h"
 #include "recording/values.h"
-
-typedef struct {
-    ft_chunk *chunk;   /* borrowed: current chunk */
-    size_t i;          /* next record index in chunk */
-    int release;       /* give the pages of records read back (tree.h:
-                          release_records) */
-    size_t given;      /* records of this chunk given back so far */
-    size_t give_at;    /* the index where the next piece is given back
-                          (SIZE_MAX: never) */
-} rec_iter;
-
-#define GIVE_RECORDS ((size_t)1 << 20) /* records read between two give-backs (8 MiB) */
-
-/* The whole pages of chunk records [it->given, end) leave this process's
- * memory: they have been read and are never read again (the tree is
- * marked records_released). */
-static void
-give_back(rec_iter *it, size_t end)
-{
-    ft_give_pages_back(it->chunk->recs + it->given, (end - it->given) * sizeof(ft_record));
-    it->given = end;
-    it->give_at = end + GIVE_RECORDS;
-}
-
-static int
-rec_next(rec_iter *it, ft_record *out)
-{
-    while (it->chunk != NULL && it->i >= it->chunk->used) {
-        if (it->release) {
-            give_back(it, it->chunk->used);
-            it->given = 0;
-            it->give_at = GIVE_RECORDS;
-        }
-        it->chunk = it->chunk->next;
-        it->i = 0;
-    }
-    if (it->chunk == NULL) {
-        return 0;
-    }
-    if (FT_UNLIKELY(it->i >= it->give_at)) {
-        give_back(it, it->i);
-    }
-    *out = it->chunk->recs[it->i++];
-    return 1;
-}
-
-/* An open node on the shadow stack, with its code id: an exit looks for
- * its code without reading the nodes. */
-typedef struct {
-    int64_t node;  /* its index */
-    uint32_t code; /* its code id */
-} open_node;
-
-/* A node that entered a generator or coroutine (a call, a resumption),
- * kept aside for the linking passes: few nodes are, so the builder keeps
- * nothing per node for them. */
-typedef struct {
-    uint64_t frame;    /* the frame's identity (non-zero) */
-    uint64_t seq;      /* its order in the session across threads
-                          (FT_REC_GSEQ), with bit 32 set; 0 when unknown */
-    uint32_t node : 31; /* its node (< FT_NODES_MAX) */
-    uint32_t call : 1; /* the node is a call (else a resumption) */
-    int32_t origin;    /* the node's origin (kept equal to it): the linking
-                          passes read these entries, not the scattered
-                          nodes (24 bytes an entry) */
-} gen_entry;
-
-typedef struct {
-    ft_node *nodes;   /* owned until handed over */
-    size_t n, cap;
-    ft_span *spans;   /* owned until handed over: the nodes' times, NULL
-                         until a node is timed (tree.h) */
-    size_t nspans;    /* entries of spans */
-    gen_entry *gens;  /* owned: the nodes with a frame identity, in node
-                         order */
-    size_t ngens, cap_gens;
-    size_t ndeferred; /* resumptions among them whose generator began on
-                         another thread (origin -1 until linked) */
-    open_node *stack; /* owned: the shadow stack, outermost first */
-    size_t depth, stack_cap;
-    ft_u64map starts; /* owned: frame -> generator's first node */
-    ft_adoption *adopt; /* owned: exits of frames that began before tracing */
-    size_t nadopt, cap_adopt;
-    ft_u64map lanes;   /* owned: task address -> its lane root node */
-    ft_u64map creators; /* owned: task address -> (thread << 32 | payload of
-                           the creating task's name) */
-    int has_lanes;     /* some lane was made: lay the nodes out again */
-    ft_threadbuf **threads; /* borrowed: the trace's buffers, by thread */
-    const ft_tree *tree;       /* borrowed: the tree being built (its code
-                                  table, or a loaded file's parameters) */
-    int all_args;      /* --args: every call's arguments were captured */
-    int release;       /* give the records' pages back as they are read */
-} builder;
 
 /* Room for the nodes at once: a call takes two records at least (its
  * start and its end), so half the records is enough for most traces; the
  * arrays still grow if not. Pages of the estimate that are never written
  * cost nothing (large allocations are mapped lazily), whereas growing by
- * doubling copied the whole tree several times. */
+ * doubling copied the whole tree several times. A lazy build asks for
+ * room for one node per record (the most there can be): its nodes must
+ * never move while a walk reads them. */
 static int
-presize(builder *b, const ft_tree *t)
+presize(builder *b, const ft_tree *t, size_t cap)
 {
-    size_t n = 0;
-    for (uint32_t i = 0; i < t->nthreads; i++) {
-        for (const ft_chunk *c = t->thread_vec[i]->head; c != NULL; c = c->next) {
-            n += c->used;
+    if (cap == 0) {
+        size_t n = 0;
+        for (uint32_t i = 0; i < t->nthreads; i++) {
+            for (const ft_chunk *c = t->thread_vec[i]->head; c != NULL; c = c->next) {
+                n += c->used;
+            }
         }
+        cap = n / 2 + 16;
     }
-    size_t cap = n / 2 + 16;
     b->nodes = PyMem_RawMalloc(cap * sizeof(ft_node));
     if (b->nodes == NULL) {
         return -1;
@@ -164,7 +69,7 @@ add_node(builder *b, const ft_node *nd, uint64_t frame, int push)
         }
         b->cap = nc;
     }
-    if (frame != 0) {
+    if (frame != 0 && !b->lazy) {
         if (FT_GROW(b->gens, b->cap_gens, b->ngens + 1, 256) < 0) {
             return -1;
         }
@@ -197,74 +102,14 @@ set_span(builder *b, uint64_t t0, uint64_t t1)
     if (sp == NULL) {
         return -1;
     }
+    if (b->lazy) { /* in ns from the first timestamp, as to_nanoseconds does */
+        t0 = ft_build_ns(b, t0, 0);
+        t1 = ft_build_ns(b, t1, t0);
+    }
     *sp = (ft_span){t0, t1};
     return 0;
 }
 
-#define MAX_PENDING 16
-
-/* Arguments announced by @trace, waiting for their PY_START. */
-typedef struct {
-    uint32_t code_id;
-    uint32_t payload;
-} pending_args;
-
-/* What build_thread knows while it reads one thread's records. */
-typedef struct {
-    ft_threadbuf *tb;        /* borrowed: the thread's buffer */
-    uint32_t thread;         /* its index in the trace */
-    pending_args pend[MAX_PENDING]; /* @trace arguments, oldest first */
-    int npend;               /* entries of pend */
-    ft_argv argv;            /* --args values for the next START */
-    uint32_t no_args;        /* payload of "" in this thread, FT_VAL_ABSENT
-                                until needed */
-    uint64_t gseq;           /* order of this thread's next generator entry,
-                                with bit 32 set once known (FT_REC_GSEQ) */
-    int64_t lane;            /* lane root of the task running now, or -1 */
-    size_t lane_base;        /* stack depth where its steps start */
-    int lane_held;           /* the lane opens a snapshot inside a step
-                                whose frames began before: that step ends
-                                at their yield, not at lane_base */
-    int args_cut;            /* the flight recorder may have dropped
-                                argument records of the next call: its
-                                arguments are unknown (build_thread) */
-} reader;
-
-/* One record with the words that follow it. */
-typedef struct {
-    ft_record r;     /* the record itself */
-    unsigned kind;   /* FT_REC_* */
-    uint32_t code;   /* its code id */
-    int has_ts;      /* a timestamp followed */
-    uint64_t ts;     /* the timestamp, or 0 */
-    uint64_t frame;  /* frame identity (entries of generators), or 0 */
-    uint64_t word;   /* task records: the task's address */
-    int64_t top;     /* the innermost open node when it was read, or -1 */
-} record;
-
-/* The next record of the thread. 0 at the end, or when the records were
- * truncated by a memory failure. */
-static int
-read_record(rec_iter *it, record *x)
-{
-    if (!rec_next(it, &x->r)) {
-        return 0;
-    }
-    x->kind = ft_rec_kind(x->r);
-    x->code = ft_rec_code(x->r);
-    x->has_ts = ft_rec_has_ts(x->r);
-    x->ts = x->frame = x->word = 0;
-    if (x->has_ts && !rec_next(it, &x->ts)) {
-        return 0;
-    }
-    if (ft_rec_has_frame(x->r)) {
-        x->frame = ft_rec_payload(x->r);
-    }
-    if ((x->kind == FT_REC_TASK || x->kind == FT_REC_TASK_NEW) && !rec_next(it, &x->word)) {
-        return 0;
-    }
-    return 1;
-}
 
 /* FT_REC_TASK: the running task changed (address 0: none). Its steps go
  * under its lane, made at its first step on this thread. */
@@ -387,8 +232,18 @@ take_entry(builder *b, reader *rd, const record *x)
         return -1;
     }
     if (x->frame && rd->gseq) {
-        b->gens[b->ngens - 1].seq = rd->gseq;
+        if (!b->lazy) {
+            b->gens[b->ngens - 1].seq = rd->gseq;
+        }
         rd->gseq = (1ull << 32) | (uint32_t)(rd->gseq + 1);
+    }
+    if (x->frame && b->lazy) {
+        /* its generator's last segment, as the survey found (lazy.c):
+         * left suspended if it ends in a yield (take_exit) */
+        size_t g = b->ngen_entries++;
+        if (b->last_seg[g / 8] & (1u << (g % 8))) {
+            b->nodes[b->n - 1].flags |= FT_NF_LEFT_SUSPENDED;
+        }
     }
     return 0;
 }
@@ -455,6 +310,14 @@ note_adoption(builder *b, reader *rd, const record *x)
     return 0;
 }
 
+void
+ft_build_unfinished(builder *b, size_t d)
+{
+    for (size_t k = d; k < b->depth; k++) {
+        b->nodes[b->stack[k].node].flags &= (uint8_t)~FT_NF_LEFT_SUSPENDED;
+    }
+}
+
 /* FT_REC_RETURN, _YIELD, _UNWIND: the innermost open node of the same
  * code closes (anything open above it lost its exit: unfinished). */
 static int
@@ -505,11 +368,17 @@ take_exit(builder *b, reader *rd, const record *x)
         nd->end = x->kind == FT_REC_RETURN ? FT_END_RETURN : FT_END_YIELD;
         nd->result = payload;
     }
-    if (nd->timed && x->has_ts) {
-        b->spans[idx].t1 = x->ts; /* made at its entry */
+    if (nd->timed && x->has_ts) { /* made at its entry */
+        b->spans[idx].t1 = b->lazy ? ft_build_ns(b, x->ts, b->spans[idx].t0) : x->ts;
     }
     else {
         nd->timed = 0;
+    }
+    if (b->lazy) { /* the flag of its entry (take_entry) stays on a yield only */
+        if (nd->end != FT_END_YIELD) {
+            nd->flags &= (uint8_t)~FT_NF_LEFT_SUSPENDED;
+        }
+        ft_build_unfinished(b, d);
     }
     b->depth = d - 1; /* anything above lost its exit: unfinished */
     if (rd->lane >= 0 && b->depth <= rd->lane_base && !rd->lane_held) {
@@ -564,60 +433,68 @@ take_note(builder *b, reader *rd, const record *x)
     return 0;
 }
 
-/* One thread's records, in order, into nodes (one handler per kind of
- * record; the shadow stack is b->stack). */
-static int
-build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
+void
+ft_build_thread_begin(builder *b, reader *rd, rec_iter *it, ft_threadbuf *tb, uint32_t thread)
 {
-    reader rd = {.tb = tb, .thread = thread, .no_args = FT_VAL_ABSENT, .lane = -1};
-    rd.argv.nnamed = rd.argv.nextra = 0;
-    rd.argv.code_id = UINT32_MAX;
-    rec_iter it = {tb->head, 0, b->release, 0, b->release ? GIVE_RECORDS : SIZE_MAX};
-    record x;
+    *rd = (reader){.tb = tb, .thread = thread, .no_args = FT_VAL_ABSENT, .lane = -1};
+    rd->argv.nnamed = rd->argv.nextra = 0;
+    rd->argv.code_id = UINT32_MAX;
+    *it = (rec_iter){tb->head, 0, b->release, 0, b->release ? GIVE_RECORDS : SIZE_MAX};
     b->depth = 0;
     /* A flight recorder's window may begin inside the records before a
      * call (its arguments, one by one) or at its start, theirs dropped:
      * until something else comes, the argument records are skipped and
      * the first call's arguments are unknown, never the ones kept. */
-    rd.args_cut = tb->dropped > 0;
+    rd->args_cut = tb->dropped > 0;
+}
+
+/* One record, to its handler (one per kind of record; the shadow stack is
+ * b->stack). */
+int
+ft_build_take(builder *b, reader *rd, record *x)
+{
+    if (rd->args_cut) {
+        if (x->kind == FT_REC_ARGV || x->kind == FT_REC_ARGX) {
+            return 0;
+        }
+        if (x->kind != FT_REC_START && x->kind != FT_REC_GSEQ) {
+            rd->args_cut = 0;
+        }
+    }
+    x->top = b->depth ? b->stack[b->depth - 1].node : -1;
+    if (rd->lane >= 0 && b->depth < rd->lane_base) {
+        rd->lane = -1; /* the frame that ran the event loop has returned */
+    }
+    switch (x->kind) {
+    case FT_REC_TASK:
+        return take_task(b, rd, x);
+    case FT_REC_START:
+    case FT_REC_RESUME:
+    case FT_REC_THROW:
+        return take_entry(b, rd, x);
+    case FT_REC_RAISE:
+    case FT_REC_RERAISE:
+    case FT_REC_HANDLED:
+        return take_marker(b, rd, x);
+    case FT_REC_RETURN:
+    case FT_REC_YIELD:
+    case FT_REC_UNWIND:
+        return take_exit(b, rd, x);
+    default:
+        return take_note(b, rd, x);
+    }
+}
+
+/* One thread's records, in order, into nodes. */
+static int
+build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
+{
+    reader rd;
+    rec_iter it;
+    record x;
+    ft_build_thread_begin(b, &rd, &it, tb, thread);
     while (read_record(&it, &x)) {
-        if (rd.args_cut) {
-            if (x.kind == FT_REC_ARGV || x.kind == FT_REC_ARGX) {
-                continue;
-            }
-            if (x.kind != FT_REC_START && x.kind != FT_REC_GSEQ) {
-                rd.args_cut = 0;
-            }
-        }
-        x.top = b->depth ? b->stack[b->depth - 1].node : -1;
-        if (rd.lane >= 0 && b->depth < rd.lane_base) {
-            rd.lane = -1; /* the frame that ran the event loop has returned */
-        }
-        int rc;
-        switch (x.kind) {
-        case FT_REC_TASK:
-            rc = take_task(b, &rd, &x);
-            break;
-        case FT_REC_START:
-        case FT_REC_RESUME:
-        case FT_REC_THROW:
-            rc = take_entry(b, &rd, &x);
-            break;
-        case FT_REC_RAISE:
-        case FT_REC_RERAISE:
-        case FT_REC_HANDLED:
-            rc = take_marker(b, &rd, &x);
-            break;
-        case FT_REC_RETURN:
-        case FT_REC_YIELD:
-        case FT_REC_UNWIND:
-            rc = take_exit(b, &rd, &x);
-            break;
-        default:
-            rc = take_note(b, &rd, &x);
-            break;
-        }
-        if (rc < 0) {
+        if (ft_build_take(b, &rd, &x) < 0) {
             return -1;
         }
     }
@@ -781,64 +658,51 @@ to_nanoseconds(ft_tree *t)
 }
 
 int
-ft_tree_build(ft_tree *t)
+ft_build_begin(builder *b, ft_tree *t, size_t cap)
 {
-    if (t->nodes != NULL || t->thread_first != NULL) {
-        return 0;
-    }
-    builder b = {0};
-    b.threads = t->thread_vec;
-    b.tree = t;
-    b.all_args = t->cfg.args;
-    if (t->records_released) { /* a build that failed gave them back */
-        PyErr_SetString(PyExc_MemoryError, "flowtrace: the records were given back while "
-                                           "building the tree, which failed: load the file again");
-        return -1;
-    }
+    memset(b, 0, sizeof(*b));
+    b->threads = t->thread_vec;
+    b->tree = t;
+    b->all_args = t->cfg.args;
     if (t->release_records && !t->rebuilt) {
         /* what the records say, kept before they go */
         ft_tree_count(t, &t->kept_calls, &t->kept_events);
-        b.release = 1;
+        b->release = 1;
     }
-    size_t *first = PyMem_RawCalloc((size_t)t->nthreads + 1, sizeof(size_t));
-    int rc = first == NULL ? -1 : 0;
-    if (rc == 0) {
-        rc = presize(&b, t);
-    }
-    for (uint32_t i = 0; i < t->nthreads && rc == 0; i++) {
-        first[i] = b.n;
-        rc = build_thread(&b, t->thread_vec[i], i);
-    }
-    if (rc == 0) {
-        first[t->nthreads] = b.n;
-        rc = link_generators(&b);
+    return presize(b, t, cap);
+}
+
+int
+ft_build_end(builder *b, ft_tree *t, size_t *first, int rc)
+{
+    if (rc == 0 && !b->lazy) {
+        rc = link_generators(b);
     }
     /* only the linking needed them: gone before the passes that reorder */
-    PyMem_RawFree(b.gens);
-    b.gens = NULL;
-    if (rc == 0 && b.nadopt > 0 && t->cfg.midflight) {
-        rc = ft_adopt_midflight(&b.nodes, &b.spans, &b.nspans, &b.n, first, t->nthreads, b.adopt,
-                                b.nadopt);
+    PyMem_RawFree(b->gens);
+    b->gens = NULL;
+    if (rc == 0 && b->nadopt > 0 && t->cfg.midflight) {
+        rc = ft_adopt_midflight(&b->nodes, &b->spans, &b->nspans, &b->n, first, t->nthreads,
+                                b->adopt, b->nadopt);
     }
-    if (rc == 0 && b.has_lanes && b.spans != NULL && b.n > 0 &&
-        ft_span_at(&b.spans, &b.nspans, b.n, b.n - 1) == NULL) {
+    if (rc == 0 && b->has_lanes && b->spans != NULL && b->n > 0 &&
+        ft_span_at(&b->spans, &b->nspans, b->n, b->n - 1) == NULL) {
         rc = -1; /* the spans move with the nodes: one per node */
     }
-    if (rc == 0 && b.has_lanes) {
-        rc = ft_regroup_by_root(b.nodes, b.spans, b.n, first, t->nthreads);
+    if (rc == 0 && b->has_lanes) {
+        rc = ft_regroup_by_root(b->nodes, b->spans, b->n, first, t->nthreads);
     }
-    if (rc == 0 && b.nodes == NULL) {
-        b.nodes = PyMem_RawMalloc(sizeof(ft_node)); /* non-NULL marks "built" */
-        rc = b.nodes == NULL ? -1 : 0;
+    if (rc == 0 && b->nodes == NULL) {
+        b->nodes = PyMem_RawMalloc(sizeof(ft_node)); /* non-NULL marks "built" */
+        rc = b->nodes == NULL ? -1 : 0;
     }
-    PyMem_RawFree(b.stack);
-    PyMem_RawFree(b.gens);
-    ft_u64map_free(&b.starts);
-    PyMem_RawFree(b.adopt);
-    ft_u64map_free(&b.lanes);
-    ft_u64map_free(&b.creators);
-    if (b.release) { /* read, given back (even by a build that
-                      * failed): none is kept any more */
+    PyMem_RawFree(b->stack);
+    ft_u64map_free(&b->starts);
+    PyMem_RawFree(b->adopt);
+    ft_u64map_free(&b->lanes);
+    ft_u64map_free(&b->creators);
+    if (b->release) { /* read, given back (even by a build that
+                       * failed): none is kept any more */
         for (uint32_t i = 0; i < t->nthreads; i++) {
             for (ft_chunk *c = t->thread_vec[i]->head; c != NULL; c = c->next) {
                 c->used = 0;
@@ -847,31 +711,63 @@ ft_tree_build(ft_tree *t)
         t->records_released = 1;
     }
     if (rc < 0) {
-        PyMem_RawFree(b.nodes);
-        PyMem_RawFree(b.spans);
+        PyMem_RawFree(b->nodes);
+        PyMem_RawFree(b->spans);
         PyMem_RawFree(first);
         PyErr_NoMemory();
         return -1;
     }
-    if (b.n > 0 && b.n < b.cap && b.nodes != NULL) {
+    if (b->n > 0 && b->n < b->cap && b->nodes != NULL) {
         /* give back the unused part of the estimate (never touched); on
          * failure the larger block is kept */
-        (void)FT_RESIZE(b.nodes, b.n);
+        (void)FT_RESIZE(b->nodes, b->n);
     }
-    if (b.nspans > b.n) { /* likewise (the count stays what is used) */
-        if (b.n > 0) {
-            (void)FT_RESIZE(b.spans, b.n);
+    if (b->nspans > b->n) { /* likewise (the count stays what is used) */
+        if (b->n > 0) {
+            (void)FT_RESIZE(b->spans, b->n);
         }
-        b.nspans = b.n;
+        b->nspans = b->n;
     }
-    t->nodes = b.nodes;
-    t->nnodes = b.n;
-    t->spans = b.spans;
-    t->nspans = b.nspans;
+    t->nodes = b->nodes;
+    t->nnodes = b->n;
+    t->spans = b->spans;
+    t->nspans = b->nspans;
     t->thread_first = first;
     for (uint32_t i = 0; i < t->nthreads; i++) {
         Py_CLEAR(t->thread_vec[i]->texts); /* argument texts were shared */
     }
-    to_nanoseconds(t);
+    if (!b->lazy) { /* a lazy build's times were converted as they came */
+        to_nanoseconds(t);
+    }
     return 0;
+}
+
+int
+ft_tree_build(ft_tree *t)
+{
+    if (t->lazy != NULL) {
+        return ft_lazy_finish(t);
+    }
+    if (t->nodes != NULL || t->thread_first != NULL) {
+        return 0;
+    }
+    if (t->records_released) { /* a build that failed gave them back */
+        PyErr_SetString(PyExc_MemoryError, "flowtrace: the records were given back while "
+                                           "building the tree, which failed: load the file again");
+        return -1;
+    }
+    builder b;
+    size_t *first = PyMem_RawCalloc((size_t)t->nthreads + 1, sizeof(size_t));
+    int rc = first == NULL ? -1 : ft_build_begin(&b, t, 0);
+    if (first == NULL) {
+        memset(&b, 0, sizeof(b));
+    }
+    for (uint32_t i = 0; i < t->nthreads && rc == 0; i++) {
+        first[i] = b.n;
+        rc = build_thread(&b, t->thread_vec[i], i);
+    }
+    if (rc == 0) {
+        first[t->nthreads] = b.n;
+    }
+    return ft_build_end(&b, t, first, rc);
 }

@@ -68,6 +68,7 @@ free_strings(PyObject **v, uint32_t n)
 void
 ft_tree_clear(ft_tree *t, ft_chunkpool *pool)
 {
+    ft_lazy_free(t);
     free_strings(t->names, t->nnames);
     free_strings(t->files, t->nnames);
     free_strings(t->modules, t->nnames);

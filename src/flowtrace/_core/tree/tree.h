@@ -147,6 +147,11 @@ typedef struct {
                                    kept_calls and kept_events */
     size_t kept_calls, kept_events; /* ft_tree_count's answer, taken before
                                    the records were released */
+    struct ft_lazy *lazy;       /* owned (lazy.c), or NULL: the tree is being
+                                   built as a walk reads it; nodes, spans and
+                                   thread_first are then the builder's, only
+                                   as far as ft_tree_walkable says, and
+                                   nnodes is 0 until ft_tree_build */
 } ft_tree;
 
 /* Take a stopped recording: steals the code table (moved) and the buffer
@@ -161,6 +166,38 @@ void ft_tree_clear(ft_tree *t, ft_chunkpool *pool);
 /* Build the nodes from the records if not built yet (build.c). 0, or -1
  * with an exception. */
 int ft_tree_build(ft_tree *t);
+
+/* A tree built as one walk reads it (lazy.c): for a writer that walks
+ * each thread once, in pre-order (the text tree). 1 when the tree is now
+ * built that way, 0 when it is not (already built, or a trace a lazy
+ * build cannot make: call ft_tree_build), -1 with MemoryError. Whatever
+ * the walk did not read is built by ft_tree_build, which every other
+ * reader calls first: the tree is then the one a full build makes. */
+int ft_tree_build_lazily(ft_tree *t);
+typedef struct ft_lazy ft_lazy;
+int ft_lazy_finish(ft_tree *t); /* ft_tree_build's, for a lazy tree */
+void ft_lazy_free(ft_tree *t);  /* ft_tree_clear's */
+
+/* Where thread `thread`'s nodes begin (a lazy tree: once earlier threads
+ * are built). 0, or -1 with an exception. */
+int ft_tree_thread_start(const ft_tree *t, uint32_t thread, size_t *first);
+
+/* *last: the end of the thread's nodes that a walk can enter, past
+ * `want` if the thread has that many (a lazy tree builds until it is).
+ * A node below it and the one after it are made and stay; a node left by
+ * the walk (the next one entered is outside its subtree) is closed. 0, or
+ * -1 with an exception. */
+int ft_tree_walkable(const ft_tree *t, uint32_t thread, size_t want, size_t *last);
+
+/* Node j (made) is closed: its outcome, children and time are final (a
+ * lazy tree builds until it is). 0, or -1 with an exception. */
+int ft_tree_closed(const ft_tree *t, size_t j);
+
+/* Thread `thread` has nodes. */
+int ft_tree_thread_busy(const ft_tree *t, uint32_t thread);
+
+/* The tree has more than k nodes: 1, 0, or -1 with an exception. */
+int ft_tree_nodes_over(const ft_tree *t, size_t k);
 
 /* Rebuild from a sequence of CallEvent-like objects (from_events.c): what
  * print_tree does with a list. `t` is initialised here. 0 or -1. */

@@ -10,6 +10,35 @@ ft_walk_begin(ft_walk *w, const ft_node *nodes, size_t first, size_t last)
     w->next = first;
     w->last = last;
     w->depth = 0;
+    w->pull = NULL;
+}
+
+int
+ft_walk_thread_pull(ft_walk *w, const ft_tree *t, uint32_t thread)
+{
+    size_t first, last;
+    if (ft_tree_thread_start(t, thread, &first) < 0 ||
+        ft_tree_walkable(t, thread, first, &last) < 0) {
+        return -1;
+    }
+    ft_walk_begin(w, t->nodes, first, last);
+    if (t->lazy != NULL && t->thread_first[thread + 1] == 0) { /* still being built */
+        w->pull = t;
+        w->thread = thread;
+    }
+    return 0;
+}
+
+int
+ft_walk_pull_(ft_walk *w)
+{
+    if (ft_tree_walkable(w->pull, w->thread, w->next, &w->last) < 0) {
+        return -1;
+    }
+    if (w->pull->lazy == NULL || w->pull->thread_first[w->thread + 1] != 0) {
+        w->pull = NULL; /* the thread is built: nothing more to pull */
+    }
+    return 0;
 }
 
 int

@@ -50,6 +50,9 @@ typedef struct {
                              first; kept from one range to the next */
     size_t depth;         /* open nodes */
     size_t cap;           /* entries allocated in `open` */
+    const ft_tree *pull;  /* borrowed, or NULL: a lazy tree (lazy.c) built
+                             further as the walk reaches `last` */
+    uint32_t thread;      /* the thread walked, when pulling */
 } ft_walk;
 
 /* Walk nodes [first, last) of `nodes` (one thread's). What was open is
@@ -63,6 +66,13 @@ ft_walk_thread(ft_walk *w, const ft_tree *t, uint32_t thread)
     ft_walk_begin(w, t->nodes, t->thread_first[thread], t->thread_first[thread + 1]);
 }
 
+/* The nodes of thread `thread` of a tree built or being built as the walk
+ * reads it (ft_tree_build_lazily). 0, or -1 with an exception. */
+int ft_walk_thread_pull(ft_walk *w, const ft_tree *t, uint32_t thread);
+
+/* A lazy tree's next nodes (walk.c). 0, or -1 with an exception. */
+int ft_walk_pull_(ft_walk *w);
+
 /* Room for one more open node (walk.c). 0, or -1 with MemoryError. */
 int ft_walk_grow_(ft_walk *w);
 
@@ -72,6 +82,9 @@ int ft_walk_grow_(ft_walk *w);
 static inline int
 ft_walk_next(ft_walk *w, ft_walk_step *s)
 {
+    if (w->next >= w->last && w->pull != NULL && ft_walk_pull_(w) < 0) {
+        return -1;
+    }
     if (w->next < w->last &&
         (w->depth == 0 || w->open[w->depth - 1] == w->nodes[w->next].parent)) {
         if (w->depth == w->cap && ft_walk_grow_(w) < 0) {

@@ -1,0 +1,450 @@
+/* lazy.c - a tree built as one walk reads it.
+ *
+ * `flowtrace show big.ftrace | head` should answer at once, not after
+ * every node of the trace is made. The text writer walks the nodes in
+ * pre-order, and the builder makes them in that order: so the writer can
+ * ask the builder for just the nodes it is about to read (a few thousand
+ * records at a time), and its first lines come out before the rest of the
+ * records are read.
+ *
+ * What a walk reads of a node must be final when it reads it. A node is
+ * made at its entry with everything its opening line shows; it is closed
+ * (its outcome known) when a later node is made outside its subtree; and
+ * only the newest node can still be removed (a marker that cancels out,
+ * build.c). So node k can be entered once node k+1 exists and is not the
+ * newest (its children, if any, are then known to exist), and left once
+ * the next node entered is outside its subtree (ft_tree_walkable).
+ *
+ * What a full build decides only at the end must be known before: the
+ * segments left suspended (the last segment of each generator), the
+ * trace's first timestamp (times are in ns from it), how many nodes there
+ * will be (folding is on past a size), which threads have any. A survey
+ * of the records finds them first, without making nodes; it also finds
+ * what a lazy build cannot do — asyncio lanes, frames that began before
+ * tracing, a generator resumed on another thread, timestamps on some
+ * events only — and then the tree is built whole, as before.
+ *
+ * Once the walk is over, ft_tree_build finishes the tree (what is left of
+ * the records, then what a full build hands over): the tree is then the
+ * one a full build makes, node for node.
+ */
+#include "tree/builder.h"
+
+#include "common/growable.h"
+
+#define PIECE 4096 /* records read per step of the builder */
+
+struct ft_lazy {
+    builder b;         /* owned: the builder between two steps; its nodes,
+                          spans and first[] are also the tree's (t->nodes,
+                          t->spans, t->thread_first), never moved */
+    reader rd;         /* the thread being read */
+    rec_iter it;       /* where its records are read */
+    uint32_t thread;   /* the thread being read (nthreads: all were) */
+    int reading;       /* rd and it are set up for `thread` */
+    int failed;        /* a step failed: the tree cannot be finished */
+    uint8_t *last_seg; /* owned: bit g set when generator entry g is the
+                          last segment of its generator (b.last_seg) */
+    size_t *entries;   /* owned: entries (calls, resumptions) per thread */
+    size_t nodes_lo;   /* the nodes there will be: at least (the entries)... */
+    size_t nodes_hi;   /* ...and at most (the entries and the markers) */
+};
+
+/* What the survey found. */
+typedef struct {
+    int eligible;      /* a lazy build makes the tree a full build makes */
+    uint64_t tbase;    /* the first timestamp (UINT64_MAX: none) */
+    size_t records;    /* words of records, all threads */
+    size_t events;     /* entries, exits and markers */
+    size_t timed;      /* ...of which with a timestamp */
+    uint8_t *last_seg; /* owned: as ft_lazy's */
+    size_t ngen, cap_seg; /* generator entries; bytes of last_seg */
+    size_t *entries;   /* owned: per thread */
+    size_t markers;    /* exception markers, all threads */
+} survey;
+
+/* Generator entry g is its generator's last segment. */
+static void
+mark_last(survey *s, int64_t v)
+{
+    size_t g = (size_t)((v >> 1) & ((INT64_C(1) << 39) - 1));
+    s->last_seg[g / 8] |= (uint8_t)(1u << (g % 8));
+}
+
+/* A generator entry (a record with a frame identity) on thread `th`: the
+ * map holds, per frame identity, its thread, the latest entry and
+ * whether a call began it (a resumption of a generator begun before
+ * tracing is nobody's last segment, as in build.c's link_generators). */
+static int
+survey_generator(survey *s, ft_u64map *frames, const record *x, uint32_t th)
+{
+    size_t g = s->ngen++;
+    if (FT_GROW(s->last_seg, s->cap_seg, g / 8 + 1, 1024) < 0) {
+        return -1;
+    }
+    if (g % 8 == 0) {
+        s->last_seg[g / 8] = 0;
+    }
+    int64_t v = ft_u64map_get(frames, x->frame);
+    if (v >= 0 && (uint32_t)(v >> 40) != th) {
+        s->eligible = 0; /* resumed on another thread: linked at the end */
+        return 0;
+    }
+    int began = v >= 0 && (v & 1);
+    if (x->kind == FT_REC_START) {
+        if (began) {
+            mark_last(s, v); /* a new generator at the same address */
+        }
+        began = 1;
+    }
+    return ft_u64map_put(frames, x->frame, ((int64_t)th << 40) | ((int64_t)g << 1) | began);
+}
+
+/* Every record once, with the builder's pairing of exits but no nodes. */
+static int
+survey_records(const ft_tree *t, survey *s)
+{
+    ft_u64map frames = {0};
+    uint32_t *codes = NULL; /* the shadow stack's code ids */
+    size_t cap = 0;
+    int rc = 0;
+    s->eligible = 1;
+    s->tbase = UINT64_MAX;
+    for (uint32_t th = 0; th < t->nthreads && rc == 0 && s->eligible; th++) {
+        ft_threadbuf *tb = t->thread_vec[th];
+        for (const ft_chunk *c = tb->head; c != NULL; c = c->next) {
+            s->records += c->used;
+        }
+        rec_iter it = {tb->head, 0, 0, 0, SIZE_MAX};
+        record x;
+        size_t depth = 0;
+        while (rc == 0 && s->eligible && read_record(&it, &x)) {
+            switch (x.kind) {
+            case FT_REC_TASK:
+                s->eligible = x.word == 0; /* lanes are laid out at the end */
+                break;
+            case FT_REC_START:
+            case FT_REC_RESUME:
+            case FT_REC_THROW:
+                s->entries[th]++;
+                s->events++;
+                s->timed += (size_t)x.has_ts;
+                if (x.has_ts && x.ts < s->tbase) {
+                    s->tbase = x.ts;
+                }
+                if (FT_GROW(codes, cap, depth + 1, 256) < 0) {
+                    rc = -1;
+                    break;
+                }
+                codes[depth++] = x.code;
+                if (x.frame != 0) {
+                    rc = survey_generator(s, &frames, &x, th);
+                }
+                break;
+            case FT_REC_RAISE:
+            case FT_REC_RERAISE:
+            case FT_REC_HANDLED:
+                s->markers++;
+                s->events++;
+                s->timed += (size_t)x.has_ts;
+                break;
+            case FT_REC_RETURN:
+            case FT_REC_YIELD:
+            case FT_REC_UNWIND: {
+                s->events++;
+                s->timed += (size_t)x.has_ts;
+                size_t d = depth;
+                while (d > 0 && codes[d - 1] != x.code) {
+                    d--;
+                }
+                if (d > 0) {
+                    depth = d - 1;
+                }
+                else if (x.kind != FT_REC_YIELD &&
+                         !(x.kind == FT_REC_UNWIND && ft_rec_payload(x.r) == FT_VAL_GENEXIT) &&
+                         t->cfg.midflight) {
+                    s->eligible = 0; /* a frame begun before tracing adopts */
+                }
+                break;
+            }
+            default:
+                break;
+            }
+        }
+    }
+    /* the latest segment of each generator begun while tracing */
+    for (size_t j = 0; rc == 0 && frames.keys != NULL && j <= frames.mask; j++) {
+        if (frames.keys[j] != 0 && (frames.vals[j] & 1)) {
+            mark_last(s, frames.vals[j]);
+        }
+    }
+
+    if (s->timed != 0 && s->timed != s->events) {
+        s->eligible = 0; /* some timed, some not: the origin is a node's */
+    }
+    ft_u64map_free(&frames);
+    PyMem_RawFree(codes);
+    return rc;
+}
+
+int
+ft_tree_build_lazily(ft_tree *t)
+{
+    if (t->lazy != NULL) {
+        return 1;
+    }
+    if (t->nodes != NULL || t->thread_first != NULL || t->rebuilt ||
+        t->records_released || t->nthreads == 0) {
+        return 0;
+    }
+    survey s = {0};
+    s.entries = PyMem_RawCalloc(t->nthreads, sizeof(size_t));
+    if (s.entries == NULL || survey_records(t, &s) < 0) {
+        PyMem_RawFree(s.entries);
+        PyMem_RawFree(s.last_seg);
+        PyErr_NoMemory();
+        return -1;
+    }
+    ft_lazy *lz = s.eligible ? PyMem_RawCalloc(1, sizeof(ft_lazy)) : NULL;
+    size_t *first = lz != NULL ? PyMem_RawCalloc((size_t)t->nthreads + 1, sizeof(size_t)) : NULL;
+    if (first == NULL) {
+        PyMem_RawFree(lz);
+        PyMem_RawFree(s.entries);
+        PyMem_RawFree(s.last_seg);
+        return 0; /* built whole (and a memory failure said there) */
+    }
+    lz->last_seg = s.last_seg;
+    lz->entries = s.entries;
+    lz->nodes_lo = 0;
+    for (uint32_t i = 0; i < t->nthreads; i++) {
+        lz->nodes_lo += s.entries[i];
+    }
+    lz->nodes_hi = lz->nodes_lo + s.markers;
+    builder *b = &lz->b;
+    /* one node per record at most: the nodes never move */
+    if (ft_build_begin(b, t, s.records + 16) < 0 ||
+        (s.timed && ft_span_at(&b->spans, &b->nspans, b->cap, 0) == NULL)) {
+        PyMem_RawFree(b->nodes);
+        PyMem_RawFree(first);
+        PyMem_RawFree(lz->last_seg);
+        PyMem_RawFree(lz->entries);
+        PyMem_RawFree(lz);
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->lazy = 1;
+    b->last_seg = lz->last_seg;
+    if (s.timed) { /* as to_nanoseconds (build.c) converts a built tree */
+        b->tbase = s.tbase;
+        b->ns_per_tick = t->cfg.ns_per_tick;
+        if (t->cfg.anchor != 0) {
+            t->cfg.anchor = ft_build_ns(b, t->cfg.anchor, 0);
+        }
+        t->cfg.ns_per_tick = 1.0;
+    }
+    if (b->release) {
+        t->records_released = 1; /* from the first step on, some are */
+    }
+    t->nodes = b->nodes;
+    t->spans = b->spans;
+    t->nspans = b->nspans;
+    t->thread_first = first;
+    t->lazy = lz;
+    return 1;
+}
+
+/* The next piece of records: 1 if there was one, 0 when every thread has
+ * been read, -1 with an exception. */
+static int
+step(ft_tree *t)
+{
+    ft_lazy *lz = t->lazy;
+    builder *b = &lz->b;
+    if (lz->failed) {
+        PyErr_SetString(PyExc_MemoryError, "flowtrace: building the tree failed");
+        return -1;
+    }
+    if (lz->thread >= t->nthreads) {
+        return 0;
+    }
+    if (!lz->reading) {
+        t->thread_first[lz->thread] = b->n;
+        ft_build_thread_begin(b, &lz->rd, &lz->it, t->thread_vec[lz->thread], lz->thread);
+        lz->reading = 1;
+    }
+    record x;
+    for (int k = 0; k < PIECE; k++) {
+        if (!read_record(&lz->it, &x)) { /* the thread is over */
+            ft_build_unfinished(b, 0);
+            t->thread_first[++lz->thread] = b->n;
+            lz->reading = 0;
+            return 1;
+        }
+        if (ft_build_take(b, &lz->rd, &x) < 0) {
+            lz->failed = 1;
+            if (!PyErr_Occurred()) {
+                PyErr_NoMemory();
+            }
+            return -1;
+        }
+    }
+    return 1;
+}
+
+static ft_lazy *
+lazy_of(const ft_tree *t)
+{
+    return t->lazy;
+}
+
+/* The tree is logically constant while a walk reads it: building more of
+ * it changes nothing already read. */
+static ft_tree *
+unconst(const ft_tree *t)
+{
+    return (ft_tree *)(uintptr_t)t;
+}
+
+int
+ft_tree_walkable(const ft_tree *t, uint32_t thread, size_t want, size_t *last)
+{
+    ft_lazy *lz = lazy_of(t);
+    while (lz != NULL) {
+        if (lz->thread > thread) {
+            break;
+        }
+        if (lz->thread == thread && lz->reading) {
+            size_t first = t->thread_first[thread], n = lz->b.n;
+            size_t e = n >= first + 2 ? n - 2 : first;
+            if (want < e) {
+                *last = e;
+                return 0;
+            }
+        }
+        if (step(unconst(t)) < 0) {
+            return -1;
+        }
+    }
+    *last = t->thread_first[thread + 1];
+    return 0;
+}
+
+int
+ft_tree_thread_start(const ft_tree *t, uint32_t thread, size_t *first)
+{
+    ft_lazy *lz = lazy_of(t);
+    while (lz != NULL && !(lz->thread > thread || (lz->thread == thread && lz->reading))) {
+        if (step(unconst(t)) < 0) {
+            return -1;
+        }
+    }
+    *first = t->thread_first[thread];
+    return 0;
+}
+
+/* Is node j on the builder's shadow stack (still open)? */
+static int
+is_open(const builder *b, size_t j)
+{
+    size_t lo = 0, hi = b->depth;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((size_t)b->stack[mid].node < j) {
+            lo = mid + 1;
+        }
+        else {
+            hi = mid;
+        }
+    }
+    return lo < b->depth && (size_t)b->stack[lo].node == j;
+}
+
+int
+ft_tree_closed(const ft_tree *t, size_t j)
+{
+    ft_lazy *lz = lazy_of(t);
+    uint32_t thread = t->nodes[j].thread;
+    while (lz != NULL && lz->thread <= thread) {
+        if (lz->thread == thread && lz->reading && j + 1 < lz->b.n && !is_open(&lz->b, j)) {
+            return 0;
+        }
+        if (step(unconst(t)) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
+ft_tree_thread_busy(const ft_tree *t, uint32_t thread)
+{
+    const ft_lazy *lz = lazy_of(t);
+    return lz != NULL ? lz->entries[thread] > 0
+                      : t->thread_first[thread + 1] > t->thread_first[thread];
+}
+
+int
+ft_tree_nodes_over(const ft_tree *t, size_t k)
+{
+    const ft_lazy *lz = lazy_of(t);
+    if (lz == NULL) {
+        return t->nnodes > k;
+    }
+    if (lz->nodes_lo > k || lz->nodes_hi <= k) {
+        return lz->nodes_lo > k;
+    }
+    int r;
+    while ((r = step(unconst(t))) > 0) {
+    }
+    return r < 0 ? -1 : lz->b.n > k;
+}
+
+static void
+free_lazy(ft_lazy *lz)
+{
+    PyMem_RawFree(lz->last_seg);
+    PyMem_RawFree(lz->entries);
+    PyMem_RawFree(lz);
+}
+
+void
+ft_lazy_free(ft_tree *t)
+{
+    ft_lazy *lz = t->lazy;
+    if (lz == NULL) {
+        return;
+    }
+    /* the nodes, spans and first[] are the tree's: ft_tree_clear frees them */
+    builder *b = &lz->b;
+    PyMem_RawFree(b->stack);
+    PyMem_RawFree(b->gens);
+    ft_u64map_free(&b->starts);
+    PyMem_RawFree(b->adopt);
+    ft_u64map_free(&b->lanes);
+    ft_u64map_free(&b->creators);
+    free_lazy(lz);
+    t->lazy = NULL;
+}
+
+int
+ft_lazy_finish(ft_tree *t)
+{
+    ft_lazy *lz = t->lazy;
+    int r;
+    while ((r = step(t)) > 0) {
+    }
+    builder b = lz->b;
+    size_t *first = t->thread_first;
+    /* handed back to the builder, which hands them over as a full build
+     * does (or frees them, on failure) */
+    t->nodes = NULL;
+    t->spans = NULL;
+    t->nspans = 0;
+    t->thread_first = NULL;
+    t->lazy = NULL;
+    free_lazy(lz);
+    if (r < 0) {
+        PyErr_Clear();
+    }
+    return ft_build_end(&b, t, first, r);
+}

@@ -1,0 +1,234 @@
+"""The text tree written as the tree is built (tree/lazy.c) says what the
+whole tree says.
+
+`flowtrace show` no longer builds every node before its first line: the
+builder makes the nodes the text walk is about to read. Each program of
+the differential corpus (tests/programs) is recorded, saved as .ftrace
+and loaded twice: one copy is built whole first, the other is written
+while it is built. Their texts (folded or not, --focus, --max-depth) and
+then their JSON must be byte-identical, and the lazy copy must really
+have been lazy wherever a lazy build is possible.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import flowtrace
+
+HERE = Path(__file__).resolve().parent
+PROGRAMS = sorted(p for p in (HERE / "programs").glob("*.py") if not p.name.startswith("_"))
+
+# Recorded in one child process: each program's main() traced and saved.
+RECORDER = r"""
+import gc, importlib.util, json, sys
+import flowtrace
+out, mode, progs = sys.argv[1], sys.argv[2], sys.argv[3:]
+for i, path in enumerate(progs):
+    spec = importlib.util.spec_from_file_location(f"prog{i}", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    gc.disable()
+    flowtrace.start_tracing(timing=(mode == "timing"), args=(mode == "timing"))
+    try:
+        mod.main()
+    except BaseException:
+        pass
+    finally:
+        trace = flowtrace.stop_tracing()
+        gc.enable()
+    trace.save(f"{out}/{i}.ftrace")
+"""
+
+
+def _record(tmp: Path, mode: str) -> list[Path]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(HERE.parent / "src"), os.environ.get("PYTHONPATH", "")])}
+    subprocess.run([sys.executable, "-c", RECORDER, str(tmp), mode, *map(str, PROGRAMS)],
+                   check=True, env=env, capture_output=True, timeout=300)
+    return [tmp / f"{i}.ftrace" for i in range(len(PROGRAMS))]
+
+
+@pytest.fixture(scope="module", params=["default", "timing"])
+def recorded(request, tmp_path_factory):
+    return _record(tmp_path_factory.mktemp(request.param), request.param)
+
+
+def _text(trace, **opts) -> str:
+    buf = io.StringIO()
+    flowtrace.print_tree(trace, file=buf, color=False, **opts)
+    return buf.getvalue()
+
+
+OPTIONS = [
+    {},
+    {"fold": True},
+    {"fold": False},
+    {"max_depth": 2},
+    {"focus": "*gen*", "fold": True},
+]
+
+
+def test_corpus_recorded(recorded):
+    assert len(recorded) == len(PROGRAMS) >= 60
+
+
+@pytest.mark.parametrize("opts", OPTIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items())
+                         or "plain")
+def test_lazy_text_and_json_are_the_whole_trees(recorded, opts):
+    lazy_count = 0
+    for path, prog in zip(recorded, PROGRAMS):
+        whole = flowtrace.load(path)
+        len(whole)  # built whole
+        expected = _text(whole, **opts)
+        lazy = flowtrace.load(path)
+        got = _text(lazy, **opts)
+        assert got == expected, f"{prog.name}: the lazy text differs"
+        assert not lazy._c()._building  # the walk read it all: finished
+        lazy_count += _was_lazy(path)
+        assert _json(whole) == _json(lazy), f"{prog.name}: the tree differs after the walk"
+    # most of the corpus can be built lazily (not: asyncio lanes, generators
+    # resumed on another thread, frames begun before tracing)
+    assert lazy_count >= len(PROGRAMS) // 2, lazy_count
+
+
+def _json(trace) -> dict:
+    buf = io.StringIO()
+    trace._c().write_json(buf)
+    data = json.loads(buf.getvalue())
+    data.get("meta", {}).pop("saved_at", None)
+    return data
+
+
+class _Stop(Exception):
+    pass
+
+
+class _FirstWrite:
+    """A file whose first write stops the writer (a reader gone)."""
+    encoding = "utf-8"
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def flush(self):
+        pass
+
+    def write(self, text):
+        raise _Stop
+
+
+def _was_lazy(path: Path) -> bool:
+    """Whether this trace can be built as a walk reads it."""
+    return flowtrace.load(path)._c()._build_lazily()
+
+
+def test_an_interrupted_walk_then_a_whole_reader(recorded):
+    """A walk stopped early (the pipe closed) leaves the tree half built;
+    the next reader finishes it into the tree a full build makes."""
+    checked = 0
+    for path, prog in zip(recorded, PROGRAMS):
+        trace = flowtrace.load(path)
+        if not trace._c()._build_lazily():
+            continue
+        assert trace._c()._building
+        try:  # the first lines written stop it
+            trace._c().write_text(_FirstWrite(), fold=0, max_depth=1)
+        except _Stop:
+            pass
+        assert trace._c()._building
+        checked += 1
+        whole = flowtrace.load(path)
+        len(whole)
+        assert _json(trace) == _json(whole), prog.name
+        assert not trace._c()._building
+        assert _text(trace) == _text(whole), prog.name
+    assert checked >= 20
+
+
+def _program_trace(tmp_path: Path, src: str, *run_opts: str) -> Path:
+    prog = tmp_path / "prog.py"
+    prog.write_text(src)
+    out = tmp_path / "t.ftrace"
+    subprocess.run([sys.executable, "-m", "flowtrace", "run", *run_opts, "-o", str(out),
+                    str(prog)], check=True, capture_output=True, timeout=120,
+                   env={**os.environ, "PYTHONPATH": str(HERE.parent / "src")})
+    return out
+
+
+LOOP = """
+def leaf(i):
+    return i * 2
+
+def gen(n):
+    for i in range(n):
+        yield leaf(i)
+
+def step(k):
+    s = sum(gen(5))
+    try:
+        if k % 7 == 0:
+            raise ValueError(k)
+    except ValueError:
+        pass
+    return s
+
+def main():
+    g = gen(3)
+    next(g)           # left suspended: never resumed again
+    return sum(step(k) for k in range(N))
+
+main()
+"""
+
+
+@pytest.mark.parametrize("opts", [(), ("--timing",), ("--args",)])
+def test_a_big_loop_is_written_as_built(tmp_path, opts):
+    path = _program_trace(tmp_path, LOOP.replace("N", "3000"), *opts)
+    whole = flowtrace.load(path)
+    len(whole)
+    for fold in (True, False):
+        lazy = flowtrace.load(path)
+        assert _text(lazy, fold=fold) == _text(whole, fold=fold)
+    assert "(left suspended)" in _text(whole, fold=False)
+    assert _was_lazy(path)
+
+
+QUIET = """
+def f(i):
+    return i
+
+def main():
+    for i in range(1_500_000):
+        f(i)
+
+main()
+"""
+
+
+def test_show_ends_when_its_reader_does(tmp_path):
+    """`flowtrace show big.ftrace | head` ends when head does, even where
+    the folded text says nothing for a long while (1.5M calls of f folded
+    into one line): the first lines are sent at once, and the closed pipe
+    is noticed between two lines (141, quietly)."""
+    path = _program_trace(tmp_path, QUIET)
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src")}
+    for fold in ("--fold", "--no-fold"):
+        p = subprocess.Popen([sys.executable, "-m", "flowtrace", "show", fold, str(path)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        first = [p.stdout.readline() for _ in range(3)]
+        p.stdout.close()
+        assert p.wait(timeout=60) == 141, fold
+        assert p.stderr.read() == b""
+        assert first[0].startswith("→ <module __main__>".encode())
+        assert first[2].startswith("    → f(".encode())
