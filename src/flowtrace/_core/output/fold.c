@@ -156,6 +156,21 @@ ft_fold_free(ft_fold *f)
     f->nruns = 0;
 }
 
+size_t
+ft_fold_pins(const ft_fold *f, int64_t *out)
+{
+    size_t n = 0;
+    if (f->depth != FT_FOLD_NONE) {
+        out[n++] = (int64_t)f->first;
+    }
+    for (size_t d = 0; d < f->nruns; d++) {
+        if (f->runs[d].pending != 0) {
+            out[n++] = (int64_t)f->runs[d].pending - 1;
+        }
+    }
+    return n;
+}
+
 /* "ValueError" of "ValueError: bad input": new reference, NULL with an
  * exception, or None when the text is unknown. */
 static PyObject *

@@ -92,6 +92,11 @@ typedef struct {
 void ft_fold_init(ft_fold *f, int focus);
 void ft_fold_free(ft_fold *f);
 
+/* The nodes folding reads again later (the first of the stretch being
+ * hidden, each run's pending call) into `out` (room for nruns + 1).
+ * Their count. */
+size_t ft_fold_pins(const ft_fold *f, int64_t *out);
+
 /* A new thread (or a new range of nodes): forget the runs. */
 void ft_fold_reset(ft_fold *f);
 

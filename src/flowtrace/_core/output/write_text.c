@@ -19,6 +19,8 @@
  */
 #include "output/write_text.h"
 
+#include "common/growable.h"
+
 #include "recording/filter.h"
 
 #include "output/fold.h"
@@ -75,6 +77,9 @@ typedef struct {
     size_t nfocused;     /* focused subtrees written */
     int folding;         /* runs of repeated calls are folded */
     ft_fold fold;        /* owned: the runs and the stretch being hidden */
+    int64_t *pins;       /* owned (PyMem_Raw) or NULL: the nodes read again
+                            after the walk has passed them (give_back) */
+    size_t cap_pins;     /* entries allocated in pins */
 } writer;
 
 static void
@@ -600,6 +605,28 @@ put_path(writer *w, const ft_walk *walk, size_t depth)
 /* Steps of the walk between two looks at the clock (ft_sink_tick). */
 #define TICK_STEPS 4096
 
+/* Every TICK_STEPS: what is pending may go out (ft_sink_tick), and a lazy
+ * tree's nodes the walk has passed go back, except the ones read again:
+ * the open ones and those folding keeps. 0, or -1 with an exception. */
+static int
+tick(writer *w, const ft_walk *walk)
+{
+    if (ft_sink_tick(&w->sink) < 0) {
+        return -1;
+    }
+    if (w->t->lazy == NULL || !w->t->release_records || walk->next < 1) {
+        return 0;
+    }
+    size_t n = walk->depth + w->fold.nruns + 1;
+    if (FT_GROW(w->pins, w->cap_pins, n, 256) < 0) {
+        return 0; /* kept, then */
+    }
+    memcpy(w->pins, walk->open, walk->depth * sizeof(int64_t));
+    n = walk->depth + ft_fold_pins(&w->fold, w->pins + walk->depth);
+    ft_tree_give_back(w->t, walk->next - 1, w->pins, n);
+    return 0;
+}
+
 /* --focus: only the subtrees of matching calls, each after its call path,
  * their depths counted from the matching call. */
 static int thread_header(writer *w, uint32_t thread, int header);
@@ -618,7 +645,7 @@ write_thread_focused(writer *w, uint32_t thread, int header, ft_walk *walk, size
     size_t steps = 0;
     while ((r = ft_walk_next(walk, &s)) > 0) {
         size_t last = walk->last; /* as far as the nodes are known */
-        if (++steps % TICK_STEPS == 0 && ft_sink_tick(&w->sink) < 0) {
+        if (++steps % TICK_STEPS == 0 && tick(w, walk) < 0) {
             return -1;
         }
         const ft_node *nd = &t->nodes[s.node];
@@ -712,7 +739,7 @@ write_thread(writer *w, uint32_t thread, int header, ft_walk *walk, size_t limit
     int r;
     size_t steps = 0;
     while ((r = ft_walk_next(walk, &s)) > 0) {
-        if (++steps % TICK_STEPS == 0 && ft_sink_tick(&w->sink) < 0) {
+        if (++steps % TICK_STEPS == 0 && tick(w, walk) < 0) {
             return -1;
         }
         if (w->folding) {
@@ -819,6 +846,7 @@ ft_write_text(const ft_tree *t, PyObject *file, const ft_text_opts *o)
     }
     ft_walk_free(&walk);
     ft_fold_free(&w.fold);
+    PyMem_RawFree(w.pins);
     PyMem_RawFree(w.focused);
     PyMem_RawFree(w.name_utf8);
     PyMem_RawFree(w.name_len);

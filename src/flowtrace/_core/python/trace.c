@@ -223,7 +223,7 @@ trace_write_text(ft_trace *t, PyObject *args, PyObject *kw)
      * first lines come at once (lazy.c); the rest is built after */
     int lazy = ft_tree_build_lazily(&t->tree);
     const ft_tree *tree = lazy < 0 ? NULL : lazy ? &t->tree : built(t);
-    if (tree == NULL || ft_write_text(tree, file, &o) < 0 || built(t) == NULL) {
+    if (tree == NULL || ft_write_text(tree, file, &o) < 0 || ft_tree_walked(&t->tree) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;

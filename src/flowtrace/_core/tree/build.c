@@ -69,13 +69,12 @@ add_node(builder *b, const ft_node *nd, uint64_t frame, int push)
         }
         b->cap = nc;
     }
-    if (frame != 0 && !b->lazy) {
+    if (frame != 0 && b->keep_gens) {
         if (FT_GROW(b->gens, b->cap_gens, b->ngens + 1, 256) < 0) {
             return -1;
         }
-        b->gens[b->ngens++] = (gen_entry){frame, 0, (uint32_t)b->n, nd->kind == FT_NODE_CALL,
-                                          nd->origin};
-        b->ndeferred += nd->kind != FT_NODE_CALL && nd->origin < 0;
+        b->gens[b->ngens++] = (ft_segment){frame, 0, (uint32_t)b->n, nd->kind == FT_NODE_CALL,
+                                            nd->origin};
     }
     if (push && FT_GROW(b->stack, b->stack_cap, b->depth + 1, 256) < 0) {
         return -1;
@@ -224,7 +223,7 @@ take_entry(builder *b, reader *rd, const record *x)
         /* the latest start of this frame on this thread; one begun
          * on another thread is found by order, later */
         nd.origin = ft_u64map_get(&b->starts, x->frame);
-        if (nd.origin >= 0 && b->nodes[nd.origin].thread != rd->thread) {
+        if (nd.origin >= 0 && (size_t)nd.origin < rd->first) { /* an earlier thread's */
             nd.origin = -1;
         }
     }
@@ -232,7 +231,7 @@ take_entry(builder *b, reader *rd, const record *x)
         return -1;
     }
     if (x->frame && rd->gseq) {
-        if (!b->lazy) {
+        if (b->keep_gens) {
             b->gens[b->ngens - 1].seq = rd->gseq;
         }
         rd->gseq = (1ull << 32) | (uint32_t)(rd->gseq + 1);
@@ -436,7 +435,8 @@ take_note(builder *b, reader *rd, const record *x)
 void
 ft_build_thread_begin(builder *b, reader *rd, rec_iter *it, ft_threadbuf *tb, uint32_t thread)
 {
-    *rd = (reader){.tb = tb, .thread = thread, .no_args = FT_VAL_ABSENT, .lane = -1};
+    *rd = (reader){.tb = tb, .thread = thread, .first = b->n, .no_args = FT_VAL_ABSENT,
+                   .lane = -1};
     rd->argv.nnamed = rd->argv.nextra = 0;
     rd->argv.code_id = UINT32_MAX;
     *it = (rec_iter){tb->head, 0, b->release, 0, b->release ? GIVE_RECORDS : SIZE_MAX};
@@ -501,129 +501,44 @@ build_thread(builder *b, ft_threadbuf *tb, uint32_t thread)
     return 0;
 }
 
-typedef struct {
-    uint64_t frame; /* frame identity of a generator's first call */
-    uint64_t seq;   /* its order (gen_entry.seq) */
-    int64_t node;   /* its node */
-} start_entry;
-
+/* The start time of node `node`, when it is timed (segments.h). */
 static int
-cmp_start(const void *x, const void *y)
+node_time(const void *ctx, uint32_t node, uint64_t *t0)
 {
-    const start_entry *a = x, *b = y;
-    if (a->frame != b->frame) {
-        return a->frame < b->frame ? -1 : 1;
-    }
-    return a->seq < b->seq ? -1 : a->seq > b->seq;
-}
-
-/* The first call of the generator a resumption on another thread resumed:
- * of the calls with its frame identity, the last one begun before it (an
- * address is reused once a generator is freed). Without the order (lost in
- * a flight recorder's dropped records), the latest call with that frame. */
-static int
-link_across_threads(builder *b)
-{
-    if (b->ndeferred == 0) {
+    const builder *b = ctx;
+    if (!b->nodes[node].timed) {
         return 0;
     }
-    size_t nstarts = 0;
-    for (size_t k = 0; k < b->ngens; k++) {
-        nstarts += b->gens[k].call;
-    }
-    start_entry *starts = PyMem_RawMalloc((nstarts ? nstarts : 1) * sizeof(start_entry));
-    if (starts == NULL) {
-        return -1;
-    }
-    size_t m = 0;
-    for (size_t k = 0; k < b->ngens; k++) {
-        const gen_entry *g = &b->gens[k];
-        if (g->call) {
-            starts[m++] = (start_entry){g->frame, g->seq, (int64_t)g->node};
-        }
-    }
-    qsort(starts, nstarts, sizeof(start_entry), cmp_start);
-    for (size_t k = 0; k < b->ngens; k++) {
-        gen_entry *g = &b->gens[k];
-        if (g->origin >= 0 || g->call) {
-            continue;
-        }
-        ft_node *nd = &b->nodes[g->node];
-        if (g->seq == 0) {
-            nd->origin = g->origin = (int32_t)ft_u64map_get(&b->starts, g->frame);
-            continue;
-        }
-        /* the last entry with this frame and an order below the resumption's */
-        size_t lo = 0, hi = nstarts;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            const start_entry *e = &starts[mid];
-            if (e->frame < g->frame || (e->frame == g->frame && e->seq < g->seq)) {
-                lo = mid + 1;
-            }
-            else {
-                hi = mid;
-            }
-        }
-        nd->origin = lo > 0 && starts[lo - 1].frame == g->frame && starts[lo - 1].seq != 0
-                         ? (int32_t)starts[lo - 1].node
-                         : (int32_t)ft_u64map_get(&b->starts, g->frame);
-        g->origin = nd->origin;
-    }
-    PyMem_RawFree(starts);
-    return 0;
-}
-
-/* Is segment gens[i] later than segment gens[j] of the same generator? By
- * the order of entries across threads when both have it, else by time
- * when both are timed, else by position. */
-static int
-later_segment(const builder *b, size_t i, size_t j)
-{
-    const gen_entry *gi = &b->gens[i], *gj = &b->gens[j];
-    if (gi->seq != 0 && gj->seq != 0) {
-        return gi->seq > gj->seq;
-    }
-    const ft_node *a = &b->nodes[gi->node], *c = &b->nodes[gj->node];
-    if (a->timed && c->timed) {
-        return b->spans[gi->node].t0 >= b->spans[gj->node].t0;
-    }
+    *t0 = b->spans[node].t0;
     return 1;
 }
 
-/* Resumptions whose generator started on another thread; then the last
- * segment of each generator that ended suspended. */
-static int
-link_generators(builder *b)
+/* The last segment of a generator: left suspended if it ended in a yield. */
+static void
+flag_last(void *ctx, size_t k)
 {
-    if (link_across_threads(b) < 0) {
+    builder *b = ctx;
+    ft_node *nd = &b->nodes[b->gens[k].node];
+    if (nd->end == FT_END_YIELD) {
+        nd->flags |= FT_NF_LEFT_SUSPENDED;
+    }
+}
+
+/* Resumptions whose generator began on another thread get their origin;
+ * then (`flags`) the last segment of each generator that ended suspended
+ * is flagged (a lazy build flagged them as it went: lazy.c). */
+static int
+link_generators(builder *b, int flags)
+{
+    if (ft_segments_link(b->gens, b->ngens, &b->starts) < 0) {
         return -1;
     }
-    /* the generator's first node (+1: keys are non-zero) -> its latest
-     * segment, as an index in gens */
-    ft_u64map last = {0};
     for (size_t k = 0; k < b->ngens; k++) {
-        int64_t origin = b->gens[k].origin;
-        if (origin < 0) {
-            continue;
-        }
-        int64_t cur = ft_u64map_get(&last, (uint64_t)origin + 1);
-        if ((cur < 0 || later_segment(b, k, (size_t)cur)) &&
-            ft_u64map_put(&last, (uint64_t)origin + 1, (int64_t)k) < 0) {
-            ft_u64map_free(&last);
-            return -1;
+        if (!b->gens[k].call) {
+            b->nodes[b->gens[k].node].origin = b->gens[k].origin;
         }
     }
-    for (size_t j = 0; last.keys != NULL && j <= last.mask; j++) {
-        if (last.keys[j] != 0) { /* a generator: its latest segment */
-            ft_node *nd = &b->nodes[b->gens[last.vals[j]].node];
-            if (nd->end == FT_END_YIELD) {
-                nd->flags |= FT_NF_LEFT_SUSPENDED;
-            }
-        }
-    }
-    ft_u64map_free(&last);
-    return 0;
+    return flags ? ft_segments_last(b->gens, b->ngens, node_time, b, flag_last, b) : 0;
 }
 
 /* Timestamps were recorded in the clock's raw ticks: from here on every
@@ -661,6 +576,7 @@ int
 ft_build_begin(builder *b, ft_tree *t, size_t cap)
 {
     memset(b, 0, sizeof(*b));
+    b->keep_gens = 1;
     b->threads = t->thread_vec;
     b->tree = t;
     b->all_args = t->cfg.args;
@@ -675,8 +591,8 @@ ft_build_begin(builder *b, ft_tree *t, size_t cap)
 int
 ft_build_end(builder *b, ft_tree *t, size_t *first, int rc)
 {
-    if (rc == 0 && !b->lazy) {
-        rc = link_generators(b);
+    if (rc == 0) {
+        rc = link_generators(b, !b->lazy);
     }
     /* only the linking needed them: gone before the passes that reorder */
     PyMem_RawFree(b->gens);
@@ -751,9 +667,10 @@ ft_tree_build(ft_tree *t)
     if (t->nodes != NULL || t->thread_first != NULL) {
         return 0;
     }
-    if (t->records_released) { /* a build that failed gave them back */
-        PyErr_SetString(PyExc_MemoryError, "flowtrace: the records were given back while "
-                                           "building the tree, which failed: load the file again");
+    if (t->records_released) { /* a build that failed, or a walk, gave them back */
+        PyErr_SetString(PyExc_MemoryError, "flowtrace: the records were given back as the "
+                                           "tree was read (or its build failed): load the "
+                                           "file again");
         return -1;
     }
     builder b;

@@ -13,6 +13,7 @@
 #include "recording/frame_args.h"
 #include "recording/record.h"
 #include "tree/midflight.h"
+#include "tree/segments.h"
 
 typedef struct {
     ft_chunk *chunk;   /* borrowed: current chunk */
@@ -66,31 +67,17 @@ typedef struct {
     uint32_t code; /* its code id */
 } open_node;
 
-/* A node that entered a generator or coroutine (a call, a resumption),
- * kept aside for the linking passes: few nodes are, so the builder keeps
- * nothing per node for them. */
-typedef struct {
-    uint64_t frame;    /* the frame's identity (non-zero) */
-    uint64_t seq;      /* its order in the session across threads
-                          (FT_REC_GSEQ), with bit 32 set; 0 when unknown */
-    uint32_t node : 31; /* its node (< FT_NODES_MAX) */
-    uint32_t call : 1; /* the node is a call (else a resumption) */
-    int32_t origin;    /* the node's origin (kept equal to it): the linking
-                          passes read these entries, not the scattered
-                          nodes (24 bytes an entry) */
-} gen_entry;
-
 typedef struct {
     ft_node *nodes;   /* owned until handed over */
     size_t n, cap;
     ft_span *spans;   /* owned until handed over: the nodes' times, NULL
                          until a node is timed (tree.h) */
     size_t nspans;    /* entries of spans */
-    gen_entry *gens;  /* owned: the nodes with a frame identity, in node
-                         order */
+    ft_segment *gens; /* owned: the nodes with a frame identity, in node
+                         order (segments.h), when keep_gens */
     size_t ngens, cap_gens;
-    size_t ndeferred; /* resumptions among them whose generator began on
-                         another thread (origin -1 until linked) */
+    int keep_gens;    /* 0: a lazy build that gives its nodes back keeps
+                         none (its survey linked the segments: lazy.c) */
     open_node *stack; /* owned: the shadow stack, outermost first */
     size_t depth, stack_cap;
     ft_u64map starts; /* owned: frame -> generator's first node */
@@ -128,6 +115,8 @@ typedef struct {
 typedef struct {
     ft_threadbuf *tb;        /* borrowed: the thread's buffer */
     uint32_t thread;         /* its index in the trace */
+    size_t first;            /* its first node: a node below is an
+                                earlier thread's */
     pending_args pend[MAX_PENDING]; /* @trace arguments, oldest first */
     int npend;               /* entries of pend */
     ft_argv argv;            /* --args values for the next START */

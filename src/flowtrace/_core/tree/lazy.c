@@ -48,6 +48,9 @@ struct ft_lazy {
     size_t *entries;   /* owned: entries (calls, resumptions) per thread */
     size_t nodes_lo;   /* the nodes there will be: at least (the entries)... */
     size_t nodes_hi;   /* ...and at most (the entries and the markers) */
+    size_t given;      /* nodes below it were given back where no pin was
+                          (ft_tree_give_back) */
+    int gave;          /* some were: the tree cannot be finished */
 };
 
 /* What the survey found. */
@@ -57,54 +60,67 @@ typedef struct {
     size_t records;    /* words of records, all threads */
     size_t events;     /* entries, exits and markers */
     size_t timed;      /* ...of which with a timestamp */
+    ft_segment *segs;  /* owned: the generators' entries, `node` their place */
+    uint64_t *t0;      /* owned: their timestamps (UINT64_MAX: none) */
+    size_t nsegs, cap_segs;
+    ft_u64map starts;  /* owned: frame -> the place of its latest call */
     uint8_t *last_seg; /* owned: as ft_lazy's */
-    size_t ngen, cap_seg; /* generator entries; bytes of last_seg */
     size_t *entries;   /* owned: per thread */
     size_t markers;    /* exception markers, all threads */
 } survey;
 
-/* Generator entry g is its generator's last segment. */
-static void
-mark_last(survey *s, int64_t v)
-{
-    size_t g = (size_t)((v >> 1) & ((INT64_C(1) << 39) - 1));
-    s->last_seg[g / 8] |= (uint8_t)(1u << (g % 8));
-}
-
-/* A generator entry (a record with a frame identity) on thread `th`: the
- * map holds, per frame identity, its thread, the latest entry and
- * whether a call began it (a resumption of a generator begun before
- * tracing is nobody's last segment, as in build.c's link_generators). */
+/* A generator entry (a record with a frame identity) of the thread whose
+ * entries begin at place `first`: its origin as the builder finds it at
+ * its entry (build.c's take_entry); the segments module does the rest. */
 static int
-survey_generator(survey *s, ft_u64map *frames, const record *x, uint32_t th)
+survey_generator(survey *s, const record *x, size_t first, uint64_t *gseq)
 {
-    size_t g = s->ngen++;
-    if (FT_GROW(s->last_seg, s->cap_seg, g / 8 + 1, 1024) < 0) {
+    size_t g = s->nsegs;
+    size_t cap = s->cap_segs;
+    if (FT_GROW(s->segs, s->cap_segs, g + 1, 1024) < 0 || FT_GROW(s->t0, cap, g + 1, 1024) < 0) {
         return -1;
     }
-    if (g % 8 == 0) {
-        s->last_seg[g / 8] = 0;
-    }
-    int64_t v = ft_u64map_get(frames, x->frame);
-    if (v >= 0 && (uint32_t)(v >> 40) != th) {
-        s->eligible = 0; /* resumed on another thread: linked at the end */
-        return 0;
-    }
-    int began = v >= 0 && (v & 1);
-    if (x->kind == FT_REC_START) {
-        if (began) {
-            mark_last(s, v); /* a new generator at the same address */
+    int call = x->kind == FT_REC_START;
+    int64_t origin = (int64_t)g;
+    if (call) {
+        if (ft_u64map_put(&s->starts, x->frame, (int64_t)g) < 0) {
+            return -1;
         }
-        began = 1;
     }
-    return ft_u64map_put(frames, x->frame, ((int64_t)th << 40) | ((int64_t)g << 1) | began);
+    else {
+        origin = ft_u64map_get(&s->starts, x->frame);
+        if (origin >= 0 && (size_t)origin < first) {
+            origin = -1; /* an earlier thread's: linked at the end */
+        }
+    }
+    s->segs[g] = (ft_segment){x->frame, *gseq, (uint32_t)g, (uint32_t)call, (int32_t)origin};
+    s->t0[g] = x->has_ts ? x->ts : UINT64_MAX;
+    if (*gseq) {
+        *gseq = (1ull << 32) | (uint32_t)(*gseq + 1);
+    }
+    s->nsegs++;
+    return 0;
+}
+
+static int
+entry_time(const void *ctx, uint32_t node, uint64_t *t0)
+{
+    const survey *s = ctx;
+    *t0 = s->t0[node];
+    return *t0 != UINT64_MAX;
+}
+
+static void
+mark_last(void *ctx, size_t k)
+{
+    survey *s = ctx;
+    s->last_seg[k / 8] |= (uint8_t)(1u << (k % 8));
 }
 
 /* Every record once, with the builder's pairing of exits but no nodes. */
 static int
 survey_records(const ft_tree *t, survey *s)
 {
-    ft_u64map frames = {0};
     uint32_t *codes = NULL; /* the shadow stack's code ids */
     size_t cap = 0;
     int rc = 0;
@@ -117,11 +133,15 @@ survey_records(const ft_tree *t, survey *s)
         }
         rec_iter it = {tb->head, 0, 0, 0, SIZE_MAX};
         record x;
-        size_t depth = 0;
+        size_t depth = 0, first = s->nsegs;
+        uint64_t gseq = 0;
         while (rc == 0 && s->eligible && read_record(&it, &x)) {
             switch (x.kind) {
             case FT_REC_TASK:
                 s->eligible = x.word == 0; /* lanes are laid out at the end */
+                break;
+            case FT_REC_GSEQ:
+                gseq = (1ull << 32) | ft_rec_payload(x.r);
                 break;
             case FT_REC_START:
             case FT_REC_RESUME:
@@ -138,7 +158,7 @@ survey_records(const ft_tree *t, survey *s)
                 }
                 codes[depth++] = x.code;
                 if (x.frame != 0) {
-                    rc = survey_generator(s, &frames, &x, th);
+                    rc = survey_generator(s, &x, first, &gseq);
                 }
                 break;
             case FT_REC_RAISE:
@@ -172,19 +192,31 @@ survey_records(const ft_tree *t, survey *s)
             }
         }
     }
-    /* the latest segment of each generator begun while tracing */
-    for (size_t j = 0; rc == 0 && frames.keys != NULL && j <= frames.mask; j++) {
-        if (frames.keys[j] != 0 && (frames.vals[j] & 1)) {
-            mark_last(s, frames.vals[j]);
-        }
-    }
-
     if (s->timed != 0 && s->timed != s->events) {
         s->eligible = 0; /* some timed, some not: the origin is a node's */
     }
-    ft_u64map_free(&frames);
+    /* the last segment of each generator, as build.c's link_generators
+     * finds it */
+    if (rc == 0 && s->eligible) {
+        s->last_seg = PyMem_RawCalloc(s->nsegs / 8 + 1, 1);
+        rc = s->last_seg == NULL ||
+                     ft_segments_link(s->segs, s->nsegs, &s->starts) < 0 ||
+                     ft_segments_last(s->segs, s->nsegs, entry_time, s, mark_last, s) < 0
+                 ? -1 : 0;
+    }
     PyMem_RawFree(codes);
     return rc;
+}
+
+/* What only the survey needed. */
+static void
+survey_free(survey *s)
+{
+    PyMem_RawFree(s->segs);
+    PyMem_RawFree(s->t0);
+    ft_u64map_free(&s->starts);
+    s->segs = NULL;
+    s->t0 = NULL;
 }
 
 int
@@ -199,7 +231,9 @@ ft_tree_build_lazily(ft_tree *t)
     }
     survey s = {0};
     s.entries = PyMem_RawCalloc(t->nthreads, sizeof(size_t));
-    if (s.entries == NULL || survey_records(t, &s) < 0) {
+    int rc = s.entries == NULL ? -1 : survey_records(t, &s);
+    survey_free(&s);
+    if (rc < 0) {
         PyMem_RawFree(s.entries);
         PyMem_RawFree(s.last_seg);
         PyErr_NoMemory();
@@ -233,6 +267,7 @@ ft_tree_build_lazily(ft_tree *t)
         return -1;
     }
     b->lazy = 1;
+    b->keep_gens = !b->release; /* for the origins, if the tree is finished */
     b->last_seg = lz->last_seg;
     if (s.timed) { /* as to_nanoseconds (build.c) converts a built tree */
         b->tbase = s.tbase;
@@ -399,6 +434,45 @@ ft_tree_nodes_over(const ft_tree *t, size_t k)
     return r < 0 ? -1 : lz->b.n > k;
 }
 
+static int
+cmp_pin(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Nodes [a, b) (and their times) are never read again. */
+static void
+give_range(const ft_tree *t, size_t a, size_t b)
+{
+    if (b > a) {
+        ft_give_pages_back(t->nodes + a, (b - a) * sizeof(ft_node));
+        if (t->spans != NULL) {
+            ft_give_pages_back(t->spans + a, (b - a) * sizeof(ft_span));
+        }
+    }
+}
+
+void
+ft_tree_give_back(const ft_tree *t, size_t upto, int64_t *pins, size_t npins)
+{
+    ft_lazy *lz = lazy_of(t);
+    if (lz == NULL || !t->release_records || upto < lz->given + FT_GIVE_NODES) {
+        return;
+    }
+    qsort(pins, npins, sizeof(*pins), cmp_pin);
+    size_t lo = lz->given;
+    for (size_t k = 0; k < npins; k++) {
+        if (pins[k] >= (int64_t)lo && pins[k] < (int64_t)upto) {
+            give_range(t, lo, (size_t)pins[k]);
+            lo = (size_t)pins[k] + 1;
+        }
+    }
+    give_range(t, lo, upto);
+    lz->given = upto;
+    lz->gave = 1;
+}
+
 static void
 free_lazy(ft_lazy *lz)
 {
@@ -426,10 +500,40 @@ ft_lazy_free(ft_tree *t)
     t->lazy = NULL;
 }
 
+/* The walk gave nodes back: there is no tree to finish. What is left goes,
+ * and the trace is spent (ft_tree_build says so). */
+static void
+spend(ft_tree *t)
+{
+    ft_lazy_free(t);
+    PyMem_RawFree(t->nodes);
+    PyMem_RawFree(t->spans);
+    PyMem_RawFree(t->thread_first);
+    t->nodes = NULL;
+    t->spans = NULL;
+    t->nspans = 0;
+    t->thread_first = NULL;
+    t->records_released = 1;
+}
+
+int
+ft_tree_walked(ft_tree *t)
+{
+    if (t->lazy != NULL && t->lazy->gave) {
+        spend(t);
+        return 0;
+    }
+    return ft_tree_build(t);
+}
+
 int
 ft_lazy_finish(ft_tree *t)
 {
     ft_lazy *lz = t->lazy;
+    if (lz->gave) {
+        spend(t);
+        return ft_tree_build(t); /* the error a spent trace gives */
+    }
     int r;
     while ((r = step(t)) > 0) {
     }

@@ -193,6 +193,18 @@ int ft_tree_walkable(const ft_tree *t, uint32_t thread, size_t want, size_t *las
  * lazy tree builds until it is). 0, or -1 with an exception. */
 int ft_tree_closed(const ft_tree *t, size_t j);
 
+/* A lazy tree of a reader that needs only what it walks (release_records:
+ * `flowtrace show`): the nodes below `upto` are never read again except
+ * `pins` (the walk's open nodes, what its writer keeps; sorted here), so
+ * their pages are given back, FT_GIVE_NODES at a time at least. The tree
+ * is then spent: ft_tree_build says so. Nothing for other trees. */
+#define FT_GIVE_NODES ((size_t)1 << 18)
+void ft_tree_give_back(const ft_tree *t, size_t upto, int64_t *pins, size_t npins);
+
+/* A walk of a lazy tree is over: the rest is built (ft_tree_build), or,
+ * when the walk gave nodes back, the trace is spent. 0, or -1. */
+int ft_tree_walked(ft_tree *t);
+
 /* Thread `thread` has nodes. */
 int ft_tree_thread_busy(const ft_tree *t, uint32_t thread);
 
