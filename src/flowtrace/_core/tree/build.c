@@ -110,6 +110,56 @@ set_span(builder *b, uint64_t t0, uint64_t t1)
 }
 
 
+/* A frame or task whose node was made in the region (lazy). */
+static int
+region_key(builder *b, uint64_t key)
+{
+    if (FT_GROW(b->region_keys, b->cap_region_keys, b->nregion_keys + 1, 64) < 0) {
+        return -1;
+    }
+    b->region_keys[b->nregion_keys++] = key;
+    return 0;
+}
+
+/* Map entries made in the region follow their nodes. */
+static void
+remap_keys(const builder *b, ft_u64map *m, const uint32_t *map, size_t lo, size_t hi)
+{
+    for (size_t k = 0; k < b->nregion_keys; k++) {
+        int64_t v = ft_u64map_get(m, b->region_keys[k]);
+        if (v >= (int64_t)lo && v < (int64_t)hi) {
+            (void)ft_u64map_put(m, b->region_keys[k], (int64_t)map[v - (int64_t)lo]); /* present */
+        }
+    }
+}
+
+int
+ft_build_close_region(builder *b)
+{
+    size_t lo = b->region_lo, hi = b->n;
+    b->region_lo = SIZE_MAX;
+    uint32_t *map;
+    if (lo >= hi) {
+        b->nregion_keys = 0;
+        return 0;
+    }
+    if (ft_regroup_range(b->nodes, b->spans, lo, hi, &map) < 0) {
+        return -1;
+    }
+    remap_keys(b, &b->starts, map, lo, hi);
+    remap_keys(b, &b->lanes, map, lo, hi);
+    for (size_t k = b->ngens; k-- > 0 && b->gens[k].node >= lo;) {
+        ft_segment *g = &b->gens[k];
+        g->node = map[g->node - lo];
+        if (g->origin >= (int32_t)lo) {
+            g->origin = (int32_t)map[g->origin - (int32_t)lo];
+        }
+    }
+    b->nregion_keys = 0;
+    PyMem_RawFree(map);
+    return 0;
+}
+
 /* FT_REC_TASK: the running task changed (address 0: none). Its steps go
  * under its lane, made at its first step on this thread. */
 static int
@@ -122,7 +172,7 @@ take_task(builder *b, reader *rd, const record *x)
     int64_t l = ft_u64map_get(&b->lanes, x->word);
     rd->lane_base = b->depth;
     rd->lane_held = ft_rec_has_frame(x->r); /* FT_REC_TASK_UNDER_WAY */
-    if (l >= 0 && b->nodes[l].thread == rd->thread) {
+    if (l >= 0 && (size_t)l >= rd->first) { /* this thread's */
         rd->lane = l;
         return 0;
     }
@@ -153,6 +203,13 @@ take_task(builder *b, reader *rd, const record *x)
         return -1;
     }
     b->has_lanes = 1;
+    if (b->lazy) { /* the walk waits until the loop's frame returns */
+        if (b->region_lo == SIZE_MAX) {
+            b->region_lo = x->top >= 0 ? (size_t)x->top + 1 : rd->first;
+            b->region_depth = x->top >= 0 ? b->depth - 1 : SIZE_MAX;
+        }
+        return region_key(b, x->word);
+    }
     return 0;
 }
 
@@ -215,7 +272,8 @@ take_entry(builder *b, reader *rd, const record *x)
     nd.origin = (int64_t)b->n;
     if (x->kind == FT_REC_START) {
         nd.args = start_args(b, rd, x->code);
-        if (x->frame && ft_u64map_put(&b->starts, x->frame, (int64_t)b->n) < 0) {
+        if (x->frame && (ft_u64map_put(&b->starts, x->frame, (int64_t)b->n) < 0 ||
+                         (b->region_lo != SIZE_MAX && region_key(b, x->frame) < 0))) {
             return -1;
         }
     }
@@ -380,6 +438,10 @@ take_exit(builder *b, reader *rd, const record *x)
         ft_build_unfinished(b, d);
     }
     b->depth = d - 1; /* anything above lost its exit: unfinished */
+    if (b->region_lo != SIZE_MAX && b->region_depth != SIZE_MAX &&
+        b->depth <= b->region_depth && ft_build_close_region(b) < 0) {
+        return -1; /* (lazy) the loop's frame returned */
+    }
     if (rd->lane >= 0 && b->depth <= rd->lane_base && !rd->lane_held) {
         rd->lane = -1; /* the task's step is over: back in the event loop */
     }
@@ -573,16 +635,19 @@ to_nanoseconds(ft_tree *t)
 }
 
 int
-ft_build_begin(builder *b, ft_tree *t, size_t cap)
+ft_build_begin(builder *b, ft_tree *t, size_t cap, int counted)
 {
     memset(b, 0, sizeof(*b));
     b->keep_gens = 1;
+    b->region_lo = SIZE_MAX;
     b->threads = t->thread_vec;
     b->tree = t;
     b->all_args = t->cfg.args;
     if (t->release_records && !t->rebuilt) {
         /* what the records say, kept before they go */
-        ft_tree_count(t, &t->kept_calls, &t->kept_events);
+        if (!counted) {
+            ft_tree_count(t, &t->kept_calls, &t->kept_events);
+        }
         b->release = 1;
     }
     return presize(b, t, cap);
@@ -601,6 +666,7 @@ ft_build_end(builder *b, ft_tree *t, size_t *first, int rc)
         rc = ft_adopt_midflight(&b->nodes, &b->spans, &b->nspans, &b->n, first, t->nthreads,
                                 b->adopt, b->nadopt);
     }
+    b->has_lanes = b->has_lanes && !b->lazy; /* laid out as they came (lazy) */
     if (rc == 0 && b->has_lanes && b->spans != NULL && b->n > 0 &&
         ft_span_at(&b->spans, &b->nspans, b->n, b->n - 1) == NULL) {
         rc = -1; /* the spans move with the nodes: one per node */
@@ -613,6 +679,7 @@ ft_build_end(builder *b, ft_tree *t, size_t *first, int rc)
         rc = b->nodes == NULL ? -1 : 0;
     }
     PyMem_RawFree(b->stack);
+    PyMem_RawFree(b->region_keys);
     ft_u64map_free(&b->starts);
     PyMem_RawFree(b->adopt);
     ft_u64map_free(&b->lanes);
@@ -675,7 +742,7 @@ ft_tree_build(ft_tree *t)
     }
     builder b;
     size_t *first = PyMem_RawCalloc((size_t)t->nthreads + 1, sizeof(size_t));
-    int rc = first == NULL ? -1 : ft_build_begin(&b, t, 0);
+    int rc = first == NULL ? -1 : ft_build_begin(&b, t, 0, 0);
     if (first == NULL) {
         memset(&b, 0, sizeof(b));
     }

@@ -99,6 +99,14 @@ typedef struct {
                           when the g-th generator entry of the trace (in
                           thread order) is its generator's last segment */
     size_t ngen_entries; /* generator entries read so far (lazy) */
+    size_t region_lo;  /* lazy: the first node of the subtree that holds
+                          asyncio lanes, laid out in pre-order once it is
+                          complete (the walk waits for it); SIZE_MAX: none */
+    size_t region_depth; /* lazy: the stack depth at which that subtree is
+                          complete (SIZE_MAX: at the thread's end) */
+    uint64_t *region_keys; /* owned, lazy: the frames and tasks whose node
+                          (b->starts, b->lanes) was made in the region */
+    size_t nregion_keys, cap_region_keys;
     uint64_t tbase;    /* lazy: the trace's first timestamp */
     double ns_per_tick; /* lazy: ticks after tbase to ns */
 } builder;
@@ -179,9 +187,10 @@ ft_build_ns(const builder *b, uint64_t ts, uint64_t t0)
 }
 
 /* build.c: the builder over the trace's records, nodes presized for
- * `cap` nodes (0: an estimate from the records). 0, or -1 (MemoryError
- * not yet set). */
-int ft_build_begin(builder *b, ft_tree *t, size_t cap);
+ * `cap` nodes (0: an estimate from the records). `counted`: a reader that
+ * gives the records back has set t->kept_calls and kept_events already.
+ * 0, or -1 (MemoryError not yet set). */
+int ft_build_begin(builder *b, ft_tree *t, size_t cap, int counted);
 
 /* build.c: ready to read thread `thread`'s records. */
 void ft_build_thread_begin(builder *b, reader *rd, rec_iter *it, ft_threadbuf *tb,
@@ -189,6 +198,10 @@ void ft_build_thread_begin(builder *b, reader *rd, rec_iter *it, ft_threadbuf *t
 
 /* build.c: one record of the thread into the tree. 0, or -1 (memory). */
 int ft_build_take(builder *b, reader *rd, record *x);
+
+/* build.c, lazy: the subtree holding lanes is complete: its nodes laid
+ * out in pre-order (and what refers to them moved with them). 0, or -1. */
+int ft_build_close_region(builder *b);
 
 /* build.c, lazy: the open nodes above depth `d` will stay unfinished:
  * none is left suspended (a full build flags only segments that ended in

@@ -21,8 +21,9 @@ has_lane(const ft_node *nodes, size_t lo, size_t hi)
     return 0;
 }
 
-/* map[lo, hi): the pre-order position of each node of one thread, its
- * children in index (time) order. Work arrays of hi - lo entries. */
+/* map[i - lo] for i in [lo, hi): the pre-order position of each node of
+ * one thread (or of a range that holds whole subtrees), its children in
+ * index (time) order. Work arrays of hi - lo entries. */
 static void
 preorder(const ft_node *nodes, size_t lo, size_t hi, uint32_t *map, uint32_t *child,
          uint32_t *tail, uint32_t *next, uint32_t *stack)
@@ -62,7 +63,7 @@ preorder(const ft_node *nodes, size_t lo, size_t hi, uint32_t *map, uint32_t *ch
         stack[sp++] = r;
         while (sp > 0) {
             uint32_t v = stack[--sp];
-            map[lo + v] = (uint32_t)pos++;
+            map[v] = (uint32_t)pos++;
             /* push children in reverse so the first is taken first */
             size_t mark = sp;
             for (uint32_t c = child[v]; c != NONE; c = next[c]) {
@@ -77,8 +78,8 @@ preorder(const ft_node *nodes, size_t lo, size_t hi, uint32_t *map, uint32_t *ch
     }
 }
 
-/* Move node i to map[i] for i in [lo, hi), cycle by cycle; `done` is a
- * zeroed bitset of hi - lo bits. */
+/* Move node i to map[i - lo] for i in [lo, hi), cycle by cycle; `done` is
+ * a zeroed bitset of hi - lo bits. */
 static void
 permute(ft_node *nodes, ft_span *spans, size_t lo, size_t hi, const uint32_t *map,
         uint64_t *done)
@@ -92,7 +93,7 @@ permute(ft_node *nodes, ft_span *spans, size_t lo, size_t hi, const uint32_t *ma
         size_t j = s;
         do {
             done[(j - lo) / 64] |= 1ull << ((j - lo) % 64);
-            size_t k = map[j];
+            size_t k = map[j - lo];
             ft_node tmp = nodes[k];
             nodes[k] = carried;
             carried = tmp;
@@ -139,7 +140,7 @@ ft_regroup_by_root(ft_node *nodes, ft_span *spans, size_t n, const size_t *first
         size_t lo = first[t], hi = first[t + 1];
         if (has_lane(all, lo, hi)) {
             size_t m = hi - lo;
-            preorder(all, lo, hi, map, work, work + m, work + 2 * m, work + 3 * m);
+            preorder(all, lo, hi, map + lo, work, work + m, work + 2 * m, work + 3 * m);
         }
         else {
             for (size_t i = lo; i < hi; i++) {
@@ -156,11 +157,45 @@ ft_regroup_by_root(ft_node *nodes, ft_span *spans, size_t n, const size_t *first
         size_t lo = first[t], hi = first[t + 1];
         if (lo < hi && has_lane(all, lo, hi)) {
             memset(done, 0, ((hi - lo) / 64 + 1) * sizeof(uint64_t));
-            permute(all, spans, lo, hi, map, done);
+            permute(all, spans, lo, hi, map + lo, done);
         }
     }
     PyMem_RawFree(map);
     PyMem_RawFree(work);
     PyMem_RawFree(done);
+    return 0;
+}
+
+int
+ft_regroup_range(ft_node *nodes, ft_span *spans, size_t lo, size_t hi, uint32_t **map_out)
+{
+    size_t m = hi - lo;
+    *map_out = NULL;
+    if (hi > UINT32_MAX) {
+        return -1; /* the work arrays count in 32 bits */
+    }
+    uint32_t *map = PyMem_RawMalloc((m ? m : 1) * sizeof(uint32_t));
+    uint32_t *work = PyMem_RawMalloc((m ? m : 1) * 4 * sizeof(uint32_t));
+    uint64_t *done = PyMem_RawCalloc(m / 64 + 1, sizeof(uint64_t));
+    if (map == NULL || work == NULL || done == NULL) {
+        PyMem_RawFree(map);
+        PyMem_RawFree(work);
+        PyMem_RawFree(done);
+        return -1;
+    }
+    preorder(nodes, lo, hi, map, work, work + m, work + 2 * m, work + 3 * m);
+    for (size_t i = lo; i < hi; i++) { /* references into the range move */
+        ft_node *nd = &nodes[i];
+        if (nd->parent >= (int64_t)lo && nd->parent < (int64_t)hi) {
+            nd->parent = (int32_t)map[nd->parent - (int64_t)lo];
+        }
+        if (nd->origin >= (int64_t)lo && nd->origin < (int64_t)hi) {
+            nd->origin = (int32_t)map[nd->origin - (int64_t)lo];
+        }
+    }
+    permute(nodes, spans, lo, hi, map, done);
+    PyMem_RawFree(work);
+    PyMem_RawFree(done);
+    *map_out = map;
     return 0;
 }

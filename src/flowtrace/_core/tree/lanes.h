@@ -19,4 +19,11 @@
 int ft_regroup_by_root(ft_node *nodes, ft_span *spans, size_t n, const size_t *first,
                        uint32_t nthreads);
 
+/* The same for nodes [lo, hi) only: whole subtrees (the nodes under the
+ * frame that ran an event loop, once it returned), referred to from
+ * outside by nothing but what the caller remaps with *map_out (owned, to
+ * PyMem_RawFree: node lo + k moved to map[k]). 0, or -1 on memory failure
+ * (nothing changed). */
+int ft_regroup_range(ft_node *nodes, ft_span *spans, size_t lo, size_t hi, uint32_t **map_out);
+
 #endif

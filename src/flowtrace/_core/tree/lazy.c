@@ -58,7 +58,8 @@ typedef struct {
     int eligible;      /* a lazy build makes the tree a full build makes */
     uint64_t tbase;    /* the first timestamp (UINT64_MAX: none) */
     size_t records;    /* words of records, all threads */
-    size_t events;     /* entries, exits and markers */
+    size_t events;     /* entries, exits and markers (ft_tree_count's) */
+    size_t calls;      /* entries that are calls (ft_tree_count's) */
     size_t timed;      /* ...of which with a timestamp */
     ft_segment *segs;  /* owned: the generators' entries, `node` their place */
     uint64_t *t0;      /* owned: their timestamps (UINT64_MAX: none) */
@@ -67,7 +68,45 @@ typedef struct {
     uint8_t *last_seg; /* owned: as ft_lazy's */
     size_t *entries;   /* owned: per thread */
     size_t markers;    /* exception markers, all threads */
+    size_t lanes;      /* task records that may make a lane */
+    ft_u64map tasks;   /* owned: task -> (thread << 32 | the region of its
+                          lane), -1 after FT_REC_TASK_NEW */
+    int64_t region;    /* the region (numbered from 1) holding lanes, as
+                          build.c's take_task opens it; 0: none open */
+    int64_t nregions;  /* regions opened so far */
+    size_t region_depth; /* the depth where it closes (SIZE_MAX: at the
+                          thread's end) */
 } survey;
+
+/* A task record: the lane it goes to, as build.c's take_task finds it. A
+ * lane made in a region already laid out (the loop's frame returned, and
+ * a later one runs the same task) is one a lazy build cannot move there:
+ * the tree is built whole. */
+static int
+survey_task(survey *s, const record *x, uint32_t th, size_t depth)
+{
+    if (x->kind == FT_REC_TASK_NEW) {
+        return ft_u64map_put(&s->tasks, x->word, -1);
+    }
+    if (x->word == 0) {
+        return 0;
+    }
+    if (ft_rec_has_frame(x->r)) {
+        s->eligible = 0; /* a snapshot begun inside a task's step: its lane is held */
+        return 0;
+    }
+    int64_t v = ft_u64map_get(&s->tasks, x->word);
+    if (v >= 0 && (uint32_t)(v >> 32) == th) { /* its lane on this thread */
+        s->eligible = s->eligible && (v & 0xffffffff) == s->region;
+        return 0;
+    }
+    s->lanes++;
+    if (!s->region) {
+        s->region = ++s->nregions;
+        s->region_depth = depth > 0 ? depth - 1 : SIZE_MAX;
+    }
+    return ft_u64map_put(&s->tasks, x->word, ((int64_t)th << 32) | s->region);
+}
 
 /* A generator entry (a record with a frame identity) of the thread whose
  * entries begin at place `first`: its origin as the builder finds it at
@@ -135,10 +174,12 @@ survey_records(const ft_tree *t, survey *s)
         record x;
         size_t depth = 0, first = s->nsegs;
         uint64_t gseq = 0;
+        s->region = 0;
         while (rc == 0 && s->eligible && read_record(&it, &x)) {
             switch (x.kind) {
             case FT_REC_TASK:
-                s->eligible = x.word == 0; /* lanes are laid out at the end */
+            case FT_REC_TASK_NEW:
+                rc = survey_task(s, &x, th, depth);
                 break;
             case FT_REC_GSEQ:
                 gseq = (1ull << 32) | ft_rec_payload(x.r);
@@ -148,6 +189,7 @@ survey_records(const ft_tree *t, survey *s)
             case FT_REC_THROW:
                 s->entries[th]++;
                 s->events++;
+                s->calls += x.kind == FT_REC_START;
                 s->timed += (size_t)x.has_ts;
                 if (x.has_ts && x.ts < s->tbase) {
                     s->tbase = x.ts;
@@ -179,6 +221,9 @@ survey_records(const ft_tree *t, survey *s)
                 }
                 if (d > 0) {
                     depth = d - 1;
+                    if (s->region && s->region_depth != SIZE_MAX && depth <= s->region_depth) {
+                        s->region = 0; /* the loop's frame returned: laid out */
+                    }
                 }
                 else if (x.kind != FT_REC_YIELD &&
                          !(x.kind == FT_REC_UNWIND && ft_rec_payload(x.r) == FT_VAL_GENEXIT) &&
@@ -215,6 +260,7 @@ survey_free(survey *s)
     PyMem_RawFree(s->segs);
     PyMem_RawFree(s->t0);
     ft_u64map_free(&s->starts);
+    ft_u64map_free(&s->tasks);
     s->segs = NULL;
     s->t0 = NULL;
 }
@@ -253,10 +299,13 @@ ft_tree_build_lazily(ft_tree *t)
     for (uint32_t i = 0; i < t->nthreads; i++) {
         lz->nodes_lo += s.entries[i];
     }
-    lz->nodes_hi = lz->nodes_lo + s.markers;
+    lz->nodes_hi = lz->nodes_lo + s.markers + s.lanes;
     builder *b = &lz->b;
     /* one node per record at most: the nodes never move */
-    if (ft_build_begin(b, t, s.records + 16) < 0 ||
+    t->kept_calls = s.calls; /* what ft_tree_count says, for a reader that
+                              gives the records back */
+    t->kept_events = s.events;
+    if (ft_build_begin(b, t, s.records + 16, 1) < 0 ||
         (s.timed && ft_span_at(&b->spans, &b->nspans, b->cap, 0) == NULL)) {
         PyMem_RawFree(b->nodes);
         PyMem_RawFree(first);
@@ -311,6 +360,11 @@ step(ft_tree *t)
     for (int k = 0; k < PIECE; k++) {
         if (!read_record(&lz->it, &x)) { /* the thread is over */
             ft_build_unfinished(b, 0);
+            if (b->region_lo != SIZE_MAX && ft_build_close_region(b) < 0) {
+                lz->failed = 1;
+                PyErr_NoMemory();
+                return -1;
+            }
             t->thread_first[++lz->thread] = b->n;
             lz->reading = 0;
             return 1;
@@ -351,6 +405,7 @@ ft_tree_walkable(const ft_tree *t, uint32_t thread, size_t want, size_t *last)
         if (lz->thread == thread && lz->reading) {
             size_t first = t->thread_first[thread], n = lz->b.n;
             size_t e = n >= first + 2 ? n - 2 : first;
+            e = e < lz->b.region_lo ? e : lz->b.region_lo; /* not laid out yet */
             if (want < e) {
                 *last = e;
                 return 0;
@@ -400,7 +455,8 @@ ft_tree_closed(const ft_tree *t, size_t j)
     ft_lazy *lz = lazy_of(t);
     uint32_t thread = t->nodes[j].thread;
     while (lz != NULL && lz->thread <= thread) {
-        if (lz->thread == thread && lz->reading && j + 1 < lz->b.n && !is_open(&lz->b, j)) {
+        if (lz->thread == thread && lz->reading && j + 1 < lz->b.n && j < lz->b.region_lo &&
+            !is_open(&lz->b, j)) {
             return 0;
         }
         if (step(unconst(t)) < 0) {
