@@ -194,6 +194,7 @@ def test_stats(tmp_path):
     assert " <module __main__>  (" in lines[1]  # largest total first
     fib = [ln for ln in lines if " fib  (" in ln][0].split()
     assert fib[0] == "28"  # 25 calls for fib(6), 3 for fib(2)
+    assert lines[-1] == "30 calls, 3 functions"  # as run counts calls
     p = ft(["stats", "--top", "1", "--sort", "calls", str(out)], tmp_path)
     assert len(p.stdout.splitlines()) == 3 and " fib  (" in p.stdout.splitlines()[1]
     # without timing: counts only

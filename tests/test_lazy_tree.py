@@ -335,3 +335,18 @@ def test_asyncio_lanes_laid_out_as_the_loop_returns(tmp_path):
         for fold in (True, False):
             assert _text(flowtrace.load(path), fold=fold) == _text(whole, fold=fold)
         assert "task" in _text(whole)
+
+
+def test_stats_walk_as_built_and_say_the_same(recorded):
+    """Trace.stats() is one walk in order too: built as it goes, with the
+    records (and, for the CLI, the nodes) given back; the rows are the
+    whole tree's, times included."""
+    for path, prog in zip(recorded, PROGRAMS):
+        whole = flowtrace.load(path)
+        len(whole)
+        expected = whole.stats()
+        lazy = flowtrace.load(path)
+        assert lazy.stats() == expected, prog.name
+        spent = flowtrace.load(path)
+        spent._c()._release_records()
+        assert spent.stats() == expected, prog.name

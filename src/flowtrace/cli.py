@@ -648,7 +648,8 @@ def _stats(ns: argparse.Namespace) -> int:
     trace = _load(ns.file)
     if trace is None:
         return 1
-    rows = trace.stats()
+    rows = trace.stats()  # one walk: a big trace's nodes are given back as it goes
+    every = list(rows)
     timed = bool(rows) and rows[0].total is not None
     sort = ns.sort or ("total" if timed else "calls")
     if sort in ("total", "self") and not timed:
@@ -675,8 +676,8 @@ def _stats(ns: argparse.Namespace) -> int:
         where = f"{r.filename}:{r.lineno}" if r.filename else "?"
         table.append((cells, f"{r.name}  ({where})"))
     widths = [max([len(h)] + [len(c[0][i]) for c in table]) for i, h in enumerate(head)]
-    total_calls = sum(r.calls for r in trace.stats())
-    nfunctions = len(trace.stats())
+    total_calls = sum(r.calls for r in every)
+    nfunctions = len(every)
 
     def write() -> None:
         out = sys.stdout
@@ -687,8 +688,12 @@ def _stats(ns: argparse.Namespace) -> int:
         print("  ".join(h.rjust(w) for h, w in zip(head, widths)) + "  function", file=out)
         for cells, name in table:
             print("  ".join(c.rjust(w) for c, w in zip(cells, widths)) + "  " + name, file=out)
-        print(f"{len(trace)} events, {total_calls} calls, {nfunctions} functions"
-              + ("" if timed else " (no timing recorded)"), file=out)
+        # calls as run counts them (the tree's nodes are no measure a
+        # reader knows, and the walk has given them back)
+        total_resumes = sum(r.resumes for r in every)
+        print(f"{total_calls} calls" + (f", {total_resumes} resumptions" if total_resumes else "")
+              + f", {nfunctions} functions" + ("" if timed else " (no timing recorded)"),
+              file=out)
         out.flush()
 
     return _writing(write, "stdout")

@@ -68,16 +68,12 @@ node_time(const ft_tree *t, const ft_node *nd, uint64_t *ns)
     return 1;
 }
 
-/* Add activation `i` to its function's row, and its time to its own and
- * its caller's. -1 when it should have been timed and was not. */
+/* Add activation `nd` (being left) to its function's row, and its time to
+ * its own and its caller's. -1 when it should have been timed and was not. */
 static int
-count(const ft_tree *t, row *rows, const ft_node *nd, size_t i)
+count(const ft_tree *t, row *rows, const ft_node *nd)
 {
     row *r = &rows[nd->code_id];
-    if (!r->seen) {
-        r->seen = 1;
-        r->first = i;
-    }
     r->calls += nd->kind == FT_NODE_CALL;
     r->resumes += nd->kind != FT_NODE_CALL;
     r->raised += nd->end == FT_END_RAISE;
@@ -120,24 +116,42 @@ ft_stats(const ft_tree *t)
     if (rows == NULL) {
         return PyErr_NoMemory();
     }
-    int timed = t->nnodes > 0;
+    int timed = ft_tree_nodes_over(t, 0);
+    if (timed < 0) {
+        PyMem_RawFree(rows);
+        return NULL;
+    }
+    size_t steps = 0;
     for (uint32_t th = 0; th < t->nthreads; th++) {
         ft_walk_step s;
         int r;
-        ft_walk_thread(&walk, t, th);
+        if (ft_walk_thread_pull(&walk, t, th) < 0) {
+            goto done;
+        }
         while ((r = ft_walk_next(&walk, &s)) > 0) {
             const ft_node *nd = &t->nodes[s.node];
+            if (++steps % 4096 == 0) { /* a lazy tree's walked nodes go back */
+                ft_tree_give_back(t, walk.next - 1, walk.open, walk.depth);
+            }
             if (!is_activation(t, nd)) {
                 continue; /* markers, task lanes: no row */
             }
-            if (s.event == FT_WALK_LEAVE) {
-                rows[nd->code_id].active--;
+            row *rw = &rows[nd->code_id];
+            if (s.event == FT_WALK_ENTER) {
+                if (!rw->seen) {
+                    rw->seen = 1;
+                    rw->first = s.node;
+                }
+                rw->active++;
                 continue;
             }
-            if (count(t, rows, nd, s.node) < 0) {
+            /* counted as it is left: closed (a lazy tree's outcome and time
+             * are known by then), its open ancestors of the same function
+             * still counted in `active` */
+            rw->active--;
+            if (count(t, rows, nd) < 0) {
                 timed = 0;
             }
-            rows[nd->code_id].active++;
         }
         if (r < 0) {
             goto done;

@@ -404,8 +404,14 @@ trace_from_ftrace(PyObject *cls, PyObject *args)
 static PyObject *
 trace_stats(ft_trace *t, PyObject *Py_UNUSED(ignored))
 {
-    const ft_tree *tree = built(t);
-    return tree == NULL ? NULL : ft_stats(tree);
+    /* one walk in order, as the text's: built as it goes (lazy.c) */
+    int lazy = ft_tree_build_lazily(&t->tree);
+    const ft_tree *tree = lazy < 0 ? NULL : lazy ? &t->tree : built(t);
+    PyObject *rows = tree == NULL ? NULL : ft_stats(tree);
+    if (rows != NULL && ft_tree_walked(&t->tree) < 0) {
+        Py_CLEAR(rows);
+    }
+    return rows;
 }
 
 static PyObject *
