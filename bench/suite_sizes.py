@@ -76,6 +76,19 @@ def measure(argv: list[str], *, cwd: Path | None = None, env: dict | None = None
             "stdout": out or "", "stderr": (err or "")[-3000:]}
 
 
+def first_lines(argv: list[str], env: dict, n: int = 10) -> dict:
+    """`argv | head -n`: seconds until its first n lines arrived, and until
+    it ended once the pipe was closed (as head closes it)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    for _ in range(n):
+        proc.stdout.readline()
+    first = time.perf_counter() - t0
+    proc.stdout.close()
+    proc.wait()
+    return {"seconds": first, "ended": time.perf_counter() - t0, "exit": proc.returncode}
+
+
 def outcomes(pytest_stdout: str) -> dict[str, int]:
     """pytest -q's summary line ("3 failed, 1200 passed, 4 skipped in 9.1s")
     as {"failed": 3, "passed": 1200, "skipped": 4}."""
@@ -112,6 +125,7 @@ def read_back(py: Path, path: Path, env: dict) -> dict:
         if r["exit"] != 0:
             raise SystemExit(f"flowtrace {cmd} {path} failed:\n{r['stderr']}")
         res[cmd] = {"seconds": r["seconds"], "peak_rss": r["peak_rss"]}
+    res["head"] = first_lines([str(py), "-m", "flowtrace", "show", str(path)], env)
     return res
 
 
@@ -197,6 +211,10 @@ def _cell(m: dict | None) -> str:
     return f"{m['seconds']:.2f} s / {m['peak_rss'] / 1e6:,.0f} MB" if m else ""
 
 
+def _head_cell(m: dict | None) -> str:
+    return f"{m['seconds']:.2f} s / {m['ended']:.2f} s" if m else ""
+
+
 def table(r: dict) -> str:
     """The figures of run_suite as readable text."""
     ev = max(r["events"], 1)
@@ -222,17 +240,18 @@ def table(r: dict) -> str:
     for n in t.get("notes", []):
         lines.append(f"  {n}")
     head = ["format", "size", "B/event", "write (s / peak RSS)", "load", "load + tree",
-            "show > /dev/null", "stats > /dev/null"]
+            "show | head (10 lines / ended)", "show > /dev/null", "stats > /dev/null"]
     rows = []
     for fmt, f in r["formats"].items():
         if "error" in f:
             rows.append([fmt, "error: " + f["error"].strip().splitlines()[-1][:60], "", "", "",
-                         "", "", ""])
+                         "", "", "", ""])
             continue
         rd = f.get("read", {})
         rows.append([fmt, _mb(f["bytes"]), f"{f['bytes'] / ev:.1f}",
                      _cell(f.get("write")) or "(recorded)", _cell(rd.get("load")),
-                     _cell(rd.get("tree")), _cell(rd.get("show")), _cell(rd.get("stats"))])
+                     _cell(rd.get("tree")), _head_cell(rd.get("head")), _cell(rd.get("show")),
+                     _cell(rd.get("stats"))])
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
     fmt_row = lambda row: "  " + "  ".join(str(x).ljust(w) for x, w in zip(row, widths))  # noqa: E731
     lines += ["", fmt_row(head), fmt_row(["-" * w for w in widths])]

@@ -30,7 +30,8 @@ def test_table_lists_every_format_with_bytes_per_event():
     read = {"load": {"seconds": 0.3, "peak_rss": 167e6, "calls": 10, "events": 40},
             "tree": {"seconds": 0.4, "peak_rss": 168e6},
             "show": {"seconds": 0.5, "peak_rss": 169e6},
-            "stats": {"seconds": 0.4, "peak_rss": 169e6}}
+            "stats": {"seconds": 0.4, "peak_rss": 169e6},
+            "head": {"seconds": 0.25, "ended": 0.31, "exit": 141}}
     r = {"suite": "s", "tree": "s-1.0", "python": "3.12.1", "options": "default",
          "tests": ["tests"], "events": 40, "calls": 10, "records": 41, "threads": 1,
          "plain": {"seconds": 1.0, "peak_rss": 60e6, "exit": 0, "outcomes": {"passed": 3}},
@@ -52,4 +53,5 @@ def test_table_lists_every_format_with_bytes_per_event():
     assert "100.0" in rows["json"] and "1.50 s / 2 MB" in rows["json"]
     assert "error: MemoryError" in rows["chrome"]
     assert "0.40 s / 168 MB" in rows["ftrace"]  # load + tree
+    assert "0.25 s / 0.31 s" in rows["ftrace"]  # show | head: its lines, its end
     assert "250000.0 B/event" in text  # recording: 10 MB over 40 events
