@@ -350,3 +350,25 @@ def test_stats_walk_as_built_and_say_the_same(recorded):
         spent = flowtrace.load(path)
         spent._c()._release_records()
         assert spent.stats() == expected, prog.name
+
+
+def test_the_cli_gives_nodes_back_and_shows_the_same(tmp_path):
+    """flowtrace show and stats give back the nodes their walk has passed
+    (in pieces of 2^18): on a trace of about 660,000 nodes - generators,
+    exceptions, folding - what they print is what the whole tree prints."""
+    path = _program_trace(tmp_path, LOOP.replace("N", "50000"))
+    whole = flowtrace.load(path)
+    assert len(whole) > 2 * 2 ** 18
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src"), "NO_COLOR": "1"}
+    for opts in ([], ["--no-fold"], ["--focus", "step"]):
+        p = subprocess.run([sys.executable, "-m", "flowtrace", "show", *opts, str(path)],
+                           capture_output=True, env=env, timeout=300)
+        assert p.returncode == 0, p.stderr
+        fold = "--no-fold" not in opts
+        focus = "step" if "--focus" in opts else None
+        assert p.stdout.decode() == _text(whole, fold=fold, focus=focus), opts
+    p = subprocess.run([sys.executable, "-m", "flowtrace", "stats", "--sort", "name", str(path)],
+                       capture_output=True, env=env, timeout=300, text=True)
+    calls = {line.rsplit("  (", 1)[0].split("  ")[-1].strip(): int(line.split()[0])
+             for line in p.stdout.splitlines()[1:-1]}
+    assert calls == {r.name: r.calls for r in whole.stats()}

@@ -130,7 +130,10 @@ ft_stats(const ft_tree *t)
         }
         while ((r = ft_walk_next(&walk, &s)) > 0) {
             const ft_node *nd = &t->nodes[s.node];
-            if (++steps % 4096 == 0) { /* a lazy tree's walked nodes go back */
+            if (s.event == FT_WALK_ENTER && ++steps % 4096 == 0) {
+                /* a lazy tree's walked nodes go back as one is entered (no
+                 * node just left is read after it), but for the open ones:
+                 * read again as their callees are left */
                 ft_tree_give_back(t, walk.next - 1, walk.open, walk.depth);
             }
             if (!is_activation(t, nd)) {

@@ -602,12 +602,14 @@ put_path(writer *w, const ft_walk *walk, size_t depth)
     return ft_sink_maybe_flush(&w->sink);
 }
 
-/* Steps of the walk between two looks at the clock (ft_sink_tick). */
+/* Nodes entered between two looks at the clock (ft_sink_tick). */
 #define TICK_STEPS 4096
 
-/* Every TICK_STEPS: what is pending may go out (ft_sink_tick), and a lazy
+/* Every TICK_STEPS nodes entered (and only as one is: no node just left
+ * is read after it): what is pending may go out (ft_sink_tick), and a lazy
  * tree's nodes the walk has passed go back, except the ones read again:
- * the open ones and those folding keeps. 0, or -1 with an exception. */
+ * the open ones (the one entered among them) and those folding keeps. 0,
+ * or -1 with an exception. */
 static int
 tick(writer *w, const ft_walk *walk)
 {
@@ -645,7 +647,7 @@ write_thread_focused(writer *w, uint32_t thread, int header, ft_walk *walk, size
     size_t steps = 0;
     while ((r = ft_walk_next(walk, &s)) > 0) {
         size_t last = walk->last; /* as far as the nodes are known */
-        if (++steps % TICK_STEPS == 0 && tick(w, walk) < 0) {
+        if (s.event == FT_WALK_ENTER && ++steps % TICK_STEPS == 0 && tick(w, walk) < 0) {
             return -1;
         }
         const ft_node *nd = &t->nodes[s.node];
@@ -739,7 +741,7 @@ write_thread(writer *w, uint32_t thread, int header, ft_walk *walk, size_t limit
     int r;
     size_t steps = 0;
     while ((r = ft_walk_next(walk, &s)) > 0) {
-        if (++steps % TICK_STEPS == 0 && tick(w, walk) < 0) {
+        if (s.event == FT_WALK_ENTER && ++steps % TICK_STEPS == 0 && tick(w, walk) < 0) {
             return -1;
         }
         if (w->folding) {
