@@ -321,6 +321,7 @@ def test_show_conversion_errors_are_one_line(prog, tmp_path):
     p = ft(["show", str(js), "--format", "ftrace"], tmp_path)
     assert p.returncode == 1 and not (tmp_path / "t.ftrace").exists()
     assert p.stderr.startswith("flowtrace: ") and p.stderr.count("\n") == 1, p.stderr
+    assert "save it as json" not in p.stderr and "saves as json, chrome" in p.stderr
     # never written over the file it reads
     p = ft(["show", str(js), "--format", "json"], tmp_path)
     assert p.returncode == 1 and "is the file being read" in p.stderr

@@ -478,7 +478,8 @@ ft_write_ftrace(const ft_tree *t, PyObject *file)
     if (t->rebuilt) {
         PyErr_SetString(PyExc_ValueError,
                         "format 'ftrace' keeps a recording's events: this trace was loaded from "
-                        "JSON or rebuilt from CallEvents (save it as json)");
+                        "JSON or rebuilt from CallEvents, which have none (its tree saves as "
+                        "json, chrome, perfetto or html)");
         return -1;
     }
     writer w = {0};

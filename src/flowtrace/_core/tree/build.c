@@ -705,12 +705,7 @@ ft_build_end(builder *b, ft_tree *t, size_t *first, int rc)
          * failure the larger block is kept */
         (void)FT_RESIZE(b->nodes, b->n);
     }
-    if (b->nspans > b->n) { /* likewise (the count stays what is used) */
-        if (b->n > 0) {
-            (void)FT_RESIZE(b->spans, b->n);
-        }
-        b->nspans = b->n;
-    }
+    ft_spans_fit(&b->spans, &b->nspans, b->n); /* likewise */
     t->nodes = b->nodes;
     t->nnodes = b->n;
     t->spans = b->spans;

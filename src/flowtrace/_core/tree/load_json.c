@@ -675,9 +675,7 @@ end_calls(loader *ld)
     if (ld->ncap > n && FT_RESIZE(t->nodes, n ? n : 1) == 0) {
         ld->ncap = n ? n : 1; /* what was announced and is not there */
     }
-    if (t->nspans > n && n > 0 && FT_RESIZE(t->spans, n) == 0) {
-        t->nspans = n; /* likewise */
-    }
+    ft_spans_fit(&t->spans, &t->nspans, n); /* likewise */
     t->nnodes = n;
     /* timed when every call that needs a time has one; when none needs
      * one (only markers, lanes, frames that began before), as the file

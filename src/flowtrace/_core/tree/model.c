@@ -2,6 +2,8 @@
  * and threads (tree.h). */
 #include "tree/tree.h"
 
+#include "common/growable.h"
+
 #include <string.h>
 
 #include "recording/record.h"
@@ -276,6 +278,17 @@ ft_span_at(ft_span **spans, size_t *nspans, size_t need, size_t i)
         *nspans = need;
     }
     return &(*spans)[i];
+}
+
+void
+ft_spans_fit(ft_span **spans, size_t *nspans, size_t n)
+{
+    if (*nspans > n) {
+        if (n > 0) {
+            (void)FT_RESIZE(*spans, n); /* on failure the larger block is kept */
+        }
+        *nspans = n;
+    }
 }
 
 void

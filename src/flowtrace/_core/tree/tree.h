@@ -266,6 +266,10 @@ ft_node_seconds(const ft_tree *t, const ft_node *nd)
  * (model.c). */
 ft_span *ft_span_at(ft_span **spans, size_t *nspans, size_t need, size_t i);
 
+/* Spans made for an estimate of the nodes, cut to the `n` there are: the
+ * unused part is given back (model.c). */
+void ft_spans_fit(ft_span **spans, size_t *nspans, size_t n);
+
 /* Display name of a code id: borrowed reference, or NULL with an
  * exception. Made on first use (the cache is the tree's own), in this one
  * place for every writer and CallEvent.func_name: the qualified name
