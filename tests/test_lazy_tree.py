@@ -372,3 +372,17 @@ def test_the_cli_gives_nodes_back_and_shows_the_same(tmp_path):
     calls = {line.rsplit("  (", 1)[0].split("  ")[-1].strip(): int(line.split()[0])
              for line in p.stdout.splitlines()[1:-1]}
     assert calls == {r.name: r.calls for r in whole.stats()}
+
+
+def test_a_spent_trace_says_so(tmp_path):
+    """A reader that gave the walked nodes back (the CLI's) leaves a trace
+    that cannot be read again: any later reader says so in one line, and
+    never reads the pages given back."""
+    path = _program_trace(tmp_path, LOOP.replace("N", "50000"))
+    trace = flowtrace.load(path)
+    trace._c()._release_records()
+    text = _text(trace, max_depth=2)
+    assert text.startswith("→ <module __main__>")
+    for again in (len, lambda t: t.stats(), lambda t: _text(t)):
+        with pytest.raises(MemoryError, match="load the file again"):
+            again(trace)

@@ -19,10 +19,17 @@
  * segments left suspended (the last segment of each generator), the
  * trace's first timestamp (times are in ns from it), how many nodes there
  * will be (folding is on past a size), which threads have any. A survey
- * of the records finds them first, without making nodes; it also finds
- * what a lazy build cannot do — asyncio lanes, frames that began before
- * tracing, a generator resumed on another thread, timestamps on some
- * events only — and then the tree is built whole, as before.
+ * of the records finds them first, without making nodes (survey.c); it
+ * also finds what a lazy build cannot do - a frame that began before
+ * tracing, timestamps on some events only, a task stepping again in a
+ * later region of its loop - and then the tree is built whole, as before.
+ * asyncio lanes are laid out per region: the subtree of the frame that ran
+ * the event loop, once it returned (build.c's ft_build_close_region); the
+ * walk waits for it.
+ *
+ * A reader that needs nothing but the walk (release_records) gives back
+ * the nodes the walk has passed (ft_tree_give_back): the trace is then
+ * spent, and says so if read again.
  *
  * Once the walk is over, ft_tree_build finishes the tree (what is left of
  * the records, then what a full build hands over): the tree is then the
@@ -31,6 +38,7 @@
 #include "tree/builder.h"
 
 #include "common/growable.h"
+#include "tree/survey.h"
 
 #define PIECE 4096 /* records read per step of the builder */
 
@@ -53,221 +61,29 @@ struct ft_lazy {
     int gave;          /* some were: the tree cannot be finished */
 };
 
-/* What the survey found. */
-typedef struct {
-    int eligible;      /* a lazy build makes the tree a full build makes */
-    uint64_t tbase;    /* the first timestamp (UINT64_MAX: none) */
-    size_t records;    /* words of records, all threads */
-    size_t events;     /* entries, exits and markers (ft_tree_count's) */
-    size_t calls;      /* entries that are calls (ft_tree_count's) */
-    size_t timed;      /* ...of which with a timestamp */
-    ft_segment *segs;  /* owned: the generators' entries, `node` their place */
-    uint64_t *t0;      /* owned: their timestamps (UINT64_MAX: none) */
-    size_t nsegs, cap_segs;
-    ft_u64map starts;  /* owned: frame -> the place of its latest call */
-    uint8_t *last_seg; /* owned: as ft_lazy's */
-    size_t *entries;   /* owned: per thread */
-    size_t markers;    /* exception markers, all threads */
-    size_t lanes;      /* task records that may make a lane */
-    ft_u64map tasks;   /* owned: task -> (thread << 32 | the region of its
-                          lane), -1 after FT_REC_TASK_NEW */
-    int64_t region;    /* the region (numbered from 1) holding lanes, as
-                          build.c's take_task opens it; 0: none open */
-    int64_t nregions;  /* regions opened so far */
-    size_t region_depth; /* the depth where it closes (SIZE_MAX: at the
-                          thread's end) */
-} survey;
-
-/* A task record: the lane it goes to, as build.c's take_task finds it. A
- * lane made in a region already laid out (the loop's frame returned, and
- * a later one runs the same task) is one a lazy build cannot move there:
- * the tree is built whole. */
-static int
-survey_task(survey *s, const record *x, uint32_t th, size_t depth)
-{
-    if (x->kind == FT_REC_TASK_NEW) {
-        return ft_u64map_put(&s->tasks, x->word, -1);
-    }
-    if (x->word == 0) {
-        return 0;
-    }
-    if (ft_rec_has_frame(x->r)) {
-        s->eligible = 0; /* a snapshot begun inside a task's step: its lane is held */
-        return 0;
-    }
-    int64_t v = ft_u64map_get(&s->tasks, x->word);
-    if (v >= 0 && (uint32_t)(v >> 32) == th) { /* its lane on this thread */
-        s->eligible = s->eligible && (v & 0xffffffff) == s->region;
-        return 0;
-    }
-    s->lanes++;
-    if (!s->region) {
-        s->region = ++s->nregions;
-        s->region_depth = depth > 0 ? depth - 1 : SIZE_MAX;
-    }
-    return ft_u64map_put(&s->tasks, x->word, ((int64_t)th << 32) | s->region);
-}
-
-/* A generator entry (a record with a frame identity) of the thread whose
- * entries begin at place `first`: its origin as the builder finds it at
- * its entry (build.c's take_entry); the segments module does the rest. */
-static int
-survey_generator(survey *s, const record *x, size_t first, uint64_t *gseq)
-{
-    size_t g = s->nsegs;
-    size_t cap = s->cap_segs;
-    if (FT_GROW(s->segs, s->cap_segs, g + 1, 1024) < 0 || FT_GROW(s->t0, cap, g + 1, 1024) < 0) {
-        return -1;
-    }
-    int call = x->kind == FT_REC_START;
-    int64_t origin = (int64_t)g;
-    if (call) {
-        if (ft_u64map_put(&s->starts, x->frame, (int64_t)g) < 0) {
-            return -1;
-        }
-    }
-    else {
-        origin = ft_u64map_get(&s->starts, x->frame);
-        if (origin >= 0 && (size_t)origin < first) {
-            origin = -1; /* an earlier thread's: linked at the end */
-        }
-    }
-    s->segs[g] = (ft_segment){x->frame, *gseq, (uint32_t)g, (uint32_t)call, (int32_t)origin};
-    s->t0[g] = x->has_ts ? x->ts : UINT64_MAX;
-    if (*gseq) {
-        *gseq = (1ull << 32) | (uint32_t)(*gseq + 1);
-    }
-    s->nsegs++;
-    return 0;
-}
-
-static int
-entry_time(const void *ctx, uint32_t node, uint64_t *t0)
-{
-    const survey *s = ctx;
-    *t0 = s->t0[node];
-    return *t0 != UINT64_MAX;
-}
-
+/* The walk gave nodes back: there is no tree to finish. What is left goes,
+ * and the trace is spent (ft_tree_build says so). */
 static void
-mark_last(void *ctx, size_t k)
+spend(ft_tree *t)
 {
-    survey *s = ctx;
-    s->last_seg[k / 8] |= (uint8_t)(1u << (k % 8));
-}
-
-/* Every record once, with the builder's pairing of exits but no nodes. */
-static int
-survey_records(const ft_tree *t, survey *s)
-{
-    uint32_t *codes = NULL; /* the shadow stack's code ids */
-    size_t cap = 0;
-    int rc = 0;
-    s->eligible = 1;
-    s->tbase = UINT64_MAX;
-    for (uint32_t th = 0; th < t->nthreads && rc == 0 && s->eligible; th++) {
-        ft_threadbuf *tb = t->thread_vec[th];
-        for (const ft_chunk *c = tb->head; c != NULL; c = c->next) {
-            s->records += c->used;
-        }
-        rec_iter it = {tb->head, 0, 0, 0, SIZE_MAX};
-        record x;
-        size_t depth = 0, first = s->nsegs;
-        uint64_t gseq = 0;
-        s->region = 0;
-        while (rc == 0 && s->eligible && read_record(&it, &x)) {
-            switch (x.kind) {
-            case FT_REC_TASK:
-            case FT_REC_TASK_NEW:
-                rc = survey_task(s, &x, th, depth);
-                break;
-            case FT_REC_GSEQ:
-                gseq = (1ull << 32) | ft_rec_payload(x.r);
-                break;
-            case FT_REC_START:
-            case FT_REC_RESUME:
-            case FT_REC_THROW:
-                s->entries[th]++;
-                s->events++;
-                s->calls += x.kind == FT_REC_START;
-                s->timed += (size_t)x.has_ts;
-                if (x.has_ts && x.ts < s->tbase) {
-                    s->tbase = x.ts;
-                }
-                if (FT_GROW(codes, cap, depth + 1, 256) < 0) {
-                    rc = -1;
-                    break;
-                }
-                codes[depth++] = x.code;
-                if (x.frame != 0) {
-                    rc = survey_generator(s, &x, first, &gseq);
-                }
-                break;
-            case FT_REC_RAISE:
-            case FT_REC_RERAISE:
-            case FT_REC_HANDLED:
-                s->markers++;
-                s->events++;
-                s->timed += (size_t)x.has_ts;
-                break;
-            case FT_REC_RETURN:
-            case FT_REC_YIELD:
-            case FT_REC_UNWIND: {
-                s->events++;
-                s->timed += (size_t)x.has_ts;
-                size_t d = depth;
-                while (d > 0 && codes[d - 1] != x.code) {
-                    d--;
-                }
-                if (d > 0) {
-                    depth = d - 1;
-                    if (s->region && s->region_depth != SIZE_MAX && depth <= s->region_depth) {
-                        s->region = 0; /* the loop's frame returned: laid out */
-                    }
-                }
-                else if (x.kind != FT_REC_YIELD &&
-                         !(x.kind == FT_REC_UNWIND && ft_rec_payload(x.r) == FT_VAL_GENEXIT) &&
-                         t->cfg.midflight) {
-                    s->eligible = 0; /* a frame begun before tracing adopts */
-                }
-                break;
-            }
-            default:
-                break;
-            }
-        }
-    }
-    if (s->timed != 0 && s->timed != s->events) {
-        s->eligible = 0; /* some timed, some not: the origin is a node's */
-    }
-    /* the last segment of each generator, as build.c's link_generators
-     * finds it */
-    if (rc == 0 && s->eligible) {
-        s->last_seg = PyMem_RawCalloc(s->nsegs / 8 + 1, 1);
-        rc = s->last_seg == NULL ||
-                     ft_segments_link(s->segs, s->nsegs, &s->starts) < 0 ||
-                     ft_segments_last(s->segs, s->nsegs, entry_time, s, mark_last, s) < 0
-                 ? -1 : 0;
-    }
-    PyMem_RawFree(codes);
-    return rc;
-}
-
-/* What only the survey needed. */
-static void
-survey_free(survey *s)
-{
-    PyMem_RawFree(s->segs);
-    PyMem_RawFree(s->t0);
-    ft_u64map_free(&s->starts);
-    ft_u64map_free(&s->tasks);
-    s->segs = NULL;
-    s->t0 = NULL;
+    ft_lazy_free(t);
+    PyMem_RawFree(t->nodes);
+    PyMem_RawFree(t->spans);
+    PyMem_RawFree(t->thread_first);
+    t->nodes = NULL;
+    t->spans = NULL;
+    t->nspans = 0;
+    t->thread_first = NULL;
+    t->records_released = 1;
 }
 
 int
 ft_tree_build_lazily(ft_tree *t)
 {
+    if (t->lazy != NULL && t->lazy->gave) { /* a walk gave its nodes back */
+        spend(t);
+        return ft_tree_build(t); /* the error a spent trace gives */
+    }
     if (t->lazy != NULL) {
         return 1;
     }
@@ -275,10 +91,10 @@ ft_tree_build_lazily(ft_tree *t)
         t->records_released || t->nthreads == 0) {
         return 0;
     }
-    survey s = {0};
+    ft_survey s = {0};
     s.entries = PyMem_RawCalloc(t->nthreads, sizeof(size_t));
-    int rc = s.entries == NULL ? -1 : survey_records(t, &s);
-    survey_free(&s);
+    int rc = s.entries == NULL ? -1 : ft_survey_records(t, &s);
+    ft_survey_free(&s);
     if (rc < 0) {
         PyMem_RawFree(s.entries);
         PyMem_RawFree(s.last_seg);
@@ -299,7 +115,7 @@ ft_tree_build_lazily(ft_tree *t)
     for (uint32_t i = 0; i < t->nthreads; i++) {
         lz->nodes_lo += s.entries[i];
     }
-    lz->nodes_hi = lz->nodes_lo + s.markers + s.lanes;
+    lz->nodes_hi = lz->nodes_lo + s.markers;
     builder *b = &lz->b;
     /* one node per record at most: the nodes never move */
     t->kept_calls = s.calls; /* what ft_tree_count says, for a reader that
@@ -554,22 +370,6 @@ ft_lazy_free(ft_tree *t)
     ft_u64map_free(&b->creators);
     free_lazy(lz);
     t->lazy = NULL;
-}
-
-/* The walk gave nodes back: there is no tree to finish. What is left goes,
- * and the trace is spent (ft_tree_build says so). */
-static void
-spend(ft_tree *t)
-{
-    ft_lazy_free(t);
-    PyMem_RawFree(t->nodes);
-    PyMem_RawFree(t->spans);
-    PyMem_RawFree(t->thread_first);
-    t->nodes = NULL;
-    t->spans = NULL;
-    t->nspans = 0;
-    t->thread_first = NULL;
-    t->records_released = 1;
 }
 
 int
