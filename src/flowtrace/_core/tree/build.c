@@ -653,6 +653,22 @@ ft_build_begin(builder *b, ft_tree *t, size_t cap, int counted)
     return presize(b, t, cap);
 }
 
+void
+ft_build_free_work(builder *b)
+{
+    PyMem_RawFree(b->stack);
+    PyMem_RawFree(b->region_keys);
+    PyMem_RawFree(b->gens);
+    PyMem_RawFree(b->adopt);
+    ft_u64map_free(&b->starts);
+    ft_u64map_free(&b->lanes);
+    ft_u64map_free(&b->creators);
+    b->stack = NULL;
+    b->region_keys = NULL;
+    b->gens = NULL;
+    b->adopt = NULL;
+}
+
 int
 ft_build_end(builder *b, ft_tree *t, size_t *first, int rc)
 {
@@ -678,12 +694,7 @@ ft_build_end(builder *b, ft_tree *t, size_t *first, int rc)
         b->nodes = PyMem_RawMalloc(sizeof(ft_node)); /* non-NULL marks "built" */
         rc = b->nodes == NULL ? -1 : 0;
     }
-    PyMem_RawFree(b->stack);
-    PyMem_RawFree(b->region_keys);
-    ft_u64map_free(&b->starts);
-    PyMem_RawFree(b->adopt);
-    ft_u64map_free(&b->lanes);
-    ft_u64map_free(&b->creators);
+    ft_build_free_work(b);
     if (b->release) { /* read, given back (even by a build that
                        * failed): none is kept any more */
         for (uint32_t i = 0; i < t->nthreads; i++) {

@@ -208,6 +208,10 @@ int ft_build_close_region(builder *b);
  * a yield). */
 void ft_build_unfinished(builder *b, size_t d);
 
+/* build.c: the builder's work arrays and maps freed (not its nodes, spans
+ * or the records). */
+void ft_build_free_work(builder *b);
+
 /* build.c: the passes after the last thread, then the nodes handed to
  * `t` (`first`, owned, becomes t->thread_first). `rc` is the reading's
  * outcome: on failure everything is freed. 0, or -1 with MemoryError. */

@@ -361,13 +361,7 @@ ft_lazy_free(ft_tree *t)
         return;
     }
     /* the nodes, spans and first[] are the tree's: ft_tree_clear frees them */
-    builder *b = &lz->b;
-    PyMem_RawFree(b->stack);
-    PyMem_RawFree(b->gens);
-    ft_u64map_free(&b->starts);
-    PyMem_RawFree(b->adopt);
-    ft_u64map_free(&b->lanes);
-    ft_u64map_free(&b->creators);
+    ft_build_free_work(&lz->b);
     free_lazy(lz);
     t->lazy = NULL;
 }
