@@ -386,3 +386,119 @@ def test_a_spent_trace_says_so(tmp_path):
     for again in (len, lambda t: t.stats(), lambda t: _text(t)):
         with pytest.raises(MemoryError, match="load the file again"):
             again(trace)
+
+
+# --------------------------------------------------------------------------
+# JSON read as the walk goes (load_json.c paused at the calls)
+
+def _json_file(path: Path, tmp: Path) -> Path:
+    out = tmp / (path.stem + ".json")
+    flowtrace.load(path).save(out, format="json")
+    return out
+
+
+def _lazy_json(path: Path, chunk: int = 1 << 20, release: bool = False):
+    from flowtrace import _core
+    f = open(path, "rb")
+    core = _core.Trace._from_json_lazily(f, chunk, path.stat().st_size, release)
+    assert core is not None and core._building
+    import weakref
+    weakref.finalize(core, f.close)
+    return flowtrace.Trace(core)
+
+
+@pytest.mark.parametrize("opts", OPTIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items())
+                         or "plain")
+def test_json_read_as_walked_gives_the_whole_files_text(recorded, opts, tmp_path):
+    for path, prog in zip(recorded, PROGRAMS):
+        js = _json_file(path, tmp_path)
+        whole = flowtrace.load(js)
+        expected = _text(whole, **opts)
+        assert _text(_lazy_json(js), **opts) == expected, prog.name
+        assert _text(_lazy_json(js, chunk=7, release=True), **opts) == expected, prog.name
+
+
+def test_json_read_as_walked_then_whole(recorded, tmp_path):
+    """The rest of the file is read by the next reader that needs it all:
+    the same tree (JSON saved back, stats) as a whole load."""
+    for path, prog in zip(recorded, PROGRAMS):
+        js = _json_file(path, tmp_path)
+        whole = flowtrace.load(js)
+        lazy = _lazy_json(js)
+        try:
+            lazy._c().write_text(_FirstWrite(), fold=0)
+        except _Stop:
+            pass
+        assert _json(lazy) == _json(whole), prog.name
+        assert _lazy_json(js).stats() == whole.stats(), prog.name
+
+
+def test_show_of_a_big_json_answers_before_it_is_read(tmp_path):
+    """`flowtrace show big.json | head`: the file is read as far as the
+    walk has come; show and stats print what a whole load prints."""
+    path = _program_trace(tmp_path, LOOP.replace("N", "50000"))
+    js = _json_file(path, tmp_path)
+    whole = flowtrace.load(js)
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src"), "NO_COLOR": "1"}
+    p = subprocess.Popen([sys.executable, "-m", "flowtrace", "show", str(js)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    first = [p.stdout.readline() for _ in range(3)]
+    p.stdout.close()
+    assert p.wait(timeout=60) == 141 and p.stderr.read() == b""
+    assert b"".join(first).decode() == "".join(_text(whole).splitlines(True)[:3])
+    for opts in ([], ["--no-fold"]):
+        p = subprocess.run([sys.executable, "-m", "flowtrace", "show", *opts, str(js)],
+                           capture_output=True, env=env, timeout=300)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.decode() == _text(whole, fold="--no-fold" not in opts), opts
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda b: b[: len(b) * 2 // 3], "truncated"),
+    (lambda b: b.replace(b'"kind":"call"', b'"kind":"cal"', 1) if b.count(b'"kind":"call"') < 2
+     else b[: b.rfind(b'"kind":"call"')] + b'"kind":"cal"' + b[b.rfind(b'"kind":"call"') + 13:],
+     "kind"),
+    (lambda b: re_ncalls(b, +5), "calls"),
+])
+def test_a_damaged_json_says_so_after_what_it_could_show(tmp_path, damage, words):
+    """Read as the walk goes, a damage in the middle of the calls comes
+    after the lines before it: one line on stderr, exit 1, never a
+    traceback; `load()` still refuses the whole file at once."""
+    path = _program_trace(tmp_path, LOOP.replace("N", "3000"))
+    js = _json_file(path, tmp_path)
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(damage(js.read_bytes()))
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src"), "NO_COLOR": "1"}
+    for cmd in (["show", "--no-fold"], ["stats"]):
+        p = subprocess.run([sys.executable, "-m", "flowtrace", *cmd, str(bad)],
+                           capture_output=True, env=env, timeout=120, text=True)
+        assert p.returncode == 1, (cmd, p.stderr)
+        assert p.stderr.startswith(f"flowtrace: {bad}: ") and p.stderr.count("\n") == 1, p.stderr
+        assert words in p.stderr, p.stderr
+        assert "Traceback" not in p.stderr
+    with pytest.raises(flowtrace.TraceFileError, match=words):
+        flowtrace.load(bad)
+
+
+def re_ncalls(data: bytes, more: int) -> bytes:
+    """The header announcing `more` calls than the file holds."""
+    import re
+    return re.sub(rb'"ncalls":(\d+)', lambda m: b'"ncalls":%d' % (int(m.group(1)) + more), data,
+                  count=1)
+
+
+def test_a_json_without_a_count_is_read_whole(tmp_path):
+    """No "ncalls" in the header: the nodes cannot be presized, so the file
+    is read whole first - and shown the same."""
+    import re
+    path = _program_trace(tmp_path, LOOP.replace("N", "300"))
+    js = _json_file(path, tmp_path)
+    bare = tmp_path / "bare.json"
+    bare.write_bytes(re.sub(rb'"ncalls":\d+,', b"", js.read_bytes(), count=1))
+    from flowtrace import _core
+    with open(bare, "rb") as f:
+        assert _core.Trace._from_json_lazily(f, 1 << 20, bare.stat().st_size, False) is None
+    from flowtrace.saved import load_for_walk
+    trace, streamed = load_for_walk(bare)
+    assert not streamed
+    assert _text(trace) == _text(flowtrace.load(js))

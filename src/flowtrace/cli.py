@@ -26,7 +26,7 @@ from typing import IO, Any
 from . import __version__
 from .api import print_tree, start_tracing, stop_tracing
 from .model import Trace
-from .saved import TraceFileError, format_of_path, load, save, write_path
+from .saved import TraceFileError, format_of_path, load, load_for_walk, save, write_path
 
 SAVED_FORMATS = ("ftrace", "json", "chrome", "perfetto", "html")
 # the name `show --format F` gives the converted trace, next to the one read
@@ -557,6 +557,25 @@ def _load(path: str, tree_only: bool = True) -> Trace | None:
     return trace
 
 
+def _walked(path: str, command: Any) -> int:
+    """`command(trace)` for a reader that walks the tree once (show's text,
+    stats): the trace is read as the walk goes (load_for_walk), so a JSON
+    file's errors may come after the first lines: said as one line."""
+    try:
+        trace, streamed = load_for_walk(path)
+    except TraceFileError as e:
+        print(f"flowtrace: {e}", file=sys.stderr)
+        return 1
+    try:
+        return command(trace)
+    except ValueError as e:
+        if not streamed or isinstance(e, OSError):
+            raise
+        _silence_stdout()
+        print(f"flowtrace: {path}: {e}", file=sys.stderr)
+        return 1
+
+
 def _show(ns: argparse.Namespace) -> int:
     fmt = ns.format or _format_of(ns.output)
     if fmt != "text":
@@ -570,10 +589,13 @@ def _show(ns: argparse.Namespace) -> int:
                   f"apply to --format {fmt}", file=sys.stderr)
             return 2
         return _convert(ns, fmt)
-    trace = _load(ns.file)
-    if trace is None:
-        return 1
+    if ns.callers is not None:
+        trace = _load(ns.file)
+        return 1 if trace is None else _show_trace(ns, trace)
+    return _walked(ns.file, lambda trace: _show_trace(ns, trace))
 
+
+def _show_trace(ns: argparse.Namespace, trace: Trace) -> int:
     def show(out: IO[str]) -> None:
         if ns.callers is None:
             _print(trace, out, ns)
@@ -645,9 +667,10 @@ def _fmt_time(t: float | None) -> str:
 
 
 def _stats(ns: argparse.Namespace) -> int:
-    trace = _load(ns.file)
-    if trace is None:
-        return 1
+    return _walked(ns.file, lambda trace: _stats_of(ns, trace))
+
+
+def _stats_of(ns: argparse.Namespace, trace: Trace) -> int:
     rows = trace.stats()  # one walk: a big trace's nodes are given back as it goes
     every = list(rows)
     timed = bool(rows) and rows[0].total is not None

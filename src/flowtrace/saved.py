@@ -17,6 +17,7 @@ import re
 import stat
 import sys
 import time
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -247,6 +248,51 @@ def load(path: str | os.PathLike[str]) -> Trace:
 
 
 _CHUNK = 1 << 20  # bytes of one read of a JSON trace
+
+
+def load_for_walk(path: str | os.PathLike[str]) -> tuple[Trace, bool]:
+    """`load(path)` for a reader that walks the tree once and needs nothing
+    else (`flowtrace show`, `flowtrace stats`): the records of a .ftrace
+    and the walked nodes are given back as it goes. A FlowTrace JSON file
+    that is a regular file is read only as far as the walk has come, so
+    its first lines come before the rest is read; its errors then come
+    when they are read, as ValueError (the second item is True: say them
+    as the file's). Raises TraceFileError as load() does for what the
+    start of the file shows."""
+    name = os.fspath(path)
+    try:
+        f = open(name, "rb")
+    except OSError as e:
+        raise TraceFileError(f"{name}: cannot read: {e.strerror or e}") from None
+    try:
+        head = f.read(_HEAD_BYTES)
+        st = os.fstat(f.fileno())
+        if head.startswith(FTRACE_MAGIC) or not stat.S_ISREG(st.st_mode):
+            f.close()
+            trace = load(name)
+            trace._c()._release_records()
+            return trace, False
+        _check_head(head, len(head) < _HEAD_BYTES)
+        f.seek(0)
+        try:
+            core = _core.Trace._from_json_lazily(f, _CHUNK, st.st_size, True)
+        except ValueError as e:
+            raise TraceFileError(f"{name}: {e}") from None
+        except MemoryError:
+            raise TraceFileError(f"{name}: not enough memory to load it") from None
+        if core is None:  # cannot be read lazily: read whole
+            f.seek(0)
+            return _load_json(name, f, head), False
+        weakref.finalize(core, f.close)  # the engine reads it as the walk goes
+        f = None
+        return Trace(core), True
+    except OSError as e:
+        raise TraceFileError(f"{name}: cannot read: {e.strerror or e}") from None
+    except _Bad as e:
+        raise TraceFileError(f"{name}: {e}") from None
+    finally:
+        if f is not None:
+            f.close()
 
 
 def _load_json(name: str, f: Any, head: bytes, chunk: int = _CHUNK) -> Trace:

@@ -28,6 +28,7 @@ ft_trace_wrap(PyTypeObject *type, ft_tree *tree)
     }
     t->tree = *tree;
     memset(tree, 0, sizeof(*tree));
+    ft_tree_moved(&t->tree); /* a lazy source follows it */
     return (PyObject *)t;
 }
 
@@ -543,7 +544,38 @@ trace_from_json(PyObject *cls, PyObject *args)
     return ft_trace_wrap((PyTypeObject *)cls, &tree);
 }
 
+static PyObject *
+trace_from_json_lazily(PyObject *cls, PyObject *args)
+{
+    PyObject *file;
+    Py_ssize_t chunk = 1 << 20;
+    unsigned long long size = 0;
+    int release = 0;
+    if (!PyArg_ParseTuple(args, "O|nKp:_from_json_lazily", &file, &chunk, &size, &release)) {
+        return NULL;
+    }
+    if (chunk < 1) {
+        PyErr_SetString(PyExc_TypeError, "_from_json_lazily: chunk >= 1");
+        return NULL;
+    }
+    ft_tree tree;
+    int r = ft_tree_from_json_lazily(&tree, file, NULL, (size_t)chunk, (uint64_t)size, release);
+    if (r < 0) {
+        return NULL;
+    }
+    if (r == 0) {
+        Py_RETURN_NONE;
+    }
+    return ft_trace_wrap((PyTypeObject *)cls, &tree);
+}
+
 static PyMethodDef trace_methods[] = {
+    {"_from_json_lazily", (PyCFunction)trace_from_json_lazily, METH_VARARGS | METH_CLASS,
+     "_from_json_lazily(file, chunk=1<<20, size=0, release=False) -> Trace or None: a "
+     "FlowTrace JSON file (read from its start) read only as far as a walk of its tree asks "
+     "(the text, the stats); its errors come when they are read (ValueError). None: it "
+     "cannot be read so (read it whole). release: the walked nodes are given back (the "
+     "trace is then spent)."},
     {"_from_json", (PyCFunction)trace_from_json, METH_VARARGS | METH_CLASS,
      "_from_json(file, prefix=None, chunk=1<<20, size=0) -> Trace: from a FlowTrace JSON "
      "file read in pieces of `chunk` bytes with file.readinto (after `prefix`, bytes "

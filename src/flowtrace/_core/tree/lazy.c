@@ -56,6 +56,10 @@ struct ft_lazy {
     size_t *entries;   /* owned: entries (calls, resumptions) per thread */
     size_t nodes_lo;   /* the nodes there will be: at least (the entries)... */
     size_t nodes_hi;   /* ...and at most (the entries and the markers) */
+    ft_json_load *json; /* owned, or NULL: the nodes come from a JSON file
+                          (load_json.c), read as far as the walk asks;
+                          then `b` is unused */
+    size_t announced;  /* json: the calls the file announces */
     size_t given;      /* nodes below it were given back where no pin was
                           (ft_tree_give_back) */
     int gave;          /* some were: the tree cannot be finished */
@@ -167,6 +171,15 @@ step(ft_tree *t)
     if (lz->thread >= t->nthreads) {
         return 0;
     }
+    if (lz->json != NULL) {
+        int r = ft_json_step(lz->json, PIECE);
+        if (r < 0) {
+            lz->failed = 1;
+            return -1;
+        }
+        lz->thread = r == 0 ? t->nthreads : ft_json_thread(lz->json);
+        return 1;
+    }
     if (!lz->reading) {
         t->thread_first[lz->thread] = b->n;
         ft_build_thread_begin(b, &lz->rd, &lz->it, t->thread_vec[lz->thread], lz->thread);
@@ -210,6 +223,22 @@ unconst(const ft_tree *t)
     return (ft_tree *)(uintptr_t)t;
 }
 
+/* The end of the nodes a walk can enter, on the thread being read, whose
+ * first node is `first`: each with the node after it made, and that one
+ * staying (a builder may still remove its newest node; a JSON file's are
+ * final as read); none of a region not laid out yet. */
+static size_t
+enterable_end(const ft_lazy *lz, size_t first)
+{
+    if (lz->json != NULL) {
+        size_t n = ft_json_calls(lz->json);
+        return n >= first + 1 ? n - 1 : first;
+    }
+    size_t n = lz->b.n;
+    size_t e = n >= first + 2 ? n - 2 : first;
+    return e < lz->b.region_lo ? e : lz->b.region_lo;
+}
+
 int
 ft_tree_walkable(const ft_tree *t, uint32_t thread, size_t want, size_t *last)
 {
@@ -219,9 +248,7 @@ ft_tree_walkable(const ft_tree *t, uint32_t thread, size_t want, size_t *last)
             break;
         }
         if (lz->thread == thread && lz->reading) {
-            size_t first = t->thread_first[thread], n = lz->b.n;
-            size_t e = n >= first + 2 ? n - 2 : first;
-            e = e < lz->b.region_lo ? e : lz->b.region_lo; /* not laid out yet */
+            size_t e = enterable_end(lz, t->thread_first[thread]);
             if (want < e) {
                 *last = e;
                 return 0;
@@ -271,8 +298,11 @@ ft_tree_closed(const ft_tree *t, size_t j)
     ft_lazy *lz = lazy_of(t);
     uint32_t thread = t->nodes[j].thread;
     while (lz != NULL && lz->thread <= thread) {
-        if (lz->thread == thread && lz->reading && j + 1 < lz->b.n && j < lz->b.region_lo &&
-            !is_open(&lz->b, j)) {
+        if (lz->json != NULL && j < ft_json_calls(lz->json)) {
+            return 0; /* read: final */
+        }
+        if (lz->json == NULL && lz->thread == thread && lz->reading && j + 1 < lz->b.n &&
+            j < lz->b.region_lo && !is_open(&lz->b, j)) {
             return 0;
         }
         if (step(unconst(t)) < 0) {
@@ -286,6 +316,9 @@ int
 ft_tree_thread_busy(const ft_tree *t, uint32_t thread)
 {
     const ft_lazy *lz = lazy_of(t);
+    if (lz != NULL && lz->json != NULL) {
+        return 1; /* every thread listed has calls (ft_json_begin_lazily) */
+    }
     return lz != NULL ? lz->entries[thread] > 0
                       : t->thread_first[thread + 1] > t->thread_first[thread];
 }
@@ -296,6 +329,9 @@ ft_tree_nodes_over(const ft_tree *t, size_t k)
     const ft_lazy *lz = lazy_of(t);
     if (lz == NULL) {
         return t->nnodes > k;
+    }
+    if (lz->json != NULL) {
+        return lz->announced > k; /* what the file holds, or it is damaged */
     }
     if (lz->nodes_lo > k || lz->nodes_hi <= k) {
         return lz->nodes_lo > k;
@@ -348,6 +384,7 @@ ft_tree_give_back(const ft_tree *t, size_t upto, int64_t *pins, size_t npins)
 static void
 free_lazy(ft_lazy *lz)
 {
+    ft_json_free(lz->json);
     PyMem_RawFree(lz->last_seg);
     PyMem_RawFree(lz->entries);
     PyMem_RawFree(lz);
@@ -361,7 +398,9 @@ ft_lazy_free(ft_tree *t)
         return;
     }
     /* the nodes, spans and first[] are the tree's: ft_tree_clear frees them */
-    ft_build_free_work(&lz->b);
+    if (lz->json == NULL) {
+        ft_build_free_work(&lz->b);
+    }
     free_lazy(lz);
     t->lazy = NULL;
 }
@@ -387,6 +426,16 @@ ft_lazy_finish(ft_tree *t)
     int r;
     while ((r = step(t)) > 0) {
     }
+    if (lz->json != NULL) { /* the file read to its end: the tree is whole */
+        if (r < 0) {
+            PyObject *exc = PyErr_GetRaisedException();
+            spend(t);
+            PyErr_SetRaisedException(exc); /* the file's own error */
+            return -1;
+        }
+        ft_lazy_free(t);
+        return 0;
+    }
     builder b = lz->b;
     size_t *first = t->thread_first;
     /* handed back to the builder, which hands them over as a full build
@@ -401,4 +450,37 @@ ft_lazy_finish(ft_tree *t)
         PyErr_Clear();
     }
     return ft_build_end(&b, t, first, r);
+}
+
+int
+ft_tree_from_json_lazily(ft_tree *t, PyObject *file, PyObject *prefix, size_t chunk,
+                         uint64_t size_hint, int release)
+{
+    ft_json_load *ld;
+    int r = ft_json_begin_lazily(t, file, prefix, chunk, size_hint, &ld);
+    if (r != 1) {
+        return r;
+    }
+    ft_lazy *lz = PyMem_RawCalloc(1, sizeof(ft_lazy));
+    if (lz == NULL) {
+        ft_json_free(ld);
+        ft_tree_clear(t, NULL);
+        PyErr_NoMemory();
+        return -1;
+    }
+    lz->json = ld;
+    lz->announced = ft_json_announced(ld);
+    lz->reading = 1;
+    lz->thread = ft_json_thread(ld);
+    t->lazy = lz;
+    t->release_records = release;
+    return 1;
+}
+
+void
+ft_tree_moved(ft_tree *t)
+{
+    if (t->lazy != NULL && t->lazy->json != NULL) {
+        ft_json_retarget(t->lazy->json, t);
+    }
 }

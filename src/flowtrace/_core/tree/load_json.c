@@ -125,7 +125,12 @@ typedef struct {
     char quote[FT_JR_SAMPLE + 8]; /* json.dumps(value)[:40] */
 } header_value;
 
+/* A resumption whose origin is a later node: checked once it is read. */
 typedef struct {
+    size_t node, origin;
+} forward_ref;
+
+struct ft_json_load {
     ft_jr r;               /* owned: the tokenizer (its file, its window) */
     ft_tree *t;            /* borrowed: the tree being built */
     entry e;               /* owned: the entry being read */
@@ -148,7 +153,20 @@ typedef struct {
     long long cur_thread;  /* thread of the last call read */
     size_t nneed, ntimed;  /* calls that need a time, and have one */
     ft_threadbuf *last;    /* borrowed: the last thread's buffer */
-} loader;
+    forward_ref *forward;  /* owned, lazy: resumptions whose origin comes
+                              after them (on a later thread) */
+    size_t nforward, cap_forward;
+    int lazy;              /* read as a walk asks (ft_json_begin_lazily):
+                              the nodes never move, a read pauses at the
+                              calls */
+    int in_calls;          /* lazy: paused inside the calls array */
+    int declined;          /* lazy: the file cannot be read lazily (no
+                              exception set): read it whole */
+    uint8_t *is_call;      /* owned, lazy: bit i set when node i is a call
+                              (origins are checked against it at the end:
+                              the nodes may have been given back) */
+};
+typedef struct ft_json_load loader;
 
 /* ------------------------------------------------------------------ */
 /* messages */
@@ -557,6 +575,26 @@ begin_calls(loader *ld)
     return 0;
 }
 
+/* A lazy load's check of a resumption's origin (end_calls checks them
+ * from the nodes, which a lazy walk may have given back): an earlier
+ * node at once, a later one when all are read. 0, or -1. */
+static int
+origin_check(loader *ld, size_t i, long long origin)
+{
+    if (origin < (long long)i) {
+        if (!(ld->is_call[origin / 8] & (1u << (origin % 8)))) {
+            return bad("calls", i, K_ORIGIN, "not the id of a \"call\"");
+        }
+        return 0;
+    }
+    if (FT_GROW(ld->forward, ld->cap_forward, ld->nforward + 1, 64) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    ld->forward[ld->nforward++] = (forward_ref){i, (size_t)origin};
+    return 0;
+}
+
 static int
 add_call(loader *ld, size_t i)
 {
@@ -564,6 +602,9 @@ add_call(loader *ld, size_t i)
     const entry *e = &ld->e;
     if (i >= FT_NODES_MAX) {
         return bad("calls", i, -1, "more calls than a trace can hold");
+    }
+    if (i >= ld->ncap && ld->lazy) { /* the nodes must not move */
+        return bad("calls", i, -1, "more calls than the header announces");
     }
     if (i >= ld->ncap) {
         size_t nc = ft_grown_capacity(ld->ncap, i + 1, 4096);
@@ -617,6 +658,9 @@ add_call(loader *ld, size_t i)
             return bad("calls", i, K_ORIGIN, "a resumption is not its own generator");
         }
         nd->origin = origin;
+        if (ld->lazy && origin >= 0 && origin_check(ld, i, origin) < 0) {
+            return -1;
+        }
     }
     else if (origin >= 0 && origin != li) {
         return bad("calls", i, K_ORIGIN, "only a resumption refers to another call");
@@ -649,6 +693,9 @@ add_call(loader *ld, size_t i)
     if (parent >= 0) {
         t->nodes[parent].nchildren++;
     }
+    if (ld->is_call != NULL && nd->kind == FT_NODE_CALL) {
+        ld->is_call[i / 8] |= (uint8_t)(1u << (i % 8));
+    }
     return 0;
 }
 
@@ -659,6 +706,19 @@ end_calls(loader *ld)
     ft_tree *t = ld->t;
     size_t n = ld->n;
     for (size_t i = 0; i < n; i++) {
+        if (ld->lazy) { /* checked as they came, but for the later ones */
+            for (size_t k = 0; k < ld->nforward; k++) {
+                size_t o = ld->forward[k].origin;
+                if (o >= n) {
+                    return bad("calls", ld->forward[k].node, K_ORIGIN, "out of range");
+                }
+                if (!(ld->is_call[o / 8] & (1u << (o % 8)))) {
+                    return bad("calls", ld->forward[k].node, K_ORIGIN,
+                               "not the id of a \"call\"");
+                }
+            }
+            break;
+        }
         int64_t o = t->nodes[i].origin;
         if (o >= 0 && (size_t)o != i) {
             if ((size_t)o >= n) {
@@ -672,10 +732,13 @@ end_calls(loader *ld)
     while (ld->cur_thread < (long long)t->nthreads) {
         t->thread_first[++ld->cur_thread] = n;
     }
-    if (ld->ncap > n && FT_RESIZE(t->nodes, n ? n : 1) == 0) {
-        ld->ncap = n ? n : 1; /* what was announced and is not there */
+    if (!ld->lazy) { /* (a lazy load's nodes are as many as announced, and a
+                      * walk may still hold them) */
+        if (ld->ncap > n && FT_RESIZE(t->nodes, n ? n : 1) == 0) {
+            ld->ncap = n ? n : 1; /* what was announced and is not there */
+        }
+        ft_spans_fit(&t->spans, &t->nspans, n); /* likewise */
     }
-    ft_spans_fit(&t->spans, &t->nspans, n); /* likewise */
     t->nnodes = n;
     /* timed when every call that needs a time has one; when none needs
      * one (only markers, lanes, frames that began before), as the file
@@ -764,6 +827,38 @@ read_header_value(loader *ld, header_value *h)
     return 0;
 }
 
+/* A lazy load reaches the calls (opened): it pauses there when the nodes
+ * can be presized (the header announced how many, within what the file
+ * can hold) and every listed thread has calls (none only dropped events:
+ * which threads have calls is then known before they are read). Else it
+ * declines, and the file is read whole. 0, or -1. */
+static int
+pause_at_calls(loader *ld)
+{
+    ft_tree *t = ld->t;
+    const header_value *nc = &ld->ncalls;
+    size_t bound = ld->size_hint ? (size_t)(ld->size_hint / 40) + 16 : (size_t)1 << 16;
+    int ok = nc->type == FT_JV_INT && !nc->big && nc->i >= 0 && (uint64_t)nc->i <= bound &&
+             t->nthreads > 0;
+    for (uint32_t k = 0; ok && k < t->nthreads; k++) {
+        ok = t->thread_vec[k]->dropped == 0;
+    }
+    if (!ok) {
+        ld->declined = 1;
+        return -1;
+    }
+    if (begin_calls(ld) < 0) {
+        return -1;
+    }
+    ld->is_call = PyMem_RawCalloc(ld->ncap / 8 + 1, 1);
+    if (ld->is_call == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    ld->in_calls = 1;
+    return 0;
+}
+
 static int
 top_member(loader *ld)
 {
@@ -793,6 +888,9 @@ top_member(loader *ld)
         if (v.type != FT_JV_ARRAY) {
             ld->state[part] = NOT_ARRAY;
             return ft_jr_skip(r, &v);
+        }
+        if (now && part == PART_CALLS && ld->lazy) {
+            return pause_at_calls(ld);
         }
         if (now) {
             return read_part(ld, part);
@@ -889,28 +987,31 @@ check_ncalls(const loader *ld)
     return 0;
 }
 
+/* The document's members from where the reader is: 1 when a lazy load
+ * paused at the calls, 0 at the end, -1. */
 static int
-read_document(loader *ld)
+read_members(loader *ld)
 {
-    ft_jr *r = &ld->r;
-    ft_jv v;
-    if (ft_jr_start(r) < 0 || ft_jr_value(r, &v) < 0) {
-        return -1;
-    }
-    if (v.type != FT_JV_OBJECT) {
-        if (ft_jr_skip(r, &v) < 0 || ft_jr_end(r) < 0) {
-            return -1;
-        }
-        PyErr_Format(PyExc_ValueError, "file: expected a JSON object, got %s", type_name(v.type));
-        return -1;
-    }
     int k;
-    while ((k = ft_jr_next(r)) > 0) {
+    while ((k = ft_jr_next(&ld->r)) > 0) {
         if (top_member(ld) < 0) {
             return -1;
         }
+        if (ld->in_calls) {
+            return 1;
+        }
     }
-    if (k < 0 || ft_jr_end(r) < 0 || check_header(ld) < 0) {
+    return k < 0 ? -1 : 0;
+}
+
+/* After the last member: the header's checks, the arrays that came
+ * before what they need (read again), the count, the calls' last checks. */
+static int
+finish_document(loader *ld)
+{
+    ft_jr *r = &ld->r;
+    ft_jv v;
+    if (ft_jr_end(r) < 0 || check_header(ld) < 0) {
         return -1;
     }
     /* the arrays that came before what they need, read again in order */
@@ -941,45 +1042,166 @@ read_document(loader *ld)
     return check_ncalls(ld) < 0 ? -1 : end_calls(ld);
 }
 
-int
-ft_tree_from_json(ft_tree *t, PyObject *file, PyObject *prefix, size_t chunk,
-                  uint64_t size_hint)
+/* The whole document: 0, -1, or 1 when a lazy load paused at the calls. */
+static int
+read_document(loader *ld)
+{
+    ft_jr *r = &ld->r;
+    ft_jv v;
+    if (ft_jr_start(r) < 0 || ft_jr_value(r, &v) < 0) {
+        return -1;
+    }
+    if (v.type != FT_JV_OBJECT) {
+        if (ft_jr_skip(r, &v) < 0 || ft_jr_end(r) < 0) {
+            return -1;
+        }
+        PyErr_Format(PyExc_ValueError, "file: expected a JSON object, got %s", type_name(v.type));
+        return -1;
+    }
+    int rc = read_members(ld);
+    return rc != 0 ? rc : finish_document(ld);
+}
+
+/* A loader for `t` (initialised empty, as a rebuilt trace), or NULL with
+ * an exception (`t` cleared). */
+static loader *
+new_loader(ft_tree *t, PyObject *file, PyObject *prefix, size_t chunk, uint64_t size_hint,
+           int lazy)
 {
     ft_codetable codes = {0};
     /* the nodes are built from the file: times are nanoseconds already */
     ft_trace_config cfg = {.ns_per_tick = 1.0, .timing = 0, .results = 1};
     if (ft_tree_init(t, &codes, NULL, 0, &cfg) < 0) {
-        return -1;
+        return NULL;
     }
     t->rebuilt = 1;
     loader *ld = PyMem_RawCalloc(1, sizeof(loader));
-    if (ld == NULL) {
+    if (ld != NULL) {
+        ld->cache = PyMem_RawCalloc(CACHE_SLOTS, sizeof(cache_slot));
+    }
+    if (ld == NULL || ld->cache == NULL) {
+        PyMem_RawFree(ld);
         ft_tree_clear(t, NULL);
         PyErr_NoMemory();
-        return -1;
+        return NULL;
     }
     ld->t = t;
     ld->results = 1;
     ld->fcap = 0; /* the name arrays: made with the first function */
     ld->tcap = 1; /* and thread_vec */
     ld->size_hint = size_hint;
-    ld->cache = PyMem_RawCalloc(CACHE_SLOTS, sizeof(cache_slot));
-    int rc = -1;
-    if (ld->cache == NULL) {
-        PyErr_NoMemory();
+    ld->lazy = lazy;
+    if (ft_jr_init(&ld->r, file, prefix, chunk) < 0) {
+        PyMem_RawFree(ld->cache);
+        PyMem_RawFree(ld);
+        ft_tree_clear(t, NULL);
+        return NULL;
     }
-    else if (ft_jr_init(&ld->r, file, prefix, chunk) == 0) {
-        rc = read_document(ld);
-        ft_jr_clear(&ld->r);
+    return ld;
+}
+
+void
+ft_json_free(ft_json_load *ld)
+{
+    if (ld == NULL) {
+        return;
     }
-    t->cfg.results = ld->results;
+    ft_jr_clear(&ld->r);
     ft_walk_free(&ld->w);
     PyMem_RawFree(ld->e.text);
     PyMem_RawFree(ld->cache);
+    PyMem_RawFree(ld->is_call);
+    PyMem_RawFree(ld->forward);
     PyMem_RawFree(ld);
+}
+
+int
+ft_tree_from_json(ft_tree *t, PyObject *file, PyObject *prefix, size_t chunk,
+                  uint64_t size_hint)
+{
+    loader *ld = new_loader(t, file, prefix, chunk, size_hint, 0);
+    if (ld == NULL) {
+        return -1;
+    }
+    int rc = read_document(ld);
+    t->cfg.results = ld->results;
+    ft_json_free(ld);
     if (rc < 0) {
         ft_tree_clear(t, NULL);
         return -1;
     }
     return 0;
+}
+
+int
+ft_json_begin_lazily(ft_tree *t, PyObject *file, PyObject *prefix, size_t chunk,
+                     uint64_t size_hint, ft_json_load **out)
+{
+    *out = NULL;
+    loader *ld = new_loader(t, file, prefix, chunk, size_hint, 1);
+    if (ld == NULL) {
+        return -1;
+    }
+    int rc = read_document(ld);
+    t->cfg.results = ld->results;
+    if (rc == 1) {
+        *out = ld;
+        return 1;
+    }
+    int declined = ld->declined;
+    ft_json_free(ld);
+    if (rc < 0) {
+        ft_tree_clear(t, NULL);
+        return declined && !PyErr_Occurred() ? 0 : -1;
+    }
+    return 2;
+}
+
+int
+ft_json_step(ft_json_load *ld, size_t max)
+{
+    for (size_t m = 0; m < max; m++) {
+        int k = ft_jr_next(&ld->r);
+        if (k < 0) {
+            return -1;
+        }
+        if (k == 0) { /* the calls are over: the rest of the document */
+            ld->state[PART_CALLS] = LOADED;
+            ld->in_calls = 0;
+            if (read_members(ld) < 0 || finish_document(ld) < 0) {
+                return -1;
+            }
+            ld->t->cfg.results = ld->results;
+            return 0;
+        }
+        if (read_entry(ld, PART_NAMES[PART_CALLS], ld->n) < 0 || add_call(ld, ld->n) < 0) {
+            return -1;
+        }
+        ld->n++;
+    }
+    return 1;
+}
+
+void
+ft_json_retarget(ft_json_load *ld, ft_tree *t)
+{
+    ld->t = t;
+}
+
+size_t
+ft_json_calls(const ft_json_load *ld)
+{
+    return ld->n;
+}
+
+size_t
+ft_json_announced(const ft_json_load *ld)
+{
+    return (size_t)ld->ncalls.i;
+}
+
+uint32_t
+ft_json_thread(const ft_json_load *ld)
+{
+    return (uint32_t)ld->cur_thread;
 }

@@ -175,6 +175,14 @@ int ft_tree_build(ft_tree *t);
  * reader calls first: the tree is then the one a full build makes. */
 int ft_tree_build_lazily(ft_tree *t);
 typedef struct ft_lazy ft_lazy;
+
+/* A FlowTrace JSON file read as a walk reads its tree (lazy.c): 1 (t is a
+ * lazy tree, the file read up to its calls), 2 (read whole), 0 (cannot be
+ * read lazily: t is cleared, read the file whole again), -1 with an
+ * exception. `release`: a reader that needs only the walk (give the walked
+ * nodes back). */
+int ft_tree_from_json_lazily(ft_tree *t, PyObject *file, PyObject *prefix, size_t chunk,
+                             uint64_t size_hint, int release);
 int ft_lazy_finish(ft_tree *t); /* ft_tree_build's, for a lazy tree */
 void ft_lazy_free(ft_tree *t);  /* ft_tree_clear's */
 
@@ -225,6 +233,27 @@ int ft_tree_from_events(ft_tree *t, PyObject *events);
  * "ncalls" may reserve. `t` is initialised here. 0 or -1. */
 int ft_tree_from_json(ft_tree *t, PyObject *file, PyObject *prefix, size_t chunk,
                       uint64_t size_hint);
+
+/* load_json.c, for a lazy tree (lazy.c): the document read up to its
+ * calls, where the loader pauses (1, *out); 2 when it was read whole
+ * anyway (calls before the tables); 0 when it cannot be read lazily (no
+ * thread table that says which threads have calls, no count announced:
+ * read it whole again), -1 with an exception (`t` cleared). */
+typedef struct ft_json_load ft_json_load;
+int ft_json_begin_lazily(ft_tree *t, PyObject *file, PyObject *prefix, size_t chunk,
+                         uint64_t size_hint, ft_json_load **out);
+/* Up to `max` more calls: 1, 0 when the document is over (checked: the
+ * tree is whole), -1 with an exception. */
+int ft_json_step(ft_json_load *ld, size_t max);
+size_t ft_json_calls(const ft_json_load *ld);   /* calls read so far */
+size_t ft_json_announced(const ft_json_load *ld); /* the header's count */
+uint32_t ft_json_thread(const ft_json_load *ld); /* the thread being read */
+void ft_json_free(ft_json_load *ld);
+void ft_json_retarget(ft_json_load *ld, ft_tree *t); /* the tree moved (ft_tree_moved) */
+
+/* The tree's struct was moved to `t` (into its Python object): a lazy
+ * source that refers to it follows (lazy.c). */
+void ft_tree_moved(ft_tree *t);
 
 /* Does the node carry its own start and end times when the trace is timed?
  * Exception markers, task lanes, unfinished calls and frames that began
