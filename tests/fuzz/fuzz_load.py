@@ -3,7 +3,8 @@
 ``check(data)`` is the property, shared by the fuzzer and the replay test
 (tests/test_fuzz_corpus.py): whatever the bytes of a saved trace are,
 ``load`` either gives a Trace or raises ``TraceFileError`` with a one-line
-message; any other exception (or a crash of the process) is a finding. A
+message, and ``flowtrace show``'s reading (a JSON file read as the walk
+goes) agrees; any other exception (or a crash of the process) is a finding. A
 trace that loads must be usable: its tree prints (plain, ASCII, depth-limited),
 its stats and events are computed, it saves as JSON and as Chrome JSON, and
 the JSON it saves loads again into the same tree and saves to the same
@@ -136,12 +137,41 @@ def check(data: bytes) -> None:
         if "\n" in msg or "\r" in msg or not msg.startswith(path + ": "):
             raise Finding(f"TraceFileError is not one line naming the file: {msg!r}") from None
         _same_in_pieces(path, data, msg)
+        _walked_agrees(path, None)
         return
     if not isinstance(trace, flowtrace.Trace):
         raise Finding(f"load returned {type(trace).__name__}, not a Trace")
     tree = _tree(trace)
     _same_in_pieces(path, data, tree)
+    _walked_agrees(path, tree)
     _exercise(trace, tree)
+
+
+def _walked_agrees(path: str, tree: str | None) -> None:
+    """`flowtrace show` reads a file as its walk goes (load_for_walk: a
+    JSON file only as far as the walk has come, its errors found when they
+    are read): it must print the tree load() gives, or fail as load() did,
+    in one line (TraceFileError at the start, ValueError on the way)."""
+    import flowtrace
+    from flowtrace.saved import load_for_walk
+
+    try:
+        walked, streamed = load_for_walk(path)
+        got = _tree(walked)
+    except flowtrace.TraceFileError as e:
+        got, failed = None, str(e)
+    except ValueError as e:
+        if not streamed:
+            raise
+        got, failed = None, str(e)
+    if got is not None and tree is None:
+        raise Finding("load() refuses the file, its walk shows it")
+    if got is None and tree is not None:
+        raise Finding(f"load() takes the file, its walk refuses it: {failed!r}")
+    if got is not None and got != tree:
+        raise Finding(f"its walk shows another tree:\n{got[:300]}\n--- load():\n{tree[:300]}")
+    if got is None and ("\n" in failed or "\r" in failed):
+        raise Finding(f"the walk's error is not one line: {failed!r}")
 
 
 def _same_in_pieces(path: str, data: bytes, outcome: str) -> None:
