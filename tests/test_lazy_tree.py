@@ -502,3 +502,24 @@ def test_a_json_without_a_count_is_read_whole(tmp_path):
     trace, streamed = load_for_walk(bare)
     assert not streamed
     assert _text(trace) == _text(flowtrace.load(js))
+
+
+def test_a_listed_thread_without_calls_is_refused_both_ways(tmp_path):
+    """The writer leaves out a thread that ran no traced code (and dropped
+    nothing); the walk takes every listed thread to have calls (whether
+    the tree shows thread headers), so the loader refuses a file that
+    lists one - load() at once, show after its lines."""
+    import re
+    path = _program_trace(tmp_path, LOOP.replace("N", "30"))
+    js = _json_file(path, tmp_path)
+    data = js.read_bytes()
+    thread = re.search(rb'\{"id":0,"ident":\d+,"name":"[^"]*"\}', data).group(0)
+    extra = thread.replace(b'"id":0', b'"id":1').replace(b'"name":"', b'"name":"idle-', 1)
+    bad = tmp_path / "extra.json"
+    bad.write_bytes(data.replace(thread, thread + b",\n" + extra, 1))
+    with pytest.raises(flowtrace.TraceFileError, match=r"threads\[1\]: no call"):
+        flowtrace.load(bad)
+    p = subprocess.run([sys.executable, "-m", "flowtrace", "show", str(bad)], capture_output=True,
+                       text=True, timeout=60, env={**os.environ,
+                                                   "PYTHONPATH": str(HERE.parent / "src")})
+    assert p.returncode == 1 and "threads[1]: no call" in p.stderr and p.stderr.count("\n") == 1

@@ -732,6 +732,13 @@ end_calls(loader *ld)
     while (ld->cur_thread < (long long)t->nthreads) {
         t->thread_first[++ld->cur_thread] = n;
     }
+    for (uint32_t k = 0; k < t->nthreads; k++) {
+        /* the writer leaves such a thread out; a reader walking the calls
+         * as they come (lazy.c) takes every listed thread to have some */
+        if (t->thread_first[k] == t->thread_first[k + 1] && t->thread_vec[k]->dropped == 0) {
+            return bad("threads", k, -1, "no call, no dropped event: such a thread is left out");
+        }
+    }
     if (!ld->lazy) { /* (a lazy load's nodes are as many as announced, and a
                       * walk may still hold them) */
         if (ld->ncap > n && FT_RESIZE(t->nodes, n ? n : 1) == 0) {
