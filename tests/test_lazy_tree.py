@@ -523,3 +523,17 @@ def test_a_listed_thread_without_calls_is_refused_both_ways(tmp_path):
                        text=True, timeout=60, env={**os.environ,
                                                    "PYTHONPATH": str(HERE.parent / "src")})
     assert p.returncode == 1 and "threads[1]: no call" in p.stderr and p.stderr.count("\n") == 1
+
+
+def test_show_reads_a_pipe_once(tmp_path):
+    """`cat t.json | flowtrace show /dev/stdin`: a pipe is read once, whole
+    (nothing of it is taken to look at its start first)."""
+    path = _program_trace(tmp_path, LOOP.replace("N", "200"))
+    js = _json_file(path, tmp_path)
+    expected = _text(flowtrace.load(js))
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src"), "NO_COLOR": "1"}
+    for source in (js, path):
+        p = subprocess.run([sys.executable, "-m", "flowtrace", "show", "/dev/stdin"],
+                           input=source.read_bytes(), capture_output=True, env=env, timeout=60)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.decode() == expected, source.name

@@ -265,10 +265,12 @@ def load_for_walk(path: str | os.PathLike[str]) -> tuple[Trace, bool]:
     except OSError as e:
         raise TraceFileError(f"{name}: cannot read: {e.strerror or e}") from None
     try:
-        head = f.read(_HEAD_BYTES)
         st = os.fstat(f.fileno())
+        # a pipe or a device is read once, by load() (nothing read here)
+        head = f.read(_HEAD_BYTES) if stat.S_ISREG(st.st_mode) else b""
         if head.startswith(FTRACE_MAGIC) or not stat.S_ISREG(st.st_mode):
             f.close()
+            f = None
             trace = load(name)
             trace._c()._release_records()
             return trace, False
