@@ -53,9 +53,10 @@ struct ft_lazy {
     int failed;        /* a step failed: the tree cannot be finished */
     uint8_t *last_seg; /* owned: bit g set when generator entry g is the
                           last segment of its generator (b.last_seg) */
-    size_t *entries;   /* owned: entries (calls, resumptions) per thread */
-    size_t nodes_lo;   /* the nodes there will be: at least (the entries)... */
-    size_t nodes_hi;   /* ...and at most (the entries and the markers) */
+    size_t *entries;   /* owned: entries (calls, resumptions) and task lanes
+                          per thread: a thread has nodes if any */
+    size_t nodes_lo;   /* the nodes there will be: at least those... */
+    size_t nodes_hi;   /* ...and at most those and the markers */
     ft_json_load *json; /* owned, or NULL: the nodes come from a JSON file
                           (load_json.c), read as far as the walk asks;
                           then `b` is unused */
