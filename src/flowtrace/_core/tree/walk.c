@@ -22,23 +22,15 @@ ft_walk_thread_pull(ft_walk *w, const ft_tree *t, uint32_t thread)
         return -1;
     }
     ft_walk_begin(w, t->nodes, first, last);
-    if (t->lazy != NULL && t->thread_first[thread + 1] == 0) { /* still being built */
-        w->pull = t;
-        w->thread = thread;
-    }
+    w->pull = t->lazy != NULL ? t : NULL; /* built further as the walk goes */
+    w->thread = thread;
     return 0;
 }
 
 int
 ft_walk_pull_(ft_walk *w)
 {
-    if (ft_tree_walkable(w->pull, w->thread, w->next, &w->last) < 0) {
-        return -1;
-    }
-    if (w->pull->lazy == NULL || w->pull->thread_first[w->thread + 1] != 0) {
-        w->pull = NULL; /* the thread is built: nothing more to pull */
-    }
-    return 0;
+    return ft_tree_walkable(w->pull, w->thread, w->next, &w->last);
 }
 
 int
